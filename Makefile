@@ -1,0 +1,83 @@
+# xprotect.go developer entry points (GNU make). On a fresh machine with only Python 3.11:
+#   make demo   a simulated fleet of six XProtect Go servers and the status playbook against it
+#   make test   every check CI runs (.ci/run runs exactly this)
+# Each target creates .venv from requirements-dev.txt first (again only when that file changes).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.requirements-dev.stamp
+COMPAT_VENV := .venv-2.16
+COMPAT_STAMP := $(COMPAT_VENV)/.requirements.stamp
+STEP := scripts/step
+
+# The scripts take their tools from here.
+export XPGO_VENV_BIN := $(BIN)
+
+.PHONY: help test demo unit pytest sanity changelog lint build compat venv clean
+
+help:
+	@echo "make demo       simulated fleet + playbooks/status.yml"
+	@echo "make test       everything CI checks: pytest, sanity, changelog, lint, build round trip, compat"
+	@echo "make unit       pytest tests/unit only"
+	@echo "make sanity     ansible-test sanity on a staged copy (.tmp/sanity)"
+	@echo "make changelog  antsibull-changelog lint"
+	@echo "make lint       ansible-lint roles/ and playbooks/ (production profile)"
+	@echo "make build      build the tarball, install it, check every module/role/playbook from it"
+	@echo "make compat     compat-marked tests with ansible-playbook from ansible-core 2.16 (.venv-2.16)"
+	@echo "make clean      remove .tmp, tests/output and caches (the venvs stay)"
+
+venv: $(STAMP)
+
+$(STAMP): requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(COMPAT_STAMP): scripts/requirements-ansible-2.16.txt
+	@test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-ansible-2.16.txt
+	@touch $@
+
+# Steps run one after the other and stop at the first failure.
+test: $(STAMP) $(COMPAT_STAMP)
+	@$(STEP) "1/6 pytest (all tests)" $(BIN)/pytest tests/
+	@$(STEP) "2/6 ansible-test sanity" scripts/sanity
+	@$(STEP) "3/6 antsibull-changelog lint" $(BIN)/antsibull-changelog lint
+	@$(STEP) "4/6 ansible-lint" scripts/lint
+	@$(STEP) "5/6 build and install round trip" scripts/build-roundtrip
+	@$(STEP) "6/6 compat: ansible-core 2.16" scripts/compat
+	@echo
+	@echo "make test: all steps passed"
+
+demo: $(STAMP)
+	@scripts/demo
+
+unit: $(STAMP)
+	@$(STEP) "pytest tests/unit" $(BIN)/pytest tests/unit
+
+pytest: $(STAMP)
+	@$(STEP) "pytest (all tests)" $(BIN)/pytest tests/
+
+sanity: $(STAMP)
+	@$(STEP) "ansible-test sanity" scripts/sanity
+
+changelog: $(STAMP)
+	@$(STEP) "antsibull-changelog lint" $(BIN)/antsibull-changelog lint
+
+lint: $(STAMP)
+	@$(STEP) "ansible-lint" scripts/lint
+
+build: $(STAMP)
+	@$(STEP) "build and install round trip" scripts/build-roundtrip
+
+compat: $(STAMP) $(COMPAT_STAMP)
+	@$(STEP) "compat: ansible-core 2.16" scripts/compat
+
+clean:
+	rm -rf .tmp tests/output .pytest_cache .hypothesis .ansible
+	find . -path ./.venv -prune -o -path ./$(COMPAT_VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
