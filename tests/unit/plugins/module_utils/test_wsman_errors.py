@@ -1,0 +1,274 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Every failure becomes one XProtectError: kind, one-line message with host and fix, never a password."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import xml.etree.ElementTree as ET
+from urllib.parse import quote
+
+import pytest
+import requests.exceptions
+import urllib3.exceptions
+from winrm import exceptions as winrm_errors
+from winrm.protocol import Protocol
+
+from ansible_collections.xprotect.go.plugins.module_utils import _wsman
+from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanClient, XProtectError, to_xprotect_error
+
+PASSWORD = 'Pa$$w0rd/With:Specials&<ok>'
+HOST = 'xp-go-01.example.test'
+ENDPOINT = 'https://xp-go-01.example.test:5986/wsman'
+SERVICE = 'Milestone XProtect Recording Server'
+
+# Hand-made in the shape of the real faults beside it (no real AccessDenied capture exists).
+ACCESS_DENIED_FAULT = (
+    '<s:Envelope xml:lang="en-US" xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+    'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">'
+    '<s:Header><a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action></s:Header><s:Body><s:Fault>'
+    '<s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>w:AccessDenied</s:Value></s:Subcode></s:Code>'
+    '<s:Reason><s:Text xml:lang="en-US">Access is denied. </s:Text></s:Reason><s:Detail>'
+    '<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2147942405" Machine="xp-go-01">'
+    '<f:Message>Access is denied. </f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>')
+
+
+# pytest passes fixtures as arguments named like the fixture.
+# pylint: disable=redefined-outer-name
+@pytest.fixture
+def secret_settings(make_settings):
+    """The shared settings factory, with a password full of characters that quoting would change."""
+    return lambda **changes: make_settings(**dict({'password': PASSWORD}, **changes))
+
+
+def assert_clean(error, kind):
+    text = str(error)
+    assert error.kind == kind
+    assert '\n' not in text
+    assert text.startswith(HOST + ': ')
+    for spelling in (PASSWORD, quote(PASSWORD, safe=''), repr(PASSWORD)[1:-1]):
+        assert spelling not in text and spelling not in repr(error.args)
+    return text
+
+
+def client_raising(secret_settings, fake_protocol, exc, **settings):
+    return WsmanClient(secret_settings(**settings), protocol=fake_protocol([exc]))
+
+
+def windows_protocol(monkeypatch, status, body):
+    """A real pywinrm Protocol whose HTTP layer answers (status, body): pywinrm's own fault parsing runs."""
+    protocol = Protocol(ENDPOINT, transport='ntlm', username='CORP\\xpgo-admin', password=PASSWORD)
+
+    def answer(message):
+        raise winrm_errors.WinRMTransportError('http', status, body)
+
+    monkeypatch.setattr(protocol.transport, 'send_message', answer)
+    return protocol
+
+
+@pytest.mark.parametrize('name, call, kind, words', [
+    ('fault-cannotprocessfilter-wql-unknown-class.xml', lambda c: c.enumerate('SELECT * FROM Win32_Processa'), 'fault',
+     ['WQL query "SELECT * FROM Win32_Processa" failed', 'WMI rejected the query', 'The specified class does not exist']),
+    ('fault-destinationunreachable-wmi-get-instance-not-found.xml', lambda c: c.get('Win32_Service', {'Name': SERVICE}), 'not_found',
+     ["service '%s'" % SERVICE, 'no such WMI instance or class']),
+    ('fault-timedout-receive.xml', lambda c: c.enumerate('SELECT Name FROM Win32_Service'), 'timeout',
+     ['operation_timeout (20 s)']),
+    ('fault-invalidselectors-shell-get.xml', lambda c: c.get('Win32_Service', {'Name': SERVICE}), 'fault',
+     ['InvalidSelectors (code 2150858843)', 'invalid selectors']),
+    ('fault-quotalimit-msft_wmierror.xml', lambda c: c.invoke('Win32_Service', 'StartService', {'Name': SERVICE}), 'fault',
+     ['Win32_Service.StartService failed', 'QuotaLimit', '2150859173']),
+    ('fault-internalerror-max-concurrent-operations.xml', lambda c: c.enumerate('SELECT Name FROM Win32_Service'), 'fault',
+     ['InternalError (code 2150859174)', 'maximum number of 15 concurrent operations']),
+    ('fault-internalerror-win32-file-not-found.xml', lambda c: c.enumerate('SELECT Name FROM Win32_Service'), 'fault',
+     ['InternalError (code 2147942402)', 'The system cannot find the file specified.']),
+])
+def test_capture_faults_through_pywinrm(monkeypatch, capture, secret_settings, name, call, kind, words):
+    client = WsmanClient(secret_settings(), protocol=windows_protocol(monkeypatch, 500, capture(name).decode('utf-8')))
+    with pytest.raises(XProtectError) as caught:
+        call(client)
+    text = assert_clean(caught.value, kind)
+    for word in words:
+        assert word in text
+    assert client.round_trips == 1
+
+
+def test_access_denied_names_the_rights(monkeypatch, secret_settings):
+    client = WsmanClient(secret_settings(), protocol=windows_protocol(monkeypatch, 500, ACCESS_DENIED_FAULT))
+    with pytest.raises(XProtectError) as caught:
+        client.invoke('Win32_Service', 'StopService', selectors={'Name': SERVICE})
+    text = assert_clean(caught.value, 'access_denied')
+    for word in ('Remote Management Users', "'Enable Account'", "'Remote Enable'", 'root/cimv2', "'CORP\\xpgo-admin'", SERVICE):
+        assert word in text
+    assert not caught.value.unreachable
+
+
+@pytest.mark.parametrize('status, body, words', [
+    (500, '<html>Internal error</html', ['HTTP 500']),
+    (404, '', ['HTTP 404', 'ansible_winrm_path']),
+    (503, 'Service Unavailable', ['HTTP 503']),
+])
+def test_http_errors_without_soap(monkeypatch, secret_settings, status, body, words):
+    client = WsmanClient(secret_settings(), protocol=windows_protocol(monkeypatch, status, body))
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    text = assert_clean(caught.value, 'protocol')
+    for word in words:
+        assert word in text
+
+
+def connection_error(os_error, cls=requests.exceptions.ConnectionError):
+    """A requests error chained the way requests/urllib3 chain a socket failure."""
+    new_connection = urllib3.exceptions.NewConnectionError(None, 'Failed to establish a new connection: %s' % os_error)
+    new_connection.__cause__ = os_error
+    retries = urllib3.exceptions.MaxRetryError(None, '/wsman', new_connection)
+    return cls(retries)
+
+
+@pytest.mark.parametrize('exc, reason', [
+    (connection_error(ConnectionRefusedError(111, 'Connection refused')), 'Connection refused'),
+    (connection_error(socket.gaierror(-2, 'Name or service not known')), 'Name or service not known'),
+    (connection_error(OSError(113, 'No route to host')), 'No route to host'),
+    (requests.exceptions.ConnectionError(ConnectionResetError(104, 'Connection reset by peer')), 'Connection reset by peer'),
+    (requests.exceptions.ConnectionError("HTTPSConnectionPool(host='x', port=5986): Max retries exceeded with url: /wsman "
+                                         "(Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object>: "
+                                         "Failed to establish a new connection: [Errno 111] Connection refused'))"), 'Connection refused'),
+])
+def test_unreachable(secret_settings, fake_protocol, exc, reason):
+    client = client_raising(secret_settings, fake_protocol, exc)
+    with pytest.raises(XProtectError) as caught:
+        client.enumerate('SELECT Name FROM Win32_Service')
+    text = assert_clean(caught.value, 'unreachable')
+    assert 'cannot connect to the WinRM listener at %s (%s)' % (ENDPOINT, reason) in text
+    assert 'ansible_host/ansible_port' in text and 'winrm quickconfig' in text
+    assert caught.value.unreachable
+
+
+def test_tls(secret_settings, fake_protocol):
+    verify = ssl.SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate '
+                                             'in certificate chain (_ssl.c:1006)')
+    exc = requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, '/wsman', urllib3.exceptions.SSLError(verify)))
+    client = client_raising(secret_settings, fake_protocol, exc)
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    text = assert_clean(caught.value, 'tls')
+    for word in ('CERTIFICATE_VERIFY_FAILED', 'self-signed certificate', 'ca_trust_path', 'ansible_winrm_ca_trust_path',
+                 'validate_certs', 'ansible_winrm_server_cert_validation'):
+        assert word in text
+    assert '_ssl.c' not in text
+
+
+@pytest.mark.parametrize('exc', [requests.exceptions.ReadTimeout('Read timed out. (read timeout=30)'),
+                                 connection_error(TimeoutError('timed out'), cls=requests.exceptions.ConnectTimeout)])
+def test_timeouts(secret_settings, fake_protocol, exc):
+    client = client_raising(secret_settings, fake_protocol, exc, connection_timeout=30)
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    text = assert_clean(caught.value, 'timeout')
+    assert 'connection_timeout (30 s)' in text
+    assert caught.value.unreachable
+
+
+def test_operation_timeout_error_from_pywinrm(secret_settings, fake_protocol):
+    client = client_raising(secret_settings, fake_protocol, winrm_errors.WinRMOperationTimeoutError(), operation_timeout=25,
+                            connection_timeout=35)
+    with pytest.raises(XProtectError) as caught:
+        client.enumerate('SELECT Name FROM Win32_Service')
+    assert 'operation_timeout (25 s)' in assert_clean(caught.value, 'timeout')
+
+
+@pytest.mark.parametrize('transport', ['ntlm', 'basic', 'kerberos', 'credssp'])
+def test_rejected_credentials(secret_settings, fake_protocol, transport):
+    exc = winrm_errors.InvalidCredentialsError('the specified credentials were rejected by the server')
+    client = client_raising(secret_settings, fake_protocol, exc, transport=transport)
+    with pytest.raises(XProtectError) as caught:
+        client.enumerate('SELECT Name FROM Win32_Service')
+    text = assert_clean(caught.value, 'auth')
+    assert "'CORP\\xpgo-admin'" in text and 'transport %s' % transport in text
+    assert 'ansible_user/ansible_password' in text and 'rejected by the server' in text
+
+
+def test_certificate_files_missing_is_an_auth_error(secret_settings, tmp_path):
+    # Real pywinrm: its Protocol constructor refuses missing certificate files.
+    settings = secret_settings(transport='certificate', client_cert=str(tmp_path / 'missing.pem'), client_key=str(tmp_path / 'missing.key'))
+    with pytest.raises(XProtectError) as caught:
+        WsmanClient(settings).get('Win32_Service', {'Name': 'WinRM'})
+    text = assert_clean(caught.value, 'auth')
+    assert 'cert_pem file not found' in text and 'client_cert/client_key' in text
+
+
+def test_basic_auth_disabled(secret_settings, fake_protocol):
+    client = client_raising(secret_settings, fake_protocol, winrm_errors.BasicAuthDisabledError(), transport='basic')
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    assert 'Basic authentication is disabled' in assert_clean(caught.value, 'auth')
+
+
+def test_missing_transport_extra(secret_settings, fake_protocol):
+    exc = winrm_errors.WinRMError('requested auth method is kerberos, but pykerberos is not installed')
+    client = client_raising(secret_settings, fake_protocol, exc, transport='kerberos')
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    assert 'pywinrm[kerberos]' in assert_clean(caught.value, 'invalid')
+
+
+@pytest.mark.parametrize('exc', [ET.ParseError('not well-formed (invalid token): line 1, column 0'),
+                                 requests.exceptions.ChunkedEncodingError('Connection broken: IncompleteRead'),
+                                 UnicodeDecodeError('utf-8', b'\xff', 0, 1, 'invalid start byte')])
+def test_garbled_replies_are_protocol_errors(secret_settings, fake_protocol, exc):
+    client = client_raising(secret_settings, fake_protocol, exc)
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    assert_clean(caught.value, 'protocol')
+
+
+@pytest.mark.parametrize('exc', [
+    requests.exceptions.ConnectionError('proxy said: %s refused' % PASSWORD),
+    requests.exceptions.SSLError('bad handshake for password=%s' % quote(PASSWORD, safe='')),
+    winrm_errors.InvalidCredentialsError('auth method ntlm rejected %r' % PASSWORD),
+    winrm_errors.WSManFaultError(500, 'Bad HTTP response', '', 'Logon failure for %s' % PASSWORD, 's:Sender', 'w:InternalError', 1),
+    winrm_errors.WinRMError('cannot use %s' % PASSWORD),
+    RuntimeError('spnego: %s' % PASSWORD),
+])
+def test_password_is_scrubbed(secret_settings, fake_protocol, exc):
+    assert PASSWORD in str(exc) or quote(PASSWORD, safe='') in str(exc) or repr(PASSWORD)[1:-1] in str(exc)
+    client = client_raising(secret_settings, fake_protocol, exc)
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    text = assert_clean(caught.value, caught.value.kind)
+    assert '********' in text
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_to_xprotect_error_keeps_our_own_errors(secret_settings):
+    original = XProtectError('invalid service name', kind='invalid')
+    error = to_xprotect_error(original, secret_settings())
+    assert error is original and error.host == HOST
+    assert str(error) == HOST + ': invalid service name'
+
+
+def test_error_string_is_one_line_with_host_and_service():
+    error = XProtectError('start failed:\n  timed out\r\n waiting', host='h1', service='Milestone Image Server', kind='service')
+    assert str(error) == "h1: service 'Milestone Image Server': start failed: timed out waiting"
+    assert not error.unreachable
+    assert XProtectError('x').kind == 'error' and str(XProtectError('x')) == 'x'
+    assert set(_wsman.KINDS) >= {'unreachable', 'auth', 'tls', 'timeout', 'access_denied', 'not_found', 'fault', 'protocol',
+                                 'invalid', 'service'}
+
+
+def test_scrub_leaves_text_alone_without_a_password():
+    assert _wsman.scrub('nothing secret', None) == 'nothing secret'
+    assert _wsman.scrub('a hunter2 b', 'hunter2') == 'a ******** b'
+
+
+@pytest.mark.parametrize('padding', [180, 190, 195, 200])
+def test_password_at_the_cut_of_a_long_reason_is_scrubbed(secret_settings, fake_protocol, padding):
+    exc = requests.exceptions.ConnectionError('x' * padding + PASSWORD + ' and more text after it')
+    client = client_raising(secret_settings, fake_protocol, exc)
+    with pytest.raises(XProtectError) as caught:
+        client.enumerate('SELECT Name FROM Win32_Service')
+    text = assert_clean(caught.value, 'unreachable')
+    assert PASSWORD[:4] not in text
