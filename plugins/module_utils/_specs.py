@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Argument specs of the modules, built from small blocks; each block has a doc fragment.
+
+This is private to the collection: its interface may change without notice.
+The action plugins validate with these same specs, so both ways in accept the same input.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.xprotect.go.plugins.module_utils._connection import CONNECTION_SPEC
+
+# doc fragment xprotect.go._service_names
+SERVICE_NAMES_SPEC = {
+    'service_names': {'type': 'dict'},
+}
+
+SERVICE_CONTROL_SPEC = {
+    'name': {'type': 'list', 'elements': 'str', 'required': True},
+    'state': {'type': 'str', 'choices': ['started', 'stopped', 'restarted']},
+    'start_mode': {'type': 'str', 'choices': ['auto', 'delayed', 'manual', 'disabled']},
+    'timeout': {'type': 'int', 'default': 120},
+    'missing': {'type': 'str', 'choices': ['auto', 'skip', 'fail'], 'default': 'auto'},
+    'force_dependents': {'type': 'bool', 'default': False},
+}
+
+# The inventory variable that maps catalog keys to a host's real service names.
+SERVICE_NAMES_VARIABLE = 'xprotect_go_service_names'
+
+
+def _merge(*blocks):
+    spec = {}
+    for block in blocks:
+        spec.update(copy.deepcopy(block))
+    return spec
+
+
+def service_info_spec():
+    return {'argument_spec': _merge(CONNECTION_SPEC, SERVICE_NAMES_SPEC), 'supports_check_mode': True}
+
+
+def service_spec():
+    return {
+        'argument_spec': _merge(CONNECTION_SPEC, SERVICE_NAMES_SPEC, SERVICE_CONTROL_SPEC),
+        'required_one_of': [['state', 'start_mode']],
+        'supports_check_mode': True,
+    }

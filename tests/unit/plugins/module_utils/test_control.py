@@ -1,0 +1,340 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Planning and applying, against an in-memory stand-in for the Windows side with a fake clock."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.xprotect.go.plugins.module_utils import _control as control
+from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+
+NAMES = {
+    'recording_server': 'Milestone XProtect Recording Server',
+    'image_server': 'Milestone Image Server',
+    'image_import': 'Milestone Image Import Service',
+    'log_check': 'Milestone Log Check Service',
+    'event_server': 'MilestoneEventServerService',
+    'mobile_server': 'Milestone Mobile Service',
+}
+DURATIONS = {'recording_server': (2.0, 1.0), 'image_server': (1.0, 0.5), 'image_import': (0.6, 0.3),
+             'log_check': (0.4, 0.2), 'event_server': (1.2, 0.7), 'mobile_server': (0.8, 0.4)}
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class FakeWindows:
+    """What HostServices would see on a host, with Windows' timing and rules, driven by the fake clock."""
+
+    host = 'nvr01'
+
+    def __init__(self, clock, state='Running', keys=tuple(NAMES)):
+        self.clock = clock
+        self.calls = []
+        self.services = {}
+        for key in keys:
+            start, stop = DURATIONS[key]
+            self.add(NAMES[key], state=state, start=start, stop=stop)
+        self.add('Spooler', state='Running')
+
+    def add(self, name, state='Running', start=0.5, stop=0.5, depends_on=(), **extra):
+        self.services[name.lower()] = dict({'Name': name, 'DisplayName': name, 'State': state, 'StartMode': 'Auto',
+                                            'DelayedAutoStart': 'false', 'StartName': 'LocalSystem', 'ProcessId': '0',
+                                            'ExitCode': '0', 'PathName': 'C:\\%s.exe' % name.replace(' ', ''),
+                                            'AcceptStop': 'true'}, _start=start, _stop=stop, _until=None, _then=None,
+                                           _depends_on=[d.lower() for d in depends_on], _fail=None, _stuck=False, **extra)
+
+    def _settle(self, service):
+        if service['_until'] is not None and self.clock() >= service['_until'] and not service['_stuck']:
+            service['State'], service['_until'] = service['_then'], None
+            if service['_fail'] is not None and service['State'] == 'Running':
+                service['State'], service['ExitCode'] = 'Stopped', str(service['_fail'])
+        return service
+
+    def _record(self, name):
+        service = self._settle(self.services[name.lower()])
+        return {k: v for k, v in service.items() if not k.startswith('_')}
+
+    # HostServices' interface
+    def discover(self, overrides=None, extra_names=()):
+        self.calls.append(('discover',))
+        return [self._record(name) for name in self.services]
+
+    def poll(self, names):
+        self.calls.append(('poll', tuple(sorted(names))))
+        return {name.lower(): control.ServiceStatus(self._record(name)) for name in names if name.lower() in self.services}
+
+    def dependents(self, name):
+        self.calls.append(('dependents', name))
+        return [control.ServiceStatus(self._record(other)) for other, s in self.services.items() if name.lower() in s['_depends_on']]
+
+    def start(self, name):
+        self.calls.append(('start', name, self.clock()))
+        service = self._settle(self.services[name.lower()])
+        if service['StartMode'] == 'Disabled':
+            raise AssertionError('the plan started a disabled service')
+        service.update(State='Start Pending', _until=self.clock() + service['_start'], _then='Running')
+
+    def stop(self, name):
+        self.calls.append(('stop', name, self.clock()))
+        service = self._settle(self.services[name.lower()])
+        running = [o for o, s in self.services.items() if name.lower() in s['_depends_on'] and self._settle(s)['State'] != 'Stopped']
+        if running:
+            raise AssertionError('stopped %s while %s depend on it' % (name, running))
+        service.update(State='Stop Pending', _until=self.clock() + service['_stop'], _then='Stopped')
+
+    def change_start_mode(self, name, start_mode):
+        self.calls.append(('start_mode', name, start_mode))
+        service = self.services[name.lower()]
+        service['StartMode'] = control.WMI_START_MODES[start_mode].replace('Automatic', 'Auto')
+        service['DelayedAutoStart'] = 'true' if start_mode == 'delayed' else 'false'
+
+    def is_delayed(self, name):
+        return self.services[name.lower()]['DelayedAutoStart'] == 'true'
+
+    def actions(self, kind):
+        return [call for call in self.calls if call[0] == kind]
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+def converge(windows, clock, check_mode=False, diff=False, **params):
+    params.setdefault('timeout', 60)
+    params.setdefault('missing', 'auto')
+    return control.converge(windows, params, check_mode=check_mode, diff=diff, clock=clock, sleep=clock.sleep)
+
+
+def test_start_recording_server_first_then_the_rest_together(clock):
+    windows = FakeWindows(clock, state='Stopped')
+    result = converge(windows, clock, name=['standard'], state='started')
+    starts = windows.actions('start')
+    assert starts[0][1] == NAMES['recording_server']
+    rs_running_at = starts[0][2] + DURATIONS['recording_server'][0]
+    others = starts[1:]
+    assert {call[1] for call in others} == {NAMES[k] for k in NAMES if k != 'recording_server'}
+    assert len({call[2] for call in others}) == 1, 'one stage is started together'
+    assert rs_running_at <= others[0][2] <= rs_running_at + 2 * control.Runner.POLL_INTERVAL
+    assert result['changed'] is True
+    assert all(result['services'][key]['state'] == 'started' for key in NAMES)
+    assert result['services']['recording_server']['actions'] == ['start']
+    assert result['services']['recording_server']['seconds']['start'] == pytest.approx(2.0, abs=0.15)
+
+
+def test_second_run_changes_nothing_and_sends_nothing(clock):
+    windows = FakeWindows(clock, state='Stopped')
+    converge(windows, clock, name=['standard'], state='started')
+    windows.calls.clear()
+    result = converge(windows, clock, name=['standard'], state='started')
+    assert result['changed'] is False
+    assert windows.calls == [('discover',)], 'a converged host costs one round trip'
+
+
+def test_stop_reverses_the_order(clock):
+    windows = FakeWindows(clock)
+    converge(windows, clock, name=['standard'], state='stopped')
+    stops = windows.actions('stop')
+    assert stops[-1][1] == NAMES['recording_server']
+    slowest_other = max(DURATIONS[k][1] for k in NAMES if k != 'recording_server')
+    assert stops[-1][2] >= stops[0][2] + slowest_other
+    assert {s['State'] for s in windows.services.values() if s['Name'] != 'Spooler'} == {'Stopped'}
+
+
+def test_restart_costs_little_more_than_the_critical_path(clock):
+    windows = FakeWindows(clock)
+    began = clock()
+    result = converge(windows, clock, name=['standard'], state='restarted')
+    others = [k for k in NAMES if k != 'recording_server']
+    critical = (max(DURATIONS[k][1] for k in others) + DURATIONS['recording_server'][1]
+                + DURATIONS['recording_server'][0] + max(DURATIONS[k][0] for k in others))
+    assert clock() - began <= critical + 4 * 2 * control.Runner.POLL_INTERVAL
+    rs = result['services']['recording_server']
+    assert rs['actions'] == ['stop', 'start']
+    assert rs['seconds']['stop'] + rs['seconds']['start'] <= sum(DURATIONS['recording_server']) + 2 * control.Runner.POLL_INTERVAL
+    assert [a['service'] for a in result['actions'] if a['action'] == 'stop'][-1] == 'recording_server'
+    assert [a['service'] for a in result['actions'] if a['action'] == 'start'][0] == 'recording_server'
+
+
+def test_restart_of_a_stopped_service_only_starts_it(clock):
+    windows = FakeWindows(clock, state='Stopped')
+    result = converge(windows, clock, name=['log_check'], state='restarted')
+    assert result['services']['log_check']['actions'] == ['start']
+    assert not windows.actions('stop')
+
+
+def test_check_mode_changes_nothing_but_reports(clock):
+    windows = FakeWindows(clock, state='Stopped')
+    result = converge(windows, clock, check_mode=True, diff=True, name=['recording_server', 'image_server'], state='started')
+    assert not windows.actions('start')
+    assert result['changed'] is True
+    assert result['services']['recording_server']['actions'] == ['would_start']
+    assert result['diff']['before']['recording_server'] == {'state': 'stopped', 'start_mode': 'auto'}
+    assert result['diff']['after']['recording_server'] == {'state': 'started', 'start_mode': 'auto'}
+    assert windows.services[NAMES['recording_server'].lower()]['State'] == 'Stopped'
+
+
+def test_diff_after_is_what_was_observed(clock):
+    windows = FakeWindows(clock)
+    result = converge(windows, clock, diff=True, name=['mobile_server'], state='stopped')
+    assert result['diff'] == {'before': {'mobile_server': {'state': 'started', 'start_mode': 'auto'}},
+                              'after': {'mobile_server': {'state': 'stopped', 'start_mode': 'auto'}}}
+
+
+def test_custom_install_skips_absent_optional_services(clock):
+    windows = FakeWindows(clock, state='Stopped', keys=('recording_server', 'image_server', 'image_import', 'log_check'))
+    result = converge(windows, clock, name=['custom'], state='started')
+    assert sorted(result['missing']) == ['event_server', 'mobile_server']
+    assert set(result['services']) == {'recording_server', 'image_server', 'image_import', 'log_check'}
+
+
+@pytest.mark.parametrize('params', [{'name': ['event_server']}, {'name': ['standard']}, {'name': ['custom'], 'missing': 'fail'}])
+def test_missing_service_fails_when_named(clock, params):
+    windows = FakeWindows(clock, keys=('recording_server', 'image_server', 'image_import', 'log_check'))
+    with pytest.raises(XProtectError) as error:
+        converge(windows, clock, state='started', **params)
+    assert error.value.kind == 'not_found'
+    assert 'not installed' in str(error.value)
+    assert not windows.actions('start')
+
+
+def test_missing_skip_skips_explicit_names(clock):
+    windows = FakeWindows(clock, keys=('recording_server',))
+    result = converge(windows, clock, name=['recording_server', 'mobile_server'], state='started', missing='skip')
+    assert result['missing'] == ['mobile_server']
+
+
+def test_disabled_service_is_not_started_without_a_start_mode(clock):
+    windows = FakeWindows(clock, state='Stopped')
+    windows.services[NAMES['image_server'].lower()]['StartMode'] = 'Disabled'
+    with pytest.raises(XProtectError) as error:
+        converge(windows, clock, name=['standard'], state='started')
+    assert 'disabled' in str(error.value) and 'start_mode' in str(error.value)
+    assert not windows.actions('start'), 'nothing is half done'
+
+
+def test_start_mode_is_set_before_starting(clock):
+    windows = FakeWindows(clock, state='Stopped')
+    windows.services[NAMES['image_server'].lower()]['StartMode'] = 'Disabled'
+    result = converge(windows, clock, name=['image_server'], state='started', start_mode='delayed')
+    assert windows.calls.index(('start_mode', NAMES['image_server'], 'delayed')) < windows.calls.index(windows.actions('start')[0])
+    assert result['services']['image_server']['actions'] == ['change_start_mode', 'start']
+    assert result['services']['image_server']['start_mode'] == 'delayed'
+    again = converge(windows, clock, name=['image_server'], state='started', start_mode='delayed')
+    assert again['changed'] is False
+
+
+def test_running_dependent_blocks_stop_and_is_named(clock):
+    windows = FakeWindows(clock)
+    windows.add('XPGO Analytics', depends_on=[NAMES['recording_server']])
+    with pytest.raises(XProtectError) as error:
+        converge(windows, clock, name=['recording_server'], state='stopped')
+    assert 'XPGO Analytics' in str(error.value) and 'force_dependents' in str(error.value)
+    assert not windows.actions('stop')
+
+
+def test_force_dependents_stops_them_first_and_restarts_them(clock):
+    windows = FakeWindows(clock)
+    windows.add('XPGO Analytics', depends_on=[NAMES['recording_server']])
+    result = converge(windows, clock, name=['recording_server'], state='restarted', force_dependents=True)
+    order = [(call[0], call[1]) for call in windows.calls if call[0] in ('start', 'stop')]
+    assert order == [('stop', 'XPGO Analytics'), ('stop', NAMES['recording_server']),
+                     ('start', NAMES['recording_server']), ('start', 'XPGO Analytics')]
+    assert result['services']['XPGO Analytics']['forced'] is True
+
+
+def test_windows_dependencies_order_services_of_one_stage(clock):
+    windows = FakeWindows(clock)
+    windows.services[NAMES['image_server'].lower()]['_depends_on'] = [NAMES['event_server'].lower()]
+    converge(windows, clock, name=['image_server', 'event_server'], state='restarted')
+    order = [(call[0], call[1]) for call in windows.calls if call[0] in ('start', 'stop')]
+    assert order == [('stop', NAMES['image_server']), ('stop', NAMES['event_server']),
+                     ('start', NAMES['event_server']), ('start', NAMES['image_server'])]
+
+
+def test_service_that_fails_to_start_reports_exit_code_and_what_was_done(clock):
+    windows = FakeWindows(clock, state='Stopped')
+    windows.services[NAMES['recording_server'].lower()]['_fail'] = 1067
+    with pytest.raises(XProtectError) as error:
+        converge(windows, clock, name=['standard'], state='started')
+    assert '1067' in str(error.value)
+    assert error.value.service == NAMES['recording_server']
+    assert error.value.result['services']['recording_server']['state'] == 'stopped'
+    assert len(windows.actions('start')) == 1, 'nothing else is started after the Recording Server failed'
+
+
+def test_stuck_service_times_out_with_the_state_reached(clock):
+    windows = FakeWindows(clock)
+    windows.services[NAMES['mobile_server'].lower()]['_stuck'] = True
+    began = clock()
+    with pytest.raises(XProtectError) as error:
+        converge(windows, clock, name=['mobile_server'], state='stopped', timeout=5)
+    assert 'Stop Pending' in str(error.value) and 'timeout 5' in str(error.value)
+    assert 5 <= clock() - began <= 6
+
+
+def test_waits_for_a_pending_service_without_sending_a_control(clock):
+    windows = FakeWindows(clock)
+    service = windows.services[NAMES['log_check'].lower()]
+    service.update(State='Start Pending', _until=clock() + 0.5, _then='Running')
+    result = converge(windows, clock, name=['log_check'], state='started')
+    assert not windows.actions('start')
+    assert result['changed'] is False
+    assert result['services']['log_check']['state'] == 'started'
+
+
+def test_real_service_name_is_matched_to_its_key(clock):
+    windows = FakeWindows(clock, state='Stopped')
+    result = converge(windows, clock, name=['Milestone XProtect Recording Server'], state='started')
+    assert list(result['services']) == ['recording_server']
+
+
+@pytest.mark.parametrize('name', ["x' OR Name LIKE '%", 'a"b', 'Milestone%', 'Name\nX', ''])
+def test_unsafe_names_are_refused_before_anything_is_sent(clock, name):
+    windows = FakeWindows(clock)
+    with pytest.raises(XProtectError) as error:
+        converge(windows, clock, name=[name], state='started')
+    assert error.value.kind == 'invalid'
+    assert windows.calls == []
+
+
+@pytest.mark.parametrize('params, fragment', [
+    ({'name': []}, 'at least one'),
+    ({'name': ['recording_server'], 'timeout': 0}, 'timeout'),
+    ({'name': ['recording_server'], 'timeout': 10 ** 9}, 'timeout'),
+    ({'name': ['recording_server'], 'state': 'started', 'start_mode': 'disabled'}, 'contradict'),
+    ({'name': ['recording_server'], 'service_names': {'recorder': 'X'}}, 'unknown key'),
+])
+def test_bad_input_is_refused(clock, params, fragment):
+    windows = FakeWindows(clock)
+    params.setdefault('state', 'stopped')
+    with pytest.raises(XProtectError) as error:
+        converge(windows, clock, **params)
+    assert fragment in str(error.value)
+    assert windows.calls == []
+
+
+def test_describe_host_reports_installation_and_warnings(clock):
+    windows = FakeWindows(clock, keys=('recording_server', 'image_server', 'image_import', 'log_check'))
+    windows.services[NAMES['image_server'].lower()]['StartName'] = 'EXAMPLE\\svc-img'
+    windows.services[NAMES['recording_server'].lower()]['State'] = 'Stopped'
+    windows.add('Milestone XProtect Management Server')
+    report = control.describe_host(windows)
+    assert report['install_type'] == 'custom'
+    assert report['missing'] == ['event_server', 'mobile_server']
+    assert report['services']['mobile_server'] == {'installed': False, 'title': 'Mobile Server', 'optional': True,
+                                                   'description': control.catalog.SERVICES['mobile_server']['description']}
+    assert report['services']['recording_server']['state'] == 'stopped'
+    assert [s['name'] for s in report['other_services']] == ['Milestone XProtect Management Server']
+    assert any('EXAMPLE\\svc-img' in w and 'IP address' in w for w in report['warnings'])
+    assert any('Recording Server' in w and 'no video' in w for w in report['warnings'])
+    assert windows.calls == [('discover',)]
