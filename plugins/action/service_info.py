@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.xprotect.go.plugins.module_utils._runner import run_service_info
+from ansible_collections.xprotect.go.plugins.module_utils._specs import service_info_spec
+from ansible_collections.xprotect.go.plugins.plugin_utils._action import XProtectActionBase
+
+
+class ActionModule(XProtectActionBase):
+
+    MODULE = 'xprotect.go.service_info'
+
+    @staticmethod
+    def spec():
+        return service_info_spec()
+
+    def run_logic(self, params, host_settings):
+        result = run_service_info(params, host_settings, os.environ)
+        return dict(result, changed=False)

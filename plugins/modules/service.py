@@ -1,0 +1,245 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: service
+short_description: Start, stop and restart XProtect Go services in dependency order, idempotently
+version_added: 0.1.0
+description:
+  - Brings one or more Milestone XProtect Go services to a state (and optionally a start mode), the way the
+    manual's "Start and stop services" page does for one server, for a whole fleet.
+  - O(state=started) and O(state=stopped) are idempotent; O(state=restarted) always restarts.
+  - Several services are handled in dependency order, services of the same stage together. When starting, the
+    Recording Server comes first (everything else uses its video); when stopping, it goes last. Dependencies
+    that Windows has registered between the services come on top of that order.
+  - Waits follow Start Pending and Stop Pending to the end, one status query for every service in flight, or fail
+    at O(timeout) naming the state reached. A service that stops again while starting fails with its exit code.
+  - Nothing is copied to or run on the Windows host; the module calls WMI over WS-Management.
+author:
+  - xprotect.go contributors (@xprotect-go)
+extends_documentation_fragment:
+  - xprotect.go._connection
+  - xprotect.go._service_names
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would be done (RV(services.actions) entries start with C(would_)) without doing it.
+  diff_mode:
+    support: full
+    details: Shows each service's state and start mode before and after.
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  platform:
+    platforms: windows
+options:
+  name:
+    description:
+      - What to control, as a list (a single string works too). Each entry is
+      - a catalog key, V(recording_server), V(image_server), V(image_import), V(log_check), V(event_server) or
+        V(mobile_server);
+      - a set, V(standard) (all six services, as a Standard installation has them), V(custom) (the four core
+        services plus whichever of the Event Server and Mobile Server are installed), or V(all) (every catalog
+        service installed on the host);
+      - or a real Windows service name, for example V(Milestone XProtect Recording Server). A name the catalog does
+        not know is started before the XProtect services and stopped after them.
+    type: list
+    elements: str
+    required: true
+  state:
+    description:
+      - V(started) and V(stopped) change only services that are not already so.
+      - V(restarted) stops and starts every named service (a stopped one is only started).
+      - At least one of O(state) and O(start_mode) is required.
+    type: str
+    choices: [started, stopped, restarted]
+  start_mode:
+    description:
+      - The start mode to set. V(delayed) is Automatic (Delayed Start).
+      - It is set before the state is changed, so O(start_mode=manual) with O(state=started) starts a disabled service.
+    type: str
+    choices: [auto, delayed, manual, disabled]
+  timeout:
+    description:
+      - Seconds each service may take to reach its state, counted from its own start or stop request.
+    type: int
+    default: 120
+  missing:
+    description:
+      - What to do about a named service that is not installed.
+      - V(auto) skips the Event Server and Mobile Server when they come from the V(custom) or V(all) set (a Custom
+        installation leaves them out), and fails for a service named explicitly.
+      - V(skip) skips every missing service; V(fail) fails for every missing service.
+      - Skipped services are listed in RV(missing).
+    type: str
+    choices: [auto, skip, fail]
+    default: auto
+  force_dependents:
+    description:
+      - Other services that Windows registered as depending on a service to be stopped must be stopped first.
+      - When V(false), the task fails naming them. When V(true), they are stopped first, and for
+        O(state=restarted) started again afterwards.
+    type: bool
+    default: false
+notes:
+  - The account needs start and stop rights on the XProtect services (SERVICE_START, SERVICE_STOP,
+    SERVICE_CHANGE_CONFIG for O(start_mode)); an administrator is not needed. See the README's least-privilege set-up.
+  - O(start_mode=delayed) also writes the service's C(DelayedAutostart) registry value through WMI's StdRegProv.
+seealso:
+  - module: xprotect.go.service_info
+'''
+
+EXAMPLES = r'''
+- name: Make sure the Recording Server runs (Windows inventory hosts, ansible_connection=winrm)
+  xprotect.go.service:
+    name: recording_server
+    state: started
+
+- name: Stop everything for a maintenance window (Recording Server last)
+  xprotect.go.service:
+    name: custom
+    state: stopped
+
+- name: Restart the Event Server and the Mobile Server together
+  xprotect.go.service:
+    name: [event_server, mobile_server]
+    state: restarted
+    timeout: 300
+
+- name: Start the Image Server even though someone disabled it
+  xprotect.go.service:
+    name: image_server
+    state: started
+    start_mode: delayed
+
+- name: Stop the Recording Server and the services Windows says depend on it
+  xprotect.go.service:
+    name: recording_server
+    state: stopped
+    force_dependents: true
+
+- name: From the controller for every host, with shared connection settings
+  xprotect.go.service:
+    name: standard
+    state: started
+  delegate_to: localhost
+  module_defaults:
+    group/xprotect.go.all:
+      username: EXAMPLE\svc-xprotect-ops
+      password: "{{ vault_xprotect_password }}"
+      transport: ntlm
+      scheme: http
+'''
+
+RETURN = r'''
+services:
+  description: One entry per service handled, keyed by catalog key (or the Windows service name for other services).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The Windows service name.
+      type: str
+      sample: Milestone XProtect Recording Server
+    display_name:
+      description: The Windows display name.
+      type: str
+      sample: Milestone XProtect Recording Server
+    state:
+      description: The state afterwards (in check mode, the state it would have).
+      type: str
+      sample: started
+    start_mode:
+      description: The start mode afterwards.
+      type: str
+      sample: auto
+    process_id:
+      description: Its process id afterwards, 0 when stopped.
+      type: int
+      sample: 5120
+    exit_code:
+      description: The Win32 exit code of its last stop (1067 means the process ended unexpectedly).
+      type: int
+      sample: 0
+    changed:
+      description: Whether anything was (or in check mode would be) done to this service.
+      type: bool
+      sample: true
+    actions:
+      description: What was done, in order; in check mode prefixed with C(would_).
+      type: list
+      elements: str
+      sample: [stop, start]
+    seconds:
+      description: How long each action took to reach its state, in seconds.
+      type: dict
+      sample: {stop: 1.02, start: 2.51}
+    forced:
+      description: Whether the service was added because it depends on a stopped one (O(force_dependents)).
+      type: bool
+      sample: false
+  sample:
+    recording_server:
+      name: Milestone XProtect Recording Server
+      state: started
+      start_mode: auto
+      changed: true
+      actions: [stop, start]
+      seconds: {stop: 1.02, start: 2.51}
+missing:
+  description:
+    - Keys of the requested services that are not installed and were skipped (see O(missing)).
+  returned: always
+  type: list
+  elements: str
+  sample: [mobile_server]
+actions:
+  description: Every action in the order it completed, with its duration.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {service: mobile_server, action: stop, seconds: 0.61}
+    - {service: recording_server, action: stop, seconds: 1.02}
+    - {service: recording_server, action: start, seconds: 1.53}
+    - {service: mobile_server, action: start, seconds: 1.1}
+elapsed:
+  description: Seconds the whole task took on the host.
+  returned: always
+  type: float
+  sample: 3.42
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.xprotect.go.plugins.module_utils._runner import run_service, WINRM_IMPORT_ERROR
+from ansible_collections.xprotect.go.plugins.module_utils._specs import service_spec
+from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+
+
+def main():
+    module = AnsibleModule(**service_spec())
+    if WINRM_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib('pywinrm'))
+    try:
+        result = run_service(module.params, host_settings=None, environ=os.environ,
+                             check_mode=module.check_mode, diff=module._diff)
+    except XProtectError as error:
+        module.fail_json(msg=str(error), **error.result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

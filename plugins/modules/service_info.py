@@ -1,0 +1,196 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: service_info
+short_description: Status of every XProtect Go service on a Windows host, in one round trip
+version_added: 0.1.0
+description:
+  - Reports the six services of Milestone XProtect Go (Recording Server, Image Server, Image Import, Log Check,
+    Event Server, Mobile Server). For each, whether it is installed, its Windows service name, state, start mode,
+    log-on account and process id, plus the manual's description of what it does.
+  - Finds the services by the catalog's known names, then display names, then executables, all in one
+    WS-Management enumeration; O(service_names) corrects the catalog for a host.
+  - Lists other Milestone services it does not manage (Management Server, Log Server, ...) separately.
+  - Says whether the host is a Standard installation (all six services) or a Custom one (without the Event Server
+    and/or the Mobile Server).
+  - Warns when the Image Server does not log on as Local System (Smart Clients on other computers can then log in
+    by IP address only) and when the Recording Server is not running (no video reaches the system).
+  - Changes nothing, so it runs the same in check mode.
+author:
+  - xprotect.go contributors (@xprotect-go)
+extends_documentation_fragment:
+  - xprotect.go._connection
+  - xprotect.go._service_names
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  check_mode:
+    support: full
+    details: It changes nothing, so check mode runs it as usual.
+  diff_mode:
+    support: none
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  platform:
+    platforms: windows
+seealso:
+  - module: xprotect.go.service
+'''
+
+EXAMPLES = r'''
+- name: See every XProtect service on the Windows inventory hosts (ansible_connection=winrm)
+  xprotect.go.service_info:
+  register: xprotect
+
+- name: Show which hosts run without their Recording Server
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }}: Recording Server is {{ xprotect.services.recording_server.state }}"
+  when: xprotect.services.recording_server.state != 'started'
+
+- name: From the controller, with connection settings given explicitly
+  xprotect.go.service_info:
+    host: nvr01.example.com
+    username: EXAMPLE\svc-xprotect-ops
+    password: "{{ vault_xprotect_password }}"
+    transport: ntlm
+    scheme: http
+  delegate_to: localhost
+
+- name: A host whose product names the Recording Server differently
+  xprotect.go.service_info:
+    service_names:
+      recording_server: VideoOSRecordingServer
+'''
+
+RETURN = r'''
+install_type:
+  description:
+    - V(standard) when all six services are installed, V(custom) when the core services are and the Event Server
+      and/or Mobile Server are not, V(incomplete) when a core service is missing, V(none) when none is installed.
+  returned: success
+  type: str
+  sample: standard
+missing:
+  description: Catalog keys of the services that are not installed.
+  returned: success
+  type: list
+  elements: str
+  sample: [event_server, mobile_server]
+services:
+  description:
+    - One entry per catalog key (V(recording_server), V(image_server), V(image_import), V(log_check),
+      V(event_server), V(mobile_server)), installed or not.
+  returned: success
+  type: dict
+  contains:
+    installed:
+      description: Whether the service exists on the host. When false, only RV(services.title),
+        RV(services.description) and RV(services.optional) are present.
+      type: bool
+      sample: true
+    title:
+      description: The service's name in the XProtect manual.
+      type: str
+      sample: Recording Server
+    description:
+      description: What the service does, after the manual.
+      type: str
+      sample: "Vital: video streams reach the system only while it runs."
+    optional:
+      description: Whether a Custom installation may leave the service out.
+      type: bool
+      sample: false
+    name:
+      description: The Windows service name (Win32_Service Name).
+      type: str
+      sample: Milestone XProtect Recording Server
+    display_name:
+      description: The Windows display name.
+      type: str
+      sample: Milestone XProtect Recording Server
+    state:
+      description: V(started), V(stopped), V(start_pending), V(stop_pending), V(paused) (and the other pending states).
+      type: str
+      sample: started
+    windows_state:
+      description: The state as Windows names it.
+      type: str
+      sample: Running
+    start_mode:
+      description: V(auto), V(delayed), V(manual) or V(disabled).
+      type: str
+      sample: auto
+    start_name:
+      description: The account the service logs on as.
+      type: str
+      sample: LocalSystem
+    process_id:
+      description: Its process id, 0 when not running.
+      type: int
+      sample: 4312
+    exit_code:
+      description: The Win32 exit code of its last stop (1067 means the process ended unexpectedly).
+      type: int
+      sample: 0
+    path:
+      description: The command line Windows starts it with.
+      type: str
+      sample: '"C:\Program Files\Milestone\XProtect Recording Server\RecordingServer.exe"'
+  sample:
+    recording_server:
+      installed: true
+      title: Recording Server
+      name: Milestone XProtect Recording Server
+      state: started
+      start_mode: auto
+      start_name: LocalSystem
+      process_id: 4312
+    mobile_server:
+      installed: false
+      title: Mobile Server
+      optional: true
+other_services:
+  description: Milestone services the catalog does not manage, with the same facts as RV(services).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - name: Milestone XProtect Management Server
+      state: started
+      start_mode: auto
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.xprotect.go.plugins.module_utils._runner import run_service_info, WINRM_IMPORT_ERROR
+from ansible_collections.xprotect.go.plugins.module_utils._specs import service_info_spec
+from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+
+
+def main():
+    module = AnsibleModule(**service_info_spec())
+    if WINRM_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib('pywinrm'))
+    try:
+        result = run_service_info(module.params, host_settings=None, environ=os.environ)
+    except XProtectError as error:
+        module.fail_json(msg=str(error), **error.result)
+    for warning in result.pop('warnings'):
+        module.warn(warning)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The base of the collection's action plugins. Private to the collection.
+
+Against a Windows inventory host (winrm or psrp connection) the plugin does the module's job
+right here on the controller, with the host's own connection settings: no module is sent
+anywhere and the connection plugin never connects (it connects lazily, and we never call it).
+Over any other connection (delegate_to: localhost, above all) it runs the real module there,
+with the inventory host's connection settings filled in for the options the task left unset.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.xprotect.go.plugins.module_utils._connection import CONNECTION_SPEC, host_settings_from_vars, resolve_connection
+from ansible_collections.xprotect.go.plugins.module_utils._specs import SERVICE_NAMES_VARIABLE
+from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+
+WINDOWS_CONNECTIONS = ('winrm', 'psrp')
+
+# Connection plugin options, as the inventory variables host_settings_from_vars() reads.
+_WINRM_OPTIONS = {'remote_addr': 'ansible_host', 'port': 'ansible_port', 'remote_user': 'ansible_user',
+                  'remote_password': 'ansible_password', 'transport': 'ansible_winrm_transport',
+                  'scheme': 'ansible_winrm_scheme', 'path': 'ansible_winrm_path'}
+_PSRP_OPTIONS = {'remote_addr': 'ansible_host', 'port': 'ansible_port', 'remote_user': 'ansible_user',
+                 'remote_password': 'ansible_password', 'protocol': 'ansible_psrp_protocol', 'path': 'ansible_psrp_path',
+                 'auth': 'ansible_psrp_auth', 'cert_validation': 'ansible_psrp_cert_validation',
+                 'ca_cert': 'ansible_psrp_ca_cert', 'message_encryption': 'ansible_psrp_message_encryption',
+                 'certificate_pem': 'ansible_psrp_certificate_pem', 'certificate_key_pem': 'ansible_psrp_certificate_key_pem',
+                 'read_timeout': 'ansible_psrp_read_timeout', 'operation_timeout': 'ansible_psrp_operation_timeout'}
+
+
+class XProtectActionBase(ActionBase):
+    """Subclasses set MODULE (the module's FQCN), spec() (its argument spec) and run_logic()."""
+
+    _supports_check_mode = True
+    _supports_async = False
+
+    MODULE = None
+
+    @staticmethod
+    def spec():
+        raise NotImplementedError
+
+    def run_logic(self, params, host_settings):
+        raise NotImplementedError
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        spec = dict(self.spec())
+        spec.pop('supports_check_mode', None)
+        # Raises AnsibleActionFail with every problem named, before anything is sent.
+        dummy, params = self.validate_argument_spec(**spec)
+        if params.get('service_names') is None and 'service_names' in spec['argument_spec']:
+            params['service_names'] = self._variable(task_vars, SERVICE_NAMES_VARIABLE)
+
+        connection = getattr(self._connection, 'transport', None)
+        try:
+            if connection in WINDOWS_CONNECTIONS:
+                result.update(self.run_logic(params, host_settings_from_vars(self._connection_variables(connection))))
+            else:
+                result.update(self._run_module_elsewhere(params, task_vars))
+        except XProtectError as error:
+            key = 'unreachable' if error.unreachable else 'failed'
+            result.update(error.result)
+            result.update({key: True, 'msg': str(error)})
+        return result
+
+    def _run_module_elsewhere(self, params, task_vars):
+        """Run the real module over this task's connection, the host's connection settings filled in."""
+        variables = {}
+        # Only a Windows inventory host's variables describe the Windows host; a plain
+        # `hosts: localhost` play has its own ansible_host, which must not win over the environment.
+        if str(self._variable(task_vars, 'ansible_connection')).rsplit('.', 1)[-1] in WINDOWS_CONNECTIONS:
+            variables = {name: self._variable(task_vars, name) for name in task_vars
+                         if name in ('ansible_host', 'ansible_port', 'ansible_user', 'ansible_password', 'ansible_connection')
+                         or name.startswith(('ansible_winrm_', 'ansible_psrp_'))}
+        settings = resolve_connection(params, host_settings_from_vars(variables), os.environ)
+        module_args = {option: value for option, value in params.items() if value is not None}
+        module_args.update({option: getattr(settings, option) for option in CONNECTION_SPEC if getattr(settings, option) is not None})
+        return self._execute_module(module_name=self.MODULE, module_args=module_args, task_vars=task_vars)
+
+    def _connection_variables(self, connection):
+        """The Windows connection's resolved options, named like the inventory variables."""
+        options = _WINRM_OPTIONS if connection == 'winrm' else _PSRP_OPTIONS
+        variables = {'ansible_connection': connection}
+        for option, variable in options.items():
+            try:
+                variables[variable] = self._connection.get_option(option)
+            except KeyError:
+                continue
+        if connection == 'winrm':
+            variables.update(self._connection.get_option('_extras') or {})
+        return {name: value for name, value in variables.items() if value is not None}
+
+    def _variable(self, task_vars, name):
+        value = task_vars.get(name)
+        return None if value is None else self._templar.template(value)
+
+    @property
+    def check_mode(self):
+        return bool(self._play_context.check_mode)
+
+    @property
+    def diff(self):
+        return bool(self._play_context.diff)

@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The action plugins, built on mocks the way Ansible builds them, with the shared logic replaced."""
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.xprotect.go.plugins.action import service as service_action
+from ansible_collections.xprotect.go.plugins.action import service_info as service_info_action
+from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+
+WINRM_OPTIONS = {
+    'remote_addr': '10.1.2.3', 'port': 5985, 'remote_user': 'EXAMPLE\\ops', 'remote_password': 'Secret-1',
+    'transport': ['ntlm'], 'scheme': 'http', 'path': '/wsman',
+    '_extras': {'ansible_winrm_server_cert_validation': 'ignore', 'ansible_winrm_read_timeout_sec': 50},
+}
+
+
+def make_action(module, args, transport='winrm', options=None, check_mode=False, diff=False):
+    options = WINRM_OPTIONS if options is None else options
+    task = mock.MagicMock(args=args, async_val=0, check_mode=check_mode, action=module.ActionModule.MODULE)
+    connection = mock.MagicMock(transport=transport)
+    connection._shell.tmpdir = None
+
+    def get_option(name):
+        if name not in options:
+            raise KeyError(name)
+        return options[name]
+
+    connection.get_option.side_effect = get_option
+    play_context = mock.MagicMock(check_mode=check_mode, diff=diff)
+    templar = mock.MagicMock()
+    templar.template.side_effect = lambda value: value
+    return module.ActionModule(task, connection, play_context, loader=None, templar=templar, shared_loader_obj=None)
+
+
+@pytest.fixture
+def run_service():
+    with mock.patch.object(service_action, 'run_service', return_value={'changed': True, 'services': {}}) as patched:
+        yield patched
+
+
+def test_winrm_host_settings_come_from_the_connection(run_service):
+    action = make_action(service_action, {'name': 'recording_server', 'state': 'started'})
+    result = action.run(task_vars={})
+    assert result['changed'] is True
+    params, host_settings = run_service.call_args.args[:2]
+    assert params['name'] == ['recording_server'] and params['timeout'] == 120
+    assert host_settings == {'host': '10.1.2.3', 'port': 5985, 'username': 'EXAMPLE\\ops', 'password': 'Secret-1',
+                             'transport': 'ntlm', 'scheme': 'http', 'path': '/wsman', 'validate_certs': False,
+                             'connection_timeout': 50}
+
+
+def test_check_and_diff_mode_reach_the_logic(run_service):
+    make_action(service_action, {'name': 'custom', 'state': 'stopped'}, check_mode=True, diff=True).run(task_vars={})
+    assert run_service.call_args.kwargs == {'check_mode': True, 'diff': True}
+
+
+def test_service_names_come_from_the_inventory_variable(run_service):
+    names = {'recording_server': 'VideoOSRecordingServer'}
+    make_action(service_action, {'name': 'recording_server', 'state': 'started'}).run(task_vars={'xprotect_go_service_names': names})
+    assert run_service.call_args.args[0]['service_names'] == names
+
+
+def test_task_service_names_beat_the_inventory_variable(run_service):
+    task_names = {'recording_server': 'Task Name'}
+    make_action(service_action, {'name': 'recording_server', 'state': 'started', 'service_names': task_names}).run(
+        task_vars={'xprotect_go_service_names': {'recording_server': 'Inventory Name'}})
+    assert run_service.call_args.args[0]['service_names'] == task_names
+
+
+@pytest.mark.parametrize('args, fragment', [
+    ({'name': 'recording_server'}, 'one of the following is required: state, start_mode'),
+    ({'name': 'recording_server', 'state': 'running'}, 'value of state must be one of'),
+    ({'name': 'recording_server', 'state': 'started', 'bogus': 1}, 'bogus'),
+    ({'state': 'started'}, 'missing required arguments: name'),
+    ({'name': 'recording_server', 'state': 'started', 'timeout': 'soon'}, 'timeout'),
+])
+def test_bad_arguments_fail_before_anything_runs(run_service, args, fragment):
+    with pytest.raises(AnsibleActionFail) as error:
+        make_action(service_action, args).run(task_vars={})
+    assert fragment in str(error.value)
+    run_service.assert_not_called()
+
+
+def test_unreachable_host_is_reported_unreachable(run_service):
+    run_service.side_effect = XProtectError('cannot connect', host='10.1.2.3', kind='unreachable')
+    result = make_action(service_action, {'name': 'recording_server', 'state': 'started'}).run(task_vars={})
+    assert result['unreachable'] is True and 'failed' not in result
+    assert result['msg'] == '10.1.2.3: cannot connect'
+
+
+def test_failure_keeps_the_partial_result(run_service):
+    error = XProtectError('did not start', host='h', service='Milestone XProtect Recording Server', kind='service')
+    error.result = {'services': {'recording_server': {'state': 'stopped'}}, 'changed': True}
+    run_service.side_effect = error
+    result = make_action(service_action, {'name': 'standard', 'state': 'started'}).run(task_vars={})
+    assert result['failed'] is True and result['changed'] is True
+    assert result['services']['recording_server']['state'] == 'stopped'
+    assert "service 'Milestone XProtect Recording Server'" in result['msg']
+
+
+def test_psrp_host_settings(run_service):
+    options = {'remote_addr': 'nvr09', 'remote_user': 'ops', 'remote_password': 'pw', 'protocol': 'https', 'port': 5986,
+               'auth': 'negotiate', 'cert_validation': 'ignore', 'read_timeout': 40}
+    make_action(service_action, {'name': 'recording_server', 'state': 'started'}, transport='psrp', options=options).run(task_vars={})
+    host_settings = run_service.call_args.args[1]
+    assert host_settings == {'host': 'nvr09', 'port': 5986, 'username': 'ops', 'password': 'pw', 'scheme': 'https',
+                             'transport': 'ntlm', 'validate_certs': False, 'connection_timeout': 40}
+
+
+def test_delegated_task_runs_the_module_with_the_hosts_settings(run_service):
+    action = make_action(service_action, {'name': 'recording_server', 'state': 'started', 'username': 'task-user'}, transport='local')
+    task_vars = {'ansible_host': 'nvr01.example.com', 'ansible_port': 5985, 'ansible_user': 'inventory-user',
+                 'ansible_password': 'Inventory-Secret', 'ansible_connection': 'winrm', 'ansible_winrm_transport': 'ntlm',
+                 'unrelated': 'x'}
+    with mock.patch.object(action, '_execute_module', return_value={'changed': False}) as execute:
+        result = action.run(task_vars=task_vars)
+    run_service.assert_not_called()
+    assert result['changed'] is False
+    kwargs = execute.call_args.kwargs
+    assert kwargs['module_name'] == 'xprotect.go.service'
+    args = kwargs['module_args']
+    assert (args['host'], args['port'], args['scheme'], args['username'], args['password']) == (
+        'nvr01.example.com', 5985, 'http', 'task-user', 'Inventory-Secret')
+    assert args['name'] == ['recording_server']
+
+
+def test_service_info_never_changes(monkeypatch):
+    monkeypatch.setattr(service_info_action, 'run_service_info',
+                        lambda params, host_settings, environ: {'services': {}, 'warnings': ['w'], 'install_type': 'standard'})
+    result = make_action(service_info_action, {}).run(task_vars={})
+    assert result['changed'] is False and result['warnings'] == ['w']
