@@ -1,0 +1,231 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""A fleet of simulated XProtect Go hosts on 127.0.0.x, with a control endpoint and an inventory."""
+
+import itertools
+import os
+import shutil
+import tempfile
+
+import yaml
+
+from .control import ControlServer
+from .host import SimulatedHost
+from .server import Acceptor, WsmanListener, require_loopback
+from .tls import TlsMaterial
+
+DEFAULT_USERNAME = 'xpgo-admin'
+DEFAULT_PASSWORD = 'Sim-Pass-123!'
+DEFAULT_SCHEMES = {'basic': 'https', 'certificate': 'https', 'ntlm': 'http'}
+HOSTS_PER_BLOCK = 249     # 127.0.N.2 .. 127.0.N.250, then the next N
+
+
+def host_address(index):
+    """Loopback address of the index-th host: 127.0.0.2, 127.0.0.3, ... 127.0.0.250, 127.0.1.2, ..."""
+    block, offset = divmod(index, HOSTS_PER_BLOCK)
+    if block > 255:
+        raise ValueError('too many hosts for 127.0.0.0/16')
+    return '127.0.%d.%d' % (block, offset + 2)
+
+
+def parse_profile_mix(mix):
+    """{'standard': 3, 'custom': 1} or 'standard=3,custom=1' -> ordered list of (profile, count)."""
+    if isinstance(mix, str):
+        pairs = []
+        for item in filter(None, (part.strip() for part in mix.split(','))):
+            name, _sep, count = item.partition('=')
+            pairs.append((name.strip(), count.strip() or '1'))
+        mix = dict(pairs)
+    result = []
+    for name, count in mix.items():
+        try:
+            number = int(count)
+        except (TypeError, ValueError):
+            raise ValueError('profile mix count for %r must be an integer, not %r' % (name, count)) from None
+        if number < 0:
+            raise ValueError('profile mix count for %r must not be negative' % name)
+        if number:
+            result.append((name, number))
+    if not result:
+        raise ValueError('the profile mix names no host')
+    return result
+
+
+def profile_sequence(count, profile_mix=None, profile='standard'):
+    """Profiles of `count` hosts: the mix in order (3 standard, 1 custom, 3 standard...)."""
+    if not profile_mix:
+        return [profile] * count
+    cycle = itertools.cycle([name for name, number in parse_profile_mix(profile_mix) for _copy in range(number)])
+    return list(itertools.islice(cycle, count))
+
+
+class RunningHost:
+    """One served host: its listener (address, port, faults, stats) and its SimulatedHost state."""
+
+    def __init__(self, name, profile, state, listener, control_url, fleet=None):
+        self.fleet = fleet
+        self.name = name
+        self.profile = profile
+        self.state = state
+        self.listener = listener
+        self.control_url = control_url
+
+    address = property(lambda self: self.listener.address)
+    port = property(lambda self: self.listener.port)
+    scheme = property(lambda self: self.listener.scheme)
+    endpoint = property(lambda self: self.listener.endpoint)
+    faults = property(lambda self: self.listener.faults)
+    stats = property(lambda self: self.listener.stats)
+
+    def reset(self):
+        """Back to the profile's state with no faults and zeroed counters."""
+        self.state.reset()
+        self.listener.reset()
+
+    def as_dict(self):
+        return {'name': self.name, 'address': self.address, 'port': self.port, 'scheme': self.scheme,
+                'endpoint': self.endpoint, 'profile': self.profile}
+
+    def __repr__(self):
+        return 'RunningHost(%s, %s, %s)' % (self.name, self.endpoint, self.profile)
+
+
+class Fleet:
+    """Simulated hosts served on loopback; a context manager (starts on enter, stops on exit).
+
+    addresses/ports/names override the defaults per host (the CLI's `serve` uses them);
+    overrides_per_host is {host name: overrides} or a list by position; extra_users {user: password}
+    are accepted by every host besides username.
+    """
+
+    def __init__(self, count=1, profile_mix=None, profile='standard', auth='basic', scheme=None,
+                 username=DEFAULT_USERNAME, password=DEFAULT_PASSWORD, delay=0.0, overrides_per_host=None,
+                 extra_users=None, addresses=None, ports=None, names=None, host_factory=SimulatedHost):
+        if count < 1:
+            raise ValueError('a fleet needs at least one host')
+        if auth not in DEFAULT_SCHEMES:
+            raise ValueError('auth must be one of %s, not %r' % (', '.join(DEFAULT_SCHEMES), auth))
+        self.count = count
+        self.auth = auth
+        self.scheme = scheme or DEFAULT_SCHEMES[auth]
+        self.username = username
+        self.password = password
+        self.delay = float(delay)
+        self.users = {username: password, **(extra_users or {})}
+        self.profiles = profile_sequence(count, profile_mix, profile)
+        self.names = list(names) if names else ['xpgo-%03d' % (index + 1) for index in range(count)]
+        self.addresses = [require_loopback(address) for address in addresses] if addresses else [host_address(index) for index in range(count)]
+        self.ports = list(ports) if ports else [0] * count
+        if not len(self.names) == len(self.addresses) == len(self.ports) == count:
+            raise ValueError('names, addresses and ports must each have one entry per host')
+        self._overrides = overrides_per_host or {}
+        self._host_factory = host_factory
+        self.hosts = []
+        self.tls = None
+        self.ca_path = None
+        self.client_cert_path = None
+        self.client_key_path = None
+        self.control_url = None
+        self.directory = None
+        self._acceptor = None
+        self._control = None
+
+    def _host_overrides(self, index, name):
+        if isinstance(self._overrides, dict):
+            return self._overrides.get(name)
+        return self._overrides[index] if index < len(self._overrides) else None
+
+    def start(self):
+        if self.directory is not None:
+            return self
+        self.directory = tempfile.mkdtemp(prefix='xpgo-sim-')
+        try:
+            if self.scheme == 'https':
+                self.tls = TlsMaterial(self.directory, self.addresses, self.names)
+                self.ca_path = self.tls.ca_path
+                if self.auth == 'certificate':
+                    self.client_cert_path, self.client_key_path = self.tls.client_certificate(self.username)
+            self._acceptor = Acceptor()
+            self._control = ControlServer(self)
+            self.control_url = self._control.url
+            for index, (name, profile, address, port) in enumerate(zip(self.names, self.profiles, self.addresses, self.ports)):
+                state = self._host_factory(name, profile=profile, overrides=self._host_overrides(index, name))
+                listener = WsmanListener(state, address=address, port=port, scheme=self.scheme, auth=self.auth, users=self.users,
+                                         tls=self.tls, delay=self.delay, acceptor=self._acceptor, name=name)
+                self.hosts.append(RunningHost(name, profile, state, listener, '%s/hosts/%s' % (self.control_url, name), self))
+                listener.start()
+            self._control.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def host(self, name):
+        for running in self.hosts:
+            if running.name.lower() == name.lower():
+                return running
+        raise KeyError(name)
+
+    def client_certificate(self, username):
+        """(cert_pem, key_pem) paths for certificate authentication as username (https fleets)."""
+        if self.tls is None:
+            raise ValueError('client certificates exist only for https fleets')
+        return self.tls.client_certificate(username)
+
+    def stop(self):
+        if self._control is not None:
+            self._control.stop()
+            self._control = None
+        for running in self.hosts:
+            running.listener.stop()
+        if self._acceptor is not None:
+            self._acceptor.close()
+            self._acceptor = None
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def inventory(self, group='xprotect'):
+        """The inventory as a dict (what write_inventory writes as YAML)."""
+        group_vars = {
+            'ansible_connection': 'winrm',
+            'ansible_user': self.username,
+            'ansible_winrm_transport': self.auth,
+            'ansible_winrm_scheme': self.scheme,
+            'ansible_winrm_path': '/wsman',
+            'ansible_winrm_message_encryption': 'auto',
+        }
+        if self.auth != 'certificate':
+            group_vars['ansible_password'] = self.password
+        if self.scheme == 'https':
+            group_vars['ansible_winrm_server_cert_validation'] = 'validate'
+            group_vars['ansible_winrm_ca_trust_path'] = self.ca_path
+        if self.auth == 'certificate':
+            group_vars['ansible_winrm_cert_pem'] = self.client_cert_path
+            group_vars['ansible_winrm_cert_key_pem'] = self.client_key_path
+        hosts = {running.name: {'ansible_host': running.address, 'ansible_port': running.port,
+                                'xprotect_go_simulator_control': running.control_url} for running in self.hosts}
+        return {'all': {'children': {group: {'vars': group_vars, 'hosts': hosts}}}}
+
+    def write_inventory(self, path, group='xprotect'):
+        """Write a YAML inventory for `ansible-playbook -i` (mode 0600: it holds the password)."""
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(handle, 'w', encoding='utf-8') as stream:
+            stream.write('# Simulated XProtect Go hosts (tests/simulator); valid while the fleet runs.\n')
+            yaml.safe_dump(self.inventory(group), stream, default_flow_style=False, sort_keys=False)
+        return path
+
+    def state_dict(self):
+        """What `fleet --state-file` writes: control URL, CA path and the hosts (no password)."""
+        return {'control_url': self.control_url, 'ca_path': self.ca_path, 'auth': self.auth, 'scheme': self.scheme,
+                'username': self.username, 'client_cert_path': self.client_cert_path, 'client_key_path': self.client_key_path,
+                'hosts': [running.as_dict() for running in self.hosts]}

@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""pytest fixtures for tests that need simulated hosts (loaded by tests/conftest.py).
+
+  sim_fleet(count=1, **Fleet kwargs) -> a started Fleet; every fleet stops at teardown
+  sim_host       -> RunningHost of one standard host (basic over https); .fleet has ca_path, password
+  sim_control    -> ControlClient: get/post/delete with absolute URLs (fleet.control_url, host.control_url)
+  real_inventory -> $XPGO_TEST_INVENTORY (an inventory of real Windows hosts) or None
+"""
+
+import os
+
+import pytest
+
+from .control import ControlClient
+from .fleet import Fleet
+
+REAL_INVENTORY_VARIABLE = 'XPGO_TEST_INVENTORY'
+
+
+@pytest.fixture
+def sim_fleet():
+    fleets = []
+
+    def start(count=1, **kwargs):
+        fleet = Fleet(count=count, **kwargs)
+        fleets.append(fleet)
+        return fleet.start()
+    try:
+        yield start
+    finally:
+        for fleet in reversed(fleets):
+            fleet.stop()
+
+
+@pytest.fixture
+def sim_host(sim_fleet):  # pylint: disable=redefined-outer-name
+    return sim_fleet(1).hosts[0]
+
+
+@pytest.fixture
+def sim_control():
+    return ControlClient()
+
+
+@pytest.fixture
+def real_inventory():
+    return os.environ.get(REAL_INVENTORY_VARIABLE) or None
