@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) xprotect.go contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The XProtect service catalog: what the collection knows about XProtect's Windows services.
