@@ -130,57 +130,44 @@ def _normalise_transport(value):
     return _TRANSPORT_ALIASES.get(value, value)
 
 
+# Where each option comes from in a host's inventory: (winrm variables, psrp variables), the first set wins.
+INVENTORY_VARIABLES = {
+    'host': (('ansible_winrm_host', 'ansible_host'), ('ansible_psrp_server', 'ansible_host')),
+    'port': (('ansible_winrm_port', 'ansible_port'), ('ansible_psrp_port', 'ansible_port')),
+    'scheme': (('ansible_winrm_scheme',), ('ansible_psrp_protocol',)),
+    'path': (('ansible_winrm_path',), ('ansible_psrp_path',)),
+    'username': (('ansible_winrm_user', 'ansible_user'), ('ansible_psrp_user', 'ansible_user')),
+    'password': (('ansible_winrm_password', 'ansible_winrm_pass', 'ansible_password'), ('ansible_psrp_password', 'ansible_password')),
+    'transport': (('ansible_winrm_transport',), ('ansible_psrp_auth',)),
+    'validate_certs': (('ansible_winrm_server_cert_validation',), ('ansible_psrp_cert_validation',)),
+    'ca_trust_path': (('ansible_winrm_ca_trust_path',), ('ansible_psrp_ca_cert',)),
+    'client_cert': (('ansible_winrm_cert_pem',), ('ansible_psrp_certificate_pem',)),
+    'client_key': (('ansible_winrm_cert_key_pem',), ('ansible_psrp_certificate_key_pem',)),
+    'message_encryption': (('ansible_winrm_message_encryption',), ('ansible_psrp_message_encryption',)),
+    'connection_timeout': (('ansible_winrm_read_timeout_sec', 'ansible_winrm_connection_timeout'),
+                           ('ansible_psrp_read_timeout', 'ansible_psrp_connection_timeout')),
+    'operation_timeout': (('ansible_winrm_operation_timeout_sec',), ('ansible_psrp_operation_timeout',)),
+}
+
+
 def host_settings_from_vars(variables):
     """Connection settings from a host's inventory variables (ansible_host, ansible_winrm_*, ansible_psrp_*).
 
-    Used when the task does not run over the host's own winrm/psrp connection (delegate_to: localhost).
-    Returns only the settings the host defines.
+    Returns only the settings the host defines, in our option names.
     """
-    def first(*names):
-        for name in names:
-            value = variables.get(name)
-            if value not in (None, ''):
-                return value
-        return None
-
-    psrp = variables.get('ansible_connection') in ('psrp', 'ansible.builtin.psrp', 'ansible.windows.psrp')
-    if psrp:
-        validation = first('ansible_psrp_cert_validation')
-        settings = {
-            'host': first('ansible_psrp_server', 'ansible_host'),
-            'port': first('ansible_psrp_port', 'ansible_port'),
-            'scheme': first('ansible_psrp_protocol'),
-            'path': first('ansible_psrp_path'),
-            'username': first('ansible_psrp_user', 'ansible_user'),
-            'password': first('ansible_psrp_password', 'ansible_password'),
-            'transport': _normalise_transport(first('ansible_psrp_auth')),
-            'validate_certs': None if validation is None else _to_bool('ansible_psrp_cert_validation', validation, 'inventory'),
-            'ca_trust_path': first('ansible_psrp_ca_cert'),
-            'client_cert': first('ansible_psrp_certificate_pem'),
-            'client_key': first('ansible_psrp_certificate_key_pem'),
-            'message_encryption': first('ansible_psrp_message_encryption'),
-            'connection_timeout': first('ansible_psrp_read_timeout', 'ansible_psrp_connection_timeout'),
-            'operation_timeout': first('ansible_psrp_operation_timeout'),
-        }
-    else:
-        validation = first('ansible_winrm_server_cert_validation')
-        settings = {
-            'host': first('ansible_winrm_host', 'ansible_host'),
-            'port': first('ansible_winrm_port', 'ansible_port'),
-            'scheme': first('ansible_winrm_scheme'),
-            'path': first('ansible_winrm_path'),
-            'username': first('ansible_winrm_user', 'ansible_user'),
-            'password': first('ansible_winrm_password', 'ansible_winrm_pass', 'ansible_password'),
-            'transport': _normalise_transport(first('ansible_winrm_transport')),
-            'validate_certs': None if validation is None else _to_bool('ansible_winrm_server_cert_validation', validation, 'inventory'),
-            'ca_trust_path': first('ansible_winrm_ca_trust_path'),
-            'client_cert': first('ansible_winrm_cert_pem'),
-            'client_key': first('ansible_winrm_cert_key_pem'),
-            'message_encryption': first('ansible_winrm_message_encryption'),
-            'connection_timeout': first('ansible_winrm_read_timeout_sec', 'ansible_winrm_connection_timeout'),
-            'operation_timeout': first('ansible_winrm_operation_timeout_sec'),
-        }
-    return {option: value for option, value in settings.items() if value is not None}
+    psrp = str(variables.get('ansible_connection')).rsplit('.', 1)[-1] == 'psrp'
+    settings = {}
+    for option, sources in INVENTORY_VARIABLES.items():
+        names = sources[1] if psrp else sources[0]
+        value = next((variables[name] for name in names if variables.get(name) not in (None, '')), None)
+        if value is None:
+            continue
+        if option == 'transport':
+            value = _normalise_transport(value)
+        elif option == 'validate_certs':
+            value = _to_bool(names[0], value, 'inventory')
+        settings[option] = value
+    return settings
 
 
 def resolve_connection(task_options, host_settings=None, environ=None):
