@@ -371,7 +371,7 @@ class Runner:
     def apply(self, plan):
         for target in plan.start_mode_changes:
             self.services.change_start_mode(target.name, plan.start_mode)
-            self.log.append({'service': target.key, 'action': 'start_mode', 'start_mode': plan.start_mode})
+            self.log.append({'service': target.key, 'action': 'change_start_mode', 'start_mode': plan.start_mode})
         self._run_steps(plan.steps)
 
     def _run_steps(self, steps):
@@ -409,14 +409,17 @@ class Runner:
                 self.log.append({'service': step.target.key, 'action': step.action, 'seconds': step.seconds})
             return True
         if step.action == 'start' and status.state == 'stopped':
-            raise XProtectError('the service did not start: it stopped again with exit code %s after %.1f s; see the '
-                                'Windows event log on the host' % (status.exit_code, elapsed), service=step.target.name, kind='service')
-        if elapsed > self.timeout:
-            raise XProtectError('the service is still %s after %s s (timeout %s s): it did not reach %s; raise timeout if it '
-                                'needs longer, or check the host' % (status.windows_state, int(elapsed), self.timeout,
-                                                                     'Running' if step.goal == 'started' else 'Stopped'),
-                                service=step.target.name, kind='service')
-        return False
+            failure = ('the service did not start: it stopped again with exit code %s after %.1f s; see the Windows event '
+                       'log on the host' % (status.exit_code, elapsed))
+        elif elapsed > self.timeout:
+            failure = ('the service is still %s after %s s (timeout %s s): it did not reach %s; raise timeout if it needs '
+                       'longer, or check the host' % (status.windows_state, int(elapsed), self.timeout,
+                                                      'Running' if step.goal == 'started' else 'Stopped'))
+        else:
+            return False
+        if step.issue:
+            self.log.append({'service': step.target.key, 'action': step.action, 'failed': True, 'seconds': round(elapsed, 3)})
+        raise XProtectError(failure, service=step.target.name, kind='service')
 
 
 def converge(services, params, check_mode=False, diff=False, clock=time.monotonic, sleep=time.sleep):
@@ -519,26 +522,32 @@ _RESULT_FACTS = ('name', 'display_name', 'state', 'start_mode', 'process_id', 'e
 
 
 def _service_result(result, targets, plan, runner, before, diff, check_mode, elapsed):
+    """The module's result. Outside check mode it says what was done, which after a failure is less than planned."""
     done = {}
     for entry in runner.log:
         done.setdefault(entry['service'], []).append(entry)
     services = {}
     for target in targets:
-        steps = [s for s in plan.steps if s.target is target and s.issue]
-        actions = [('would_' if check_mode else '') + s.action for s in steps]
-        if target in plan.start_mode_changes:
-            actions.insert(0, ('would_' if check_mode else '') + 'change_start_mode')
+        planned = ['change_start_mode'] if target in plan.start_mode_changes else []
+        planned += [step.action for step in plan.steps if step.target is target and step.issue]
+        if check_mode:
+            actions = ['would_' + action for action in planned]
+        else:
+            actions = [entry['action'] for entry in done.get(target.key, [])]
         facts = {field: value for field, value in target.status.facts().items() if field in _RESULT_FACTS}
         facts.update({
             'changed': bool(actions),
             'actions': actions,
             'forced': target.forced,
-            'seconds': {entry['action']: entry['seconds'] for entry in done.get(target.key, []) if 'seconds' in entry},
+            'seconds': {entry['action']: entry['seconds'] for entry in done.get(target.key, []) if 'seconds' in entry and not entry.get('failed')},
         })
-        if check_mode or not actions:
+        if not check_mode and len(actions) < len(planned):
+            facts['pending'] = planned[len(actions):]
+        if check_mode or not planned:
             facts.update(_predicted(target, plan))
         services[target.key] = facts
-    result = dict(result, services=services, actions=runner.log, elapsed=round(elapsed, 3))
+    changed = plan.changes if check_mode else bool(runner.log)
+    result = dict(result, changed=changed, services=services, actions=runner.log, elapsed=round(elapsed, 3))
     if diff:
         result['diff'] = {
             'before': before,

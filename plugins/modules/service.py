@@ -19,6 +19,9 @@ description:
     that Windows has registered between the services come on top of that order.
   - Waits follow Start Pending and Stop Pending to the end, one status query for every service in flight, or fail
     at O(timeout) naming the state reached. A service that stops again while starting fails with its exit code.
+  - When a service fails, nothing that comes after it in the order is started or stopped, and the result says what
+    was done (RV(services.actions)) and what was not (RV(services.pending)). A Recording Server that fails to start
+    during a restart therefore leaves the other services stopped, because they need it.
   - Nothing is copied to or run on the Windows host; the module calls WMI over WS-Management.
 author:
   - xprotect.go contributors (@xprotect-go)
@@ -180,6 +183,15 @@ services:
       type: list
       elements: str
       sample: [stop, start]
+    pending:
+      description:
+        - Only after a failure, the actions that were planned for this service but not done.
+        - When a service fails, nothing after it in the order is started or stopped; for example a Recording
+          Server that fails to start during a restart leaves the services that come after it stopped.
+      returned: failure
+      type: list
+      elements: str
+      sample: [start]
     seconds:
       description: How long each action took to reach its state, in seconds.
       type: dict
@@ -204,7 +216,9 @@ missing:
   elements: str
   sample: [mobile_server]
 actions:
-  description: Every action in the order it completed, with its duration.
+  description:
+    - Every action in the order it completed, with its duration. An action that failed (the service stopped again
+      while starting, or reached the timeout) has C(failed=true).
   returned: always
   type: list
   elements: dict

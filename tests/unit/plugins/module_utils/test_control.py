@@ -270,6 +270,25 @@ def test_service_that_fails_to_start_reports_exit_code_and_what_was_done(clock):
     assert error.value.service == NAMES['recording_server']
     assert error.value.result['services']['recording_server']['state'] == 'stopped'
     assert len(windows.actions('start')) == 1, 'nothing else is started after the Recording Server failed'
+    image_server = error.value.result['services']['image_server']
+    assert image_server['actions'] == [] and image_server['pending'] == ['start'] and image_server['changed'] is False
+    assert error.value.result['services']['recording_server']['actions'] == ['start']
+    assert error.value.result['actions'] == [{'service': 'recording_server', 'action': 'start', 'failed': True, 'seconds': pytest.approx(2.0, abs=0.2)}]
+    assert error.value.result['changed'] is True
+
+
+def test_failed_restart_says_what_was_done_and_what_was_not(clock):
+    windows = FakeWindows(clock)
+    windows.services[NAMES['recording_server'].lower()]['_fail'] = 1067
+    with pytest.raises(XProtectError) as error:
+        converge(windows, clock, name=['standard'], state='restarted')
+    result = error.value.result
+    assert result['changed'] is True
+    assert result['services']['image_server']['actions'] == ['stop']
+    assert result['services']['image_server']['pending'] == ['start']
+    assert result['services']['recording_server']['actions'] == ['stop', 'start']
+    assert 'pending' not in result['services']['recording_server']
+    assert 'start' not in result['services']['recording_server']['seconds']
 
 
 def test_stuck_service_times_out_with_the_state_reached(clock):
