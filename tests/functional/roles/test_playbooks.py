@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The playbooks (and through them the services, rolling_restart and fleet_report roles) against
+simulated fleets of mixed profiles. Every outcome is checked in the simulator's own state, not only
+in Ansible's output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .helpers import RECORDING_SERVER, SETTLE, XPROTECT_NAMES, parse_report, service_url, xprotect_state_set, xprotect_states
+
+pytestmark = pytest.mark.slow
+
+MIXED = {'standard': 1, 'custom': 1, 'image_server_domain_account': 1}
+IMAGE_IMPORT = 'Milestone Image Import Service'
+
+
+def snapshots(sim):
+    """Every host's whole service table and history: what "nothing changed" is checked against."""
+    return {running.name: (running.state.snapshot(), running.state.history) for running in sim.fleet.hosts}
+
+
+def first_event(running, service, state):
+    return next(event['time'] for event in running.state.history if event['service'] == service and event['state'] == state)
+
+
+@pytest.mark.compat
+def test_status_report_shows_every_host_as_it_is(xprotect_fleet, run_playbook, sim_control, tmp_path):
+    sim = xprotect_fleet(dict(MIXED, standard=3), 5, extra={1: {RECORDING_SERVER: {'State': 'Stopped'}}})
+    assert [running.profile for running in sim.fleet.hosts] == ['standard', 'standard', 'standard', 'custom', 'image_server_domain_account']
+    failing, stopped, unreachable, custom, domain = sim.names
+    # A listener answering HTTP 500 to everything fails the query; a refused connection is unreachable.
+    sim_control.post(sim.host(failing).control_url + '/faults', {'http_500': True})
+    sim_control.post(sim.host(unreachable).control_url + '/faults', {'refuse': True})
+    before = snapshots(sim)
+
+    # Read-only anyway, but check mode and --diff must run it all the same; the report goes to $PWD.
+    run = run_playbook('playbooks/status.yml', sim.inventory, check_mode=True, diff=True, env={'PWD': str(tmp_path)})
+
+    assert snapshots(sim) == before
+
+    report = parse_report(tmp_path / 'xprotect-fleet-report.html')
+    assert list(report.hosts) == sim.names
+    assert {name: host['status'] for name, host in report.hosts.items()} == {
+        failing: 'failed', stopped: 'warning', unreachable: 'unreachable', custom: 'ok', domain: 'warning'}
+    assert 'host-failed' in report.hosts[failing]['classes'] and 'Failed: ' in report.hosts[failing]['text']
+    assert 'host-unreachable' in report.hosts[unreachable]['classes']
+    assert 'Unreachable' in report.hosts[unreachable]['text'] and 'Connection refused' in report.hosts[unreachable]['text']
+    assert report.hosts[unreachable]['rows'] == {}
+    # State classes: the stopped Recording Server, the Custom installation's absent services.
+    assert 'state-stopped' in report.hosts[stopped]['rows']['recording_server']
+    assert all('state-started' in report.hosts[stopped]['rows'][key] for key in ('image_server', 'mobile_server'))
+    assert 'state-absent' in report.hosts[custom]['rows']['event_server']
+    assert 'state-absent' in report.hosts[custom]['rows']['mobile_server']
+    assert 'state-started' in report.hosts[custom]['rows']['recording_server']
+    assert any('Image Server' in warning and 'Local System' in warning and 'XPGO\\svc-imageserver' in warning
+               for warning in report.hosts[domain]['warnings'])
+    assert any('Recording Server' in warning for warning in report.hosts[stopped]['warnings'])
+    # Self-contained and coloured: inline CSS with a colour per state, no scripts, nothing fetched.
+    assert 'script' not in report.tags and 'link' not in report.tags and report.external == []
+    assert '.state-started { background: #dafbe1' in report.style and '.state-stopped { background: #ffebe9' in report.style
+
+    document = json.loads((tmp_path / 'xprotect-fleet-report.json').read_text(encoding='utf-8'))
+    assert document['summary'] == {'hosts': 5, 'ok': 1, 'warning': 2, 'failed': 1, 'unreachable': 1}
+    hosts = {host['name']: host for host in document['hosts']}
+    assert hosts[custom]['install_type'] == 'custom' and hosts[custom]['running'] == 4
+    assert hosts[stopped]['services']['recording_server']['state'] == 'stopped'
+    # The plain-text summary in the play output; unreachable and failed hosts do not fail the report.
+    assert 'XProtect Go fleet status: 5 hosts, 1 ok, 2 warning, 1 failed, 1 unreachable' in run.stdout
+    assert run.recap[unreachable]['failed'] == 0 and run.recap[custom]['failed'] == 0
+
+
+@pytest.mark.compat
+def test_stop_and_start_check_mode_order_and_idempotence(xprotect_fleet, run_playbook):
+    sim = xprotect_fleet(MIXED, 3)
+    before = snapshots(sim)
+
+    check = run_playbook('playbooks/stop.yml', sim.inventory, check_mode=True, diff=True)
+    assert snapshots(sim) == before, 'check mode changed the fleet'
+    assert '-        "state": "started"' in check.stdout and '+        "state": "stopped"' in check.stdout
+
+    run_playbook('playbooks/stop.yml', sim.inventory, diff=True)
+    for running in sim.fleet.hosts:
+        assert xprotect_state_set(running) == {'Stopped'}
+        assert running.state.snapshot()['RpcSs']['State'] == 'Running'
+        # Stopping, the Recording Server goes last.
+        stopped_at = {name: first_event(running, name, 'Stopped') for name in xprotect_states(running)}
+        assert max(stopped_at, key=stopped_at.get) == RECORDING_SERVER
+
+    stopped = snapshots(sim)
+    run_playbook('playbooks/start.yml', sim.inventory, *SETTLE, check_mode=True, diff=True)
+    assert snapshots(sim) == stopped, 'check mode changed the fleet'
+
+    start = run_playbook('playbooks/start.yml', sim.inventory, *SETTLE, diff=True)
+    assert 'Pausing for 1 seconds' in start.stdout
+    for running in sim.fleet.hosts:
+        assert xprotect_state_set(running) == {'Running'}
+        # Starting, the Recording Server comes first.
+        running_at = {name: first_event(running, name, 'Running') for name in xprotect_states(running)}
+        assert min(running_at, key=running_at.get) == RECORDING_SERVER
+
+    converged = snapshots(sim)
+    again = run_playbook('playbooks/start.yml', sim.inventory, *SETTLE)
+    assert {host: counts['changed'] for host, counts in again.recap.items()} == {name: 0 for name in sim.names}
+    assert 'Pausing' not in again.stdout
+    assert snapshots(sim) == converged
+
+
+def test_rolling_restart_stops_at_the_host_that_fails(xprotect_fleet, run_playbook, sim_control, tmp_path):
+    # standard, domain-account Image Server, custom (fails), standard (must stay untouched)
+    sim = xprotect_fleet({'standard': 1, 'image_server_domain_account': 1, 'custom': 1}, 4)
+    first, second, custom, last = sim.names
+    # The custom host's Recording Server stops again right after every start.
+    sim_control.post(service_url(sim.host(custom), RECORDING_SERVER), {'fail_start_exit_code': 1067})
+    before = {name: xprotect_states(sim.host(name)) for name in sim.names}
+
+    run = run_playbook('playbooks/restart.yml', sim.inventory, *SETTLE, expect_rc=2)
+
+    for name in (first, second):
+        after = xprotect_states(sim.host(name))
+        assert all(state == 'Running' for state, _pid in after.values())
+        assert all(after[service][1] != before[name][service][1] for service in after), 'not restarted: %s' % name
+    assert sim.host(custom).state.snapshot()[RECORDING_SERVER]['State'] == 'Stopped'
+    assert sim.host(custom).state.snapshot()[RECORDING_SERVER]['ExitCode'] == 1067
+    assert sim.host(last).state.history == [], 'the rollout went on past the failed host'
+    # One host per batch: never two Recording Servers down at once.
+    downs = sorted((first_event(sim.host(name), RECORDING_SERVER, 'Stop Pending'), first_event(sim.host(name), RECORDING_SERVER, 'Running'))
+                   for name in (first, second))
+    assert all(earlier[1] <= later[0] for earlier, later in zip(downs, downs[1:]))
+
+    assert 'Rolling restart stopped: 2 restarted, 1 failed, 0 unreachable, 1 not restarted, of 4 hosts.' in run.stdout
+    assert '%s: restarted 6 services in' % first in run.stdout and 'recording_server stop ' in run.stdout
+    assert '%s: restarted 4 services in' % custom not in run.stdout
+    assert '%s: FAILED: ' % custom in run.stdout and 'exit code 1067' in run.stdout
+    assert '%s: not restarted (the rollout stopped before it)' % last in run.stdout
+    assert run.recap[custom]['failed'] == 1 and last not in run.recap
+
+    # The status report afterwards shows the host whose Recording Server is down.
+    run_playbook('playbooks/status.yml', sim.inventory, env={'PWD': str(tmp_path)})
+    report = parse_report(tmp_path / 'xprotect-fleet-report.html')
+    assert report.hosts[custom]['status'] == 'warning'
+    assert 'state-stopped' in report.hosts[custom]['rows']['recording_server']
+    assert any('Recording Server' in warning for warning in report.hosts[custom]['warnings'])
+    assert report.hosts[first]['status'] == 'ok'
+
+
+def test_rolling_restart_refuses_a_batch_larger_than_allowed_and_check_mode_restarts_nothing(xprotect_fleet, run_playbook):
+    sim = xprotect_fleet({'standard': 1, 'custom': 1}, 3)
+    run = run_playbook('playbooks/restart.yml', sim.inventory, '-e', 'rolling_restart_serial=2', expect_rc=2)
+    assert 'would take 2 Recording Servers down at once' in run.stdout
+    assert all(running.state.history == [] for running in sim.fleet.hosts)
+
+    before = snapshots(sim)
+    check = run_playbook('playbooks/restart.yml', sim.inventory, '-e', 'rolling_restart_serial=50%',
+                         '-e', 'rolling_restart_max_recording_servers_down=2', check_mode=True, diff=True)
+    assert snapshots(sim) == before, 'check mode restarted something'
+    assert 'Rolling restart (check mode, nothing was restarted) done: 3 would be restarted' in check.stdout
+    assert '%s: would restart 4 services (recording_server would_stop, would_start;' % sim.names[1] in check.stdout
+
+
+def test_start_goes_on_past_an_unreachable_host_and_catches_a_crash(xprotect_fleet, run_playbook, sim_control):
+    stopped = {name: {'State': 'Stopped'} for name in XPROTECT_NAMES}
+    crashing = dict(stopped)
+    crashing[IMAGE_IMPORT] = {'State': 'Stopped', 'crash_after_seconds': 0.3}
+    # The unreachable host comes first: the batch's settle pause must not depend on it.
+    sim = xprotect_fleet(MIXED, 3, extra={1: {name: dict(value) for name, value in stopped.items()}, 2: crashing})
+    unreachable, healthy, crashes = sim.names
+    sim_control.post(sim.host(unreachable).control_url + '/faults', {'refuse': True})
+
+    run = run_playbook('playbooks/start.yml', sim.inventory, *SETTLE, expect_rc=None)
+
+    assert run.rc != 0
+    assert run.recap[unreachable]['unreachable'] == 1
+    assert run.recap[healthy]['failed'] == 0 and run.recap[crashes]['failed'] == 1
+    assert xprotect_state_set(sim.host(healthy)) == {'Running'}
+    assert sim.host(crashes).state.snapshot()[IMAGE_IMPORT]['State'] == 'Stopped'
+    assert 'Pausing for 1 seconds' in run.stdout
+    assert 'Image Import (%s) did not stay up' % IMAGE_IMPORT in run.stdout
+
+
+def test_the_standard_set_needs_all_six_services(xprotect_fleet, run_playbook):
+    sim = xprotect_fleet({'standard': 1, 'custom': 1}, 2)
+    standard, custom = sim.names
+    run = run_playbook('playbooks/start.yml', sim.inventory, '-e', 'services_set=standard', expect_rc=2)
+    assert run.recap[standard]['failed'] == 0
+    assert run.recap[custom]['failed'] == 1
+    assert run.task('xprotect.go.services : Converge the XProtect services', custom).result['msg'].count('not installed') == 1
+    everything = run_playbook('playbooks/stop.yml', sim.inventory, '-e', 'services_set=all')
+    assert everything.recap[custom]['failed'] == 0
+    assert xprotect_state_set(sim.host(custom)) == {'Stopped'}
