@@ -451,7 +451,7 @@ def converge(services, params, check_mode=False, diff=False, clock=time.monotoni
     runner = Runner(services, params.get('timeout') or 120, clock=clock, sleep=sleep)
     started = clock()
     # 'missing', not 'skipped': Ansible takes a non-empty 'skipped' in a result for a skipped task.
-    result = {'changed': plan.changes, 'missing': missing}
+    result = {'missing': missing}
     try:
         if not check_mode:
             runner.apply(plan)

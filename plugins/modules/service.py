@@ -251,7 +251,7 @@ def main():
         result = run_service(module.params, host_settings=None, environ=os.environ,
                              check_mode=module.check_mode, diff=module._diff)
     except XProtectError as error:
-        module.fail_json(msg=str(error), **error.result)
+        module.fail_json(**dict(error.result, msg=str(error)))
     module.exit_json(**result)
 
 

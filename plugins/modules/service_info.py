@@ -186,7 +186,7 @@ def main():
     try:
         result = run_service_info(module.params, host_settings=None, environ=os.environ)
     except XProtectError as error:
-        module.fail_json(msg=str(error), **error.result)
+        module.fail_json(**dict(error.result, msg=str(error)))
     for warning in result.pop('warnings'):
         module.warn(warning)
     module.exit_json(changed=False, **result)
