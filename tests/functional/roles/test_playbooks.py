@@ -106,10 +106,14 @@ def test_stop_and_start_check_mode_order_and_idempotence(xprotect_fleet, run_pla
         assert min(running_at, key=running_at.get) == RECORDING_SERVER
 
     converged = snapshots(sim)
+    for running in sim.fleet.hosts:
+        running.stats.reset()
     again = run_playbook('playbooks/start.yml', sim.inventory, *SETTLE)
     assert {host: counts['changed'] for host, counts in again.recap.items()} == {name: 0 for name in sim.names}
     assert 'Pausing' not in again.stdout
     assert snapshots(sim) == converged
+    # A converged host is verified by the module's own read: one WS-Management request per host.
+    assert [running.stats.as_dict()['soap_requests'] for running in sim.fleet.hosts] == [1] * len(sim.fleet.hosts)
 
 
 def test_rolling_restart_stops_at_the_host_that_fails(xprotect_fleet, run_playbook, sim_control, tmp_path):
