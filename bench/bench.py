@@ -1,0 +1,585 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The collection's performance figures, measured against simulated fleets on loopback (bench/run).
+
+Every figure comes from this one run: fleets of tests/simulator with a network delay on every HTTP
+request, the collection's playbooks run by ansible-playbook, request counts from the simulator's
+per-host stats, state transitions from its history, task times from bench/callback_plugins/bench_timer.py
+and memory from /proc. Timing never fails the run: each figure is printed with its target and
+PASS or MISS, and the exit code is 0 unless something crashed (a playbook that fails counts as a crash:
+its figures would mean nothing).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+# pylint: disable=wrong-import-position
+from tests.simulator import Fleet  # noqa: E402
+from tests.simulator.profiles import (EVENT_SERVER, IMAGE_IMPORT, IMAGE_SERVER, LOG_CHECK, MOBILE_SERVER,  # noqa: E402
+                                      RECORDING_SERVER)
+
+# Realistic durations (seconds) for the runs that change services: (stop, start).
+# The Recording Server is the slow one (it closes and opens the camera databases).
+DURATIONS = {
+    RECORDING_SERVER: (5.0, 10.0),
+    IMAGE_SERVER: (2.0, 3.0),
+    IMAGE_IMPORT: (1.0, 1.0),
+    LOG_CHECK: (1.0, 2.0),
+    EVENT_SERVER: (3.0, 3.0),
+    MOBILE_SERVER: (2.0, 2.0),
+}
+QUICK_SCALE = 0.1   # --quick runs the same durations ten times faster
+
+# The playbooks measured, and the task of restart.yml that restarts the services.
+STATUS_PLAYBOOK = 'playbooks/status.yml'
+START_PLAYBOOK = 'playbooks/start.yml'
+RESTART_PLAYBOOK = 'playbooks/restart.yml'
+TASK_OVERHEAD_PLAYBOOK = 'bench/playbooks/task_overhead.yml'
+NOOP_MODULE_PLAYBOOK = 'bench/playbooks/noop_module.yml'
+SERVICE_INFO_PLAYBOOK = 'bench/playbooks/service_info.yml'
+RESTART_TASK = 'Converge the XProtect services'
+PING_TASK = 'Ping with connection local'
+INFO_TASK = 'Read the services (inventory winrm host)'
+DELEGATED_TASK = 'Read the services (delegate_to localhost)'
+
+# Lower bounds of HTTP round trips per host (basic auth over https: one HTTP request per SOAP message).
+# Status and no-op: one enumeration. Start: one enumeration, six StartService calls, one status read per
+# stage reaching Running (two stages). Restart: one enumeration, twelve calls, one read per stage and
+# direction (four).
+STATUS_BOUND = 1
+NOOP_BOUND = 1
+START_BOUND = 1 + 6 + 2
+RESTART_BOUND = 1 + 12 + 4
+
+TARGET_TASK_INVENTORY = 1.0
+TARGET_TASK_DELEGATED = 1.5
+TARGET_RESTART = 1.10
+TARGET_DOWNTIME = 1.10
+TARGET_SCALING = 1.25   # slope of the last host interval over the slope of the first: above means super-linear
+
+ROUND_TRIP_ROWS = ('Round trips/host: status of all services',
+                   'Round trips/host: start all six from stopped',
+                   'Round trips/host: restart all six',
+                   'Round trips/host: converged no-op',
+                   'Round trips/host: converged no-op, service task alone',
+                   'Round trips/host: status over NTLM')
+
+
+class Row:
+    """One line of the table."""
+
+    def __init__(self, figure, measured, ratio='-', target='-', result='info'):
+        self.figure = figure
+        self.measured = measured
+        self.ratio = ratio
+        self.target = target
+        self.result = result
+
+    def cells(self):
+        return [self.figure, self.measured, self.ratio, self.target, self.result]
+
+
+def verdict(ratio, target):
+    return 'PASS' if ratio <= target + 1e-9 else 'MISS'
+
+
+class MemorySampler(threading.Thread):
+    """Peak of the summed VmRSS (and Pss) of a process and all its descendants, read from /proc."""
+
+    INTERVAL = 0.05
+
+    def __init__(self, root_pid):
+        super().__init__(daemon=True)
+        self.root_pid = root_pid
+        self.peak_rss_kb = 0
+        self.peak_pss_kb = 0
+        self.peak_processes = 0
+        self._stop_event = threading.Event()
+
+    def run(self):
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(self.INTERVAL)
+
+    def stop(self):
+        self._stop_event.set()
+        self.join()
+
+    def sample(self):
+        pids = self._tree()
+        rss = sum(_proc_field('/proc/%d/status' % pid, 'VmRSS:') for pid in pids)
+        pss = sum(_proc_field('/proc/%d/smaps_rollup' % pid, 'Pss:') for pid in pids)
+        if rss > self.peak_rss_kb:
+            self.peak_rss_kb, self.peak_processes = rss, len(pids)
+        self.peak_pss_kb = max(self.peak_pss_kb, pss)
+
+    def _tree(self):
+        children = {}
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit():
+                continue
+            try:
+                with open('/proc/%s/stat' % entry, encoding='utf-8') as stream:
+                    parent = int(stream.read().rsplit(')', 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue    # the process ended meanwhile
+            children.setdefault(parent, []).append(int(entry))
+        tree, queue = [], [self.root_pid]
+        while queue:
+            pid = queue.pop()
+            tree.append(pid)
+            queue.extend(children.get(pid, []))
+        return tree
+
+
+def _proc_field(path, field):
+    """A 'Name:   1234 kB' line of a /proc file, in kB; 0 when the process is gone."""
+    try:
+        with open(path, encoding='utf-8') as stream:
+            for line in stream:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class PlaybookRun:
+    def __init__(self, wall, timer, recap, memory=None):
+        self.wall = wall
+        self.timer = timer
+        self.recap = recap
+        self.memory = memory
+
+    def task_walls(self):
+        """[(task name without its role, seconds from its start to its last host result)] in order."""
+        return [(task['name'].split(' : ', 1)[-1][:40], max(result['time'] for result in task['results']) - task['start'])
+                for task in self.timer['tasks'] if task['results']]
+
+    def task_seconds(self, name):
+        """Wall time of each task called name (or ending in ': name', for role tasks): start to last host result."""
+        seconds = [max(result['time'] for result in task['results']) - task['start']
+                   for task in self.timer['tasks']
+                   if (task['name'] == name or task['name'].endswith(': ' + name)) and task['results']]
+        if not seconds:
+            raise RuntimeError('the playbook ran no task called %r: the benchmark needs updating' % name)
+        return seconds
+
+
+class Ansible:
+    """Runs ansible-playbook from the venv on this checkout, isolated like the test suite's runs."""
+
+    def __init__(self, bin_dir, workdir, forks):
+        self.bin_dir = Path(bin_dir).absolute()
+        self.workdir = Path(workdir)
+        self.forks = forks
+        self.runs = 0
+
+    def _env(self, timer_file):
+        env = dict(os.environ)
+        env.pop('ANSIBLE_CONFIG', None)
+        env.update({
+            'ANSIBLE_COLLECTIONS_PATH': str(REPO / '.tmp' / 'collections'),
+            'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_FORCE_COLOR': '0',
+            'ANSIBLE_HOST_KEY_CHECKING': 'False',
+            'ANSIBLE_RETRY_FILES_ENABLED': '0',
+            'ANSIBLE_LOCAL_TEMP': str(self.workdir / 'ansible-local'),
+            'ANSIBLE_REMOTE_TEMP': str(self.workdir / 'ansible-remote'),
+            'ANSIBLE_STDOUT_CALLBACK': 'default',
+            'ANSIBLE_CALLBACK_PLUGINS': str(REPO / 'bench' / 'callback_plugins'),
+            'ANSIBLE_CALLBACKS_ENABLED': 'bench_timer',
+            'ANSIBLE_FORKS': str(self.forks),
+            'ANSIBLE_PYTHON_INTERPRETER': str(self.bin_dir / 'python'),
+            'PATH': os.pathsep.join([str(self.bin_dir), env.get('PATH', '')]),
+            'XPGO_BENCH_TIMER_FILE': str(timer_file),
+        })
+        return env
+
+    def run(self, playbook, inventory, extra_vars=None, sample_memory=False):
+        """Run one playbook; raises when it fails on any host (its figures would be meaningless)."""
+        self.runs += 1
+        timer_file = self.workdir / ('timer-%d.json' % self.runs)
+        log_file = self.workdir / ('ansible-%d.log' % self.runs)
+        args = [str(self.bin_dir / 'ansible-playbook'), '-i', str(inventory), str(REPO / playbook)]
+        if extra_vars:
+            args += ['-e', json.dumps(extra_vars)]
+        with open(log_file, 'w+', encoding='utf-8') as log:
+            started = time.monotonic()
+            process = subprocess.Popen(args, env=self._env(timer_file), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+            sampler = None
+            if sample_memory:
+                sampler = MemorySampler(process.pid)
+                sampler.start()
+            try:
+                process.wait()
+            finally:
+                if sampler is not None:
+                    sampler.stop()
+            wall = time.monotonic() - started
+            log.seek(0)
+            output = log.read()
+        recap = {match[1]: {key: int(value) for key, value in re.findall(r'(\w+)=(\d+)', match[2])}
+                 for match in re.finditer(r'^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$', output, re.MULTILINE)}
+        problems = [host for host, counts in recap.items()
+                    if any(counts.get(key) for key in ('failed', 'unreachable', 'ignored', 'rescued'))]
+        if process.returncode != 0 or problems or not recap:
+            raise RuntimeError('%s failed (rc %s, hosts with problems: %s); its output is in %s:\n%s'
+                               % (playbook, process.returncode, ', '.join(problems) or '-', log_file, output[-3000:]))
+        with open(timer_file, encoding='utf-8') as stream:
+            timer = json.load(stream)
+        return PlaybookRun(wall, timer, recap, sampler)
+
+
+def write_inventory(fleet, path, count=None):
+    """The fleet's inventory, limited to its first count hosts (mode 0600: it holds the password)."""
+    inventory = fleet.inventory()
+    group = inventory['all']['children']['xprotect']
+    group['hosts'] = dict(list(group['hosts'].items())[:count or len(fleet.hosts)])
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, 'w', encoding='utf-8') as stream:
+        yaml.safe_dump(inventory, stream, default_flow_style=False, sort_keys=False)
+    return path
+
+
+def reset_stats(fleet):
+    for running in fleet.hosts:
+        running.stats.reset()
+
+
+def round_trips(fleet, count=None):
+    """(mean, max, SOAP actions of the first host) of the HTTP requests per host since the last reset."""
+    stats = [running.stats.as_dict() for running in fleet.hosts[:count or len(fleet.hosts)]]
+    counts = [entry['http_requests'] for entry in stats]
+    return statistics.mean(counts), max(counts), stats[0]['by_action']
+
+
+def least_squares(points):
+    """(slope, intercept, r squared) of wall = intercept + slope * hosts."""
+    xs, ys = [x for x, _y in points], [y for _x, y in points]
+    mean_x, mean_y = statistics.mean(xs), statistics.mean(ys)
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
+    intercept = mean_y - slope * mean_x
+    total = sum((y - mean_y) ** 2 for y in ys)
+    residual = sum((y - intercept - slope * x) ** 2 for x, y in points)
+    return slope, intercept, (1 - residual / total) if total else 1.0
+
+
+def critical_path(durations):
+    """The restart's physical limit: the five others stop together, then the Recording Server stops,
+    starts, and the five others start together."""
+    others = [value for name, value in durations.items() if name != RECORDING_SERVER]
+    stop, start = durations[RECORDING_SERVER]
+    return max(value[0] for value in others) + stop + start + max(value[1] for value in others)
+
+
+def recording_downtime(history, since):
+    """Seconds the Recording Server was not Running, from the host's own history after `since`."""
+    down = None
+    for event in history:
+        if event['time'] < since or event['service'] != RECORDING_SERVER:
+            continue
+        if down is None and event['state'] != 'Running':
+            down = event['time']
+        elif down is not None and event['state'] == 'Running':
+            return event['time'] - down
+    raise RuntimeError('the Recording Server did not stop and run again after the restart')
+
+
+def services_span(history, since):
+    """Seconds from the first service leaving Running to the last one running again (the simulator's view)."""
+    events = [event for event in history if event['time'] >= since and event['service'] in DURATIONS]
+    first = min(event['time'] for event in events if event['state'] != 'Running')
+    last = max(event['time'] for event in events if event['state'] == 'Running')
+    return last - first
+
+
+def machine():
+    model = '-'
+    with open('/proc/cpuinfo', encoding='utf-8') as stream:
+        for line in stream:
+            if line.startswith('model name'):
+                model = line.split(':', 1)[1].strip()
+                break
+    memory_kb = _proc_field('/proc/meminfo', 'MemTotal:')
+    from ansible.release import __version__ as ansible_version  # pylint: disable=import-outside-toplevel
+    return ('%d CPUs (nproc), %s, %.1f GiB memory, Python %s, ansible-core %s, %s'
+            % (os.cpu_count(), model, memory_kb / 1048576.0, platform.python_version(), ansible_version,
+               datetime.datetime.now().strftime('%Y-%m-%d %H:%M')))
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.delay = args.delay_ms / 1000.0
+        self.scale = QUICK_SCALE if args.quick else 1.0
+        self.durations = {name: (stop * self.scale, start * self.scale) for name, (stop, start) in DURATIONS.items()}
+        self.workdir = Path(tempfile.mkdtemp(prefix='xpgo-bench-'))
+        self.report_dir = self.workdir / 'report'   # status.yml writes its HTML and JSON report here
+        self.report_dir.mkdir()
+        self.ansible = Ansible(args.ansible_bin, self.workdir, args.forks)
+        self.rows = []
+        self.notes = []
+        self.actions = {}   # round-trip figure -> SOAP actions of its first host
+        self.load_at_start = os.getloadavg()[0]
+
+    def round_trip_row(self, figure, fleet, bound, target=None, count=None):
+        mean, most, self.actions[figure] = round_trips(fleet, count)
+        ratio = mean / bound
+        self.rows.append(Row(figure, '%.2f (max %d; bound %d)' % (mean, most, bound), '%.2f' % ratio,
+                             '%.2f' % target if target else '-', verdict(ratio, target) if target else 'info'))
+
+    def inventory(self, fleet, name, count=None):
+        return write_inventory(fleet, self.workdir / name, count)
+
+    def run(self):
+        try:
+            self.large_fleet()
+            self.service_changes()
+            self.ntlm()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        self.notes.append('SOAP requests of the first host: %s.' % '; '.join(
+            '%s: %s' % (figure.split(': ', 1)[1], ', '.join('%s %d' % item for item in sorted(actions.items())))
+            for figure, actions in self.actions.items()))
+        order = {row.figure: index for index, row in enumerate(self.rows)}
+        first = [label for label in ROUND_TRIP_ROWS if label in order]
+        self.rows.sort(key=lambda row: (0, first.index(row.figure)) if row.figure in first else (1, order[row.figure]))
+
+    def large_fleet(self):
+        """Fleet start, status scaling with memory, status round trips and the per-task overhead."""
+        hosts_list = self.args.hosts_list
+        largest = max(hosts_list)
+        started = time.monotonic()
+        fleet = Fleet(count=largest, delay=self.delay)
+        with fleet:
+            fleet_start = time.monotonic() - started
+            points, largest_run, task_times = [], None, {}
+            for count in hosts_list:
+                reset_stats(fleet)
+                run = self.ansible.run(STATUS_PLAYBOOK, self.inventory(fleet, 'status-%d.yml' % count, count),
+                                       {'fleet_report_dir': str(self.report_dir)}, sample_memory=count == largest)
+                points.append((count, run.wall))
+                for name, seconds in run.task_walls():
+                    task_times.setdefault(name, []).append(seconds)
+                self.rows.append(Row('Status playbook wall time, %d hosts' % count, '%.2f s' % run.wall))
+                if count == largest:
+                    largest_run = run
+                    self.round_trip_row(ROUND_TRIP_ROWS[0], fleet, STATUS_BOUND, 1.0, count)
+            self.scaling_row(points)
+            self.notes.append('status.yml task by task at %s hosts (s, start to last host result): %s.' % (
+                '/'.join(str(count) for count in hosts_list),
+                '; '.join('%s %s' % (name, '/'.join('%.2f' % value for value in values)) for name, values in task_times.items())))
+            memory = largest_run.memory
+            self.rows.append(Row('Peak controller memory, %d-host status run' % largest,
+                                 '%.0f MiB RSS sum (%.0f MiB PSS), %d processes'
+                                 % (memory.peak_rss_kb / 1024.0, memory.peak_pss_kb / 1024.0, memory.peak_processes)))
+            self.rows.append(Row('Simulated fleet start, %d hosts' % largest, '%.2f s' % fleet_start))
+            self.task_overhead(fleet)
+
+    def scaling_row(self, points):
+        slope, intercept, r_squared = least_squares(points)
+        (x0, y0), (x1, y1) = points[0], points[1]
+        (x2, y2), (x3, y3) = points[-2], points[-1]
+        first, last = (y1 - y0) / (x1 - x0), (y3 - y2) / (x3 - x2)
+        ratio = last / first if first > 0 else float('inf')
+        self.rows.append(Row('Fleet scaling: fitted cost per host',
+                             '%.3f s/host + %.2f s (R^2 %.3f)' % (slope, intercept, r_squared), '%.2f' % ratio,
+                             'linear (<= %.2f)' % TARGET_SCALING, verdict(ratio, TARGET_SCALING)))
+        self.notes.append('Fleet scaling ratio: cost per host between the last two fleet sizes (%.3f s) over the cost per host '
+                          'between the first two (%.3f s); above %.2f would mean worse than linear.' % (last, first, TARGET_SCALING))
+
+    def task_overhead(self, fleet):
+        count = min(self.args.task_hosts, len(fleet.hosts))
+        run = self.ansible.run(TASK_OVERHEAD_PLAYBOOK, self.inventory(fleet, 'tasks.yml', count))
+        ping = statistics.median(run.task_seconds(PING_TASK))
+        for task, figure, target in ((INFO_TASK, 'inventory winrm hosts', TARGET_TASK_INVENTORY),
+                                     (DELEGATED_TASK, 'delegate_to localhost', TARGET_TASK_DELEGATED)):
+            seconds = statistics.median(run.task_seconds(task))
+            ratio = seconds / ping
+            self.rows.append(Row('Per-task overhead: service_info / ping, %s' % figure,
+                                 '%.2f s / %.2f s on %d hosts' % (seconds, ping, count), '%.2f' % ratio,
+                                 '<= %.2f' % target, verdict(ratio, target)))
+        copies = len(run.task_seconds(PING_TASK))
+        self.notes.append('Per-task overhead: each task timed from its start to its last host result (bench_timer callback), '
+                          'median of %d interleaved copies in one playbook (%s), so start-up and first-use loading are not '
+                          'counted; ping runs with ansible_connection=local on the same %d hosts.' % (copies, TASK_OVERHEAD_PLAYBOOK, count))
+
+    def service_changes(self):
+        """Round trips of start, restart and no-op, the restart overhead and the recording downtime."""
+        count = self.args.change_hosts
+        overrides = {name: {'stop_seconds': stop, 'start_seconds': start} for name, (stop, start) in self.durations.items()}
+        with Fleet(count=count, delay=self.delay, overrides_per_host=[overrides] * count) as fleet:
+            inventory = self.inventory(fleet, 'changes.yml')
+            no_settle = {'services_settle_seconds': 0}
+
+            reset_stats(fleet)
+            self.ansible.run(START_PLAYBOOK, inventory, no_settle)
+            self.round_trip_row(ROUND_TRIP_ROWS[3], fleet, NOOP_BOUND, 1.0)
+            reset_stats(fleet)
+            self.ansible.run(NOOP_MODULE_PLAYBOOK, inventory)
+            self.round_trip_row(ROUND_TRIP_ROWS[4], fleet, NOOP_BOUND, 1.0)
+
+            for running in fleet.hosts:
+                for name in DURATIONS:
+                    running.state.configure(name, State='Stopped')
+            reset_stats(fleet)
+            self.ansible.run(START_PLAYBOOK, inventory, no_settle)
+            self.round_trip_row(ROUND_TRIP_ROWS[1], fleet, START_BOUND)
+
+            reset_stats(fleet)
+            since = time.time()
+            run = self.ansible.run(RESTART_PLAYBOOK, inventory, {
+                'rolling_restart_serial': count, 'rolling_restart_max_recording_servers_down': count,
+                'rolling_restart_settle_seconds': 0, 'rolling_restart_set': 'standard'})
+            self.round_trip_row(ROUND_TRIP_ROWS[2], fleet, RESTART_BOUND)
+            self.restart_rows(fleet, run, since)
+
+    def restart_rows(self, fleet, run, since):
+        count = len(fleet.hosts)
+        path = critical_path(self.durations)
+        restart = max(run.task_seconds(RESTART_TASK))
+        ratio = restart / path
+        sequential = sum(stop + start for stop, start in self.durations.values())
+        self.rows.append(Row('Restart overhead: wall time / critical path', '%.2f s / %.2f s' % (restart, path),
+                             '%.3f' % ratio, '<= %.2f' % TARGET_RESTART, verdict(ratio, TARGET_RESTART)))
+        histories = [running.state.history for running in fleet.hosts]
+        downtime = max(recording_downtime(history, since) for history in histories)
+        own = sum(self.durations[RECORDING_SERVER])
+        ratio = downtime / own
+        self.rows.append(Row('Recording downtime / its stop + start', '%.2f s / %.2f s' % (downtime, own), '%.3f' % ratio,
+                             '<= %.2f' % TARGET_DOWNTIME, verdict(ratio, TARGET_DOWNTIME)))
+        span = max(services_span(history, since) for history in histories)
+        durations = ', '.join('%s %g/%g' % (_short(name), stop, start) for name, (stop, start) in self.durations.items())
+        self.notes.append('Service durations (stop/start s): %s; critical path %.1f s; one service after another would take '
+                          '%.1f s (ratio %.2f).' % (durations, path, sequential, sequential / path))
+        self.notes.append('Restart: wall time of restart.yml\'s "%s" task (start to last host result) on %d hosts restarted '
+                          'at once (serial %d, settle 0), the slowest host counted; the simulator saw the services change '
+                          'for %.2f s of it. Recording downtime: from the Recording Server leaving Running to Running again '
+                          'in the simulator\'s /history, worst host.' % (RESTART_TASK, count, count, span))
+
+    def ntlm(self):
+        count = self.args.ntlm_hosts
+        with Fleet(count=count, auth='ntlm', delay=self.delay) as fleet:
+            reset_stats(fleet)
+            self.ansible.run(SERVICE_INFO_PLAYBOOK, self.inventory(fleet, 'ntlm.yml'))
+            self.round_trip_row(ROUND_TRIP_ROWS[5], fleet, STATUS_BOUND)
+
+
+def _short(name):
+    return {RECORDING_SERVER: 'Recording', IMAGE_SERVER: 'Image', IMAGE_IMPORT: 'Import', LOG_CHECK: 'LogCheck',
+            EVENT_SERVER: 'Event', MOBILE_SERVER: 'Mobile'}[name]
+
+
+HEADER = ['Figure', 'Measured', 'Ratio', 'Target', 'Result']
+
+
+def text_table(rows):
+    table = [HEADER] + [row.cells() for row in rows]
+    widths = [max(len(line[column]) for line in table) for column in range(len(HEADER))]
+    lines = ['  '.join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
+    lines.insert(1, '  '.join('-' * width for width in widths))
+    return '\n'.join(lines)
+
+
+def markdown_table(rows):
+    lines = ['| %s |' % ' | '.join(HEADER), '|%s|' % '|'.join('---' for _column in HEADER)]
+    lines += ['| %s |' % ' | '.join(cell.replace('|', '\\|') for cell in row.cells()) for row in rows]
+    return '\n'.join(lines)
+
+
+def general_notes(bench):
+    args = bench.args
+    return ([
+        'Machine: %s.' % machine(),
+        'Command: bench/run %s' % ' '.join(sys.argv[1:][2:] if sys.argv[1:2] == ['--ansible-bin'] else sys.argv[1:]),
+        'Simulated network delay %g ms per HTTP request, forks %d, basic auth over https unless said (one HTTP request per '
+        'SOAP message, so the simulator\'s per-host http_requests is the round-trip count).' % (args.delay_ms, args.forks),
+        'Round trips: the simulator\'s http_requests per host for the whole playbook run, mean over hosts; start/restart/no-op '
+        'on %d hosts with start.yml / restart.yml (settle 0), the module-only no-op with %s, NTLM with %s (the one task '
+        'status.yml runs per host) on %d hosts over http with message encryption, where the authentication legs are HTTP '
+        'requests too.' % (args.change_hosts, NOOP_MODULE_PLAYBOOK, SERVICE_INFO_PLAYBOOK, args.ntlm_hosts),
+        'Status wall time: the whole ansible-playbook process (start-up included; the fit\'s fixed part absorbs it).',
+        'Memory: sum of VmRSS of ansible-playbook and all its descendants, sampled from /proc every %g s; forked workers share '
+        'pages, so the RSS sum overstates; the PSS sum (smaps_rollup) counts shared pages once.' % MemorySampler.INTERVAL,
+    ] + bench.notes)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog='bench/run', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--delay-ms', type=float, default=20.0, help='simulated network delay per HTTP request (default 20)')
+    parser.add_argument('--hosts-list', type=_host_list, help='fleet sizes of the status runs (default 10,50,200; --quick 1,3)')
+    parser.add_argument('--forks', type=int, default=50, help='ansible-playbook forks (default 50)')
+    parser.add_argument('--task-hosts', type=int, help='hosts of the per-task overhead run (default 20; --quick 2)')
+    parser.add_argument('--change-hosts', type=int, help='hosts started, restarted and no-op\'d (default 10; --quick 2)')
+    parser.add_argument('--ntlm-hosts', type=int, help='hosts of the NTLM status run (default 10; --quick 2)')
+    parser.add_argument('--quick', action='store_true', help='a smoke run: small fleets, service durations x%g' % QUICK_SCALE)
+    parser.add_argument('--output', metavar='FILE', help='also write the table and notes as markdown to FILE')
+    parser.add_argument('--ansible-bin', default=str(Path(sys.executable).parent), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.hosts_list = args.hosts_list or ([1, 3] if quick else [10, 50, 200])
+    args.task_hosts = args.task_hosts or (2 if quick else 20)
+    args.change_hosts = args.change_hosts or (2 if quick else 10)
+    args.ntlm_hosts = args.ntlm_hosts or (2 if quick else 10)
+    if len(args.hosts_list) < 2:
+        parser.error('--hosts-list needs at least two fleet sizes to fit a cost per host')
+    return args
+
+
+def _host_list(text):
+    try:
+        sizes = sorted({int(item) for item in text.split(',') if item.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected numbers separated by commas, e.g. 10,50,200') from None
+    if not sizes or sizes[0] < 1:
+        raise argparse.ArgumentTypeError('fleet sizes must be 1 or more')
+    return sizes
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    bench = Bench(args)
+    started = time.monotonic()
+    try:
+        bench.run()
+    except Exception:  # pylint: disable=broad-exception-caught
+        traceback.print_exc()
+        sys.stderr.write('bench/run: crashed; no table\n')
+        return 1
+    took = time.monotonic() - started
+    notes = general_notes(bench) + ['bench/run took %.0f s; load average (1 min) %.1f at the start, %.1f at the end (other work '
+                                    'on the machine slows every timing).' % (took, bench.load_at_start, os.getloadavg()[0])]
+    title = 'xprotect.go benchmark%s' % (' (--quick: small fleets, durations x%g)' % QUICK_SCALE if args.quick else '')
+    sys.stdout.write('%s\n\n%s\n\n%s\n' % (title, text_table(bench.rows), '\n'.join('- ' + note for note in notes)))
+    if args.output:
+        with open(args.output, 'w', encoding='utf-8') as stream:
+            stream.write('## %s\n\n%s\n\n%s\n' % (title, markdown_table(bench.rows), '\n'.join('- ' + note for note in notes)))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
