@@ -108,6 +108,8 @@ notes:
     controller and opens no shell on the host. With C(delegate_to=localhost) it runs as a module on the controller,
     still using the inventory host's connection settings.
   - Nothing is copied to or run on the Windows host; the module uses WS-Management calls to WMI only.
+  - A host that cannot be reached (connection refused or reset, no route, no answer within O(connection_timeout)) is
+    reported as unreachable, both ways in, so the play goes on with the other hosts.
 requirements:
   - pywinrm >= 0.5.0 on the controller
 '''

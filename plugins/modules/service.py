@@ -251,7 +251,8 @@ def main():
         result = run_service(module.params, host_settings=None, environ=os.environ,
                              check_mode=module.check_mode, diff=module._diff)
     except XProtectError as error:
-        module.fail_json(**dict(error.result, msg=str(error)))
+        # unreachable: Ansible then counts the host as unreachable, as the action plugin does in-process.
+        module.fail_json(**dict(error.result, msg=str(error), unreachable=error.unreachable))
     module.exit_json(**result)
 
 

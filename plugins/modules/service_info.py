@@ -186,7 +186,8 @@ def main():
     try:
         result = run_service_info(module.params, host_settings=None, environ=os.environ)
     except XProtectError as error:
-        module.fail_json(**dict(error.result, msg=str(error)))
+        # unreachable: Ansible then counts the host as unreachable, as the action plugin does in-process.
+        module.fail_json(**dict(error.result, msg=str(error), unreachable=error.unreachable))
     for warning in result.pop('warnings'):
         module.warn(warning)
     module.exit_json(changed=False, **result)

@@ -85,7 +85,11 @@ class XProtectActionBase(ActionBase):
         settings = resolve_connection(params, host_settings_from_vars(variables), os.environ)
         module_args = {option: value for option, value in params.items() if value is not None}
         module_args.update({option: getattr(settings, option) for option in CONNECTION_SPEC if getattr(settings, option) is not None})
-        return self._execute_module(module_name=self.MODULE, module_args=module_args, task_vars=task_vars)
+        result = self._execute_module(module_name=self.MODULE, module_args=module_args, task_vars=task_vars)
+        if result.get('unreachable'):
+            # The module cannot tell Ansible itself (fail_json always fails): report it as the in-process path does.
+            result.pop('failed', None)
+        return result
 
     def _connection_variables(self, connection):
         """The Windows connection's resolved options, named like the inventory variables."""

@@ -62,13 +62,14 @@ def test_untrusted_certificate_then_trusted_with_ca_trust_path(one_host, write_p
     run_playbook(play, inventory)
 
 
-def test_host_down_is_unreachable_and_the_others_go_on(sim_fleet, fleet_inventory, write_play, run_playbook, sim_control):
+@pytest.mark.parametrize('way', WAYS_IN)
+def test_host_down_is_unreachable_and_the_others_go_on(way, sim_fleet, fleet_inventory, write_play, run_playbook, sim_control):
     fleet = sim_fleet(2, overrides_per_host=fast_overrides(['standard', 'standard']))
     sim_control.post(fleet.hosts[0].control_url + '/faults', {'refuse': True})
     play = write_play('''
         - xprotect.go.service: {name: log_check, state: stopped}
         - xprotect.go.service: {name: log_check, state: started}
-    ''')
+    ''', way=way)
     run = run_playbook(play, fleet_inventory(fleet), expect_rc=UNREACHABLE)
     message = fatal_message(run, 'xpgo-001')
     assert 'cannot connect' in message and str(fleet.hosts[0].port) in message

@@ -134,3 +134,12 @@ def test_service_info_never_changes(monkeypatch):
                         lambda params, host_settings, environ: {'services': {}, 'warnings': ['w'], 'install_type': 'standard'})
     result = make_action(service_info_action, {}).run(task_vars={})
     assert result['changed'] is False and result['warnings'] == ['w']
+
+
+def test_delegated_module_that_cannot_reach_the_host_reports_unreachable(run_service):
+    action = make_action(service_action, {'name': 'recording_server', 'state': 'started', 'host': 'nvr01', 'username': 'u'},
+                         transport='local')
+    module_result = {'failed': True, 'unreachable': True, 'msg': 'nvr01: cannot connect'}
+    with mock.patch.object(action, '_execute_module', return_value=module_result):
+        result = action.run(task_vars={})
+    assert result['unreachable'] is True and 'failed' not in result
