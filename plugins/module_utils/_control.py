@@ -346,6 +346,7 @@ class Step:
         self.after = set()
         self.started_at = None
         self.seconds = None
+        self.entry = None  # this step's entry in Runner.log, once sent
 
     @property
     def done(self):
@@ -366,7 +367,9 @@ class Runner:
         self.timeout = timeout
         self.clock = clock
         self.sleep = sleep
-        self.log = []  # what was done, in order: {'service', 'action', 'seconds'}
+        # Every action in the order it was sent: {'service', 'action'}, then 'seconds' once it reached its
+        # state, or 'failed'. Logged when sent, so a result after a lost connection still says what was asked.
+        self.log = []
 
     def apply(self, plan):
         for target in plan.start_mode_changes:
@@ -382,10 +385,7 @@ class Runner:
                 pending.remove(step)
                 step.started_at = self.clock()
                 if step.issue:
-                    if step.action == 'start':
-                        self.services.start(step.target.name)
-                    else:
-                        self.services.stop(step.target.name)
+                    self._issue(step)
                 in_flight.append(step)
             if not in_flight:
                 raise XProtectError('the services\' start order is circular: %s' % ', '.join(s.target.label for s in pending),
@@ -397,6 +397,20 @@ class Runner:
                 if self._finished(step, status):
                     in_flight.remove(step)
 
+    def _issue(self, step):
+        step.entry = {'service': step.target.key, 'action': step.action}
+        self.log.append(step.entry)
+        try:
+            if step.action == 'start':
+                self.services.start(step.target.name)
+            else:
+                self.services.stop(step.target.name)
+        except XProtectError as error:
+            # Refused (access denied, disabled, ...) or the answer was lost: the request may not have been carried out.
+            if error.kind != 'unreachable':
+                step.entry['failed'] = True
+            raise
+
     def _finished(self, step, status):
         elapsed = self.clock() - step.started_at
         if status is None:
@@ -406,7 +420,7 @@ class Runner:
         if status.state == step.goal:
             step.seconds = round(elapsed, 3)
             if step.issue:
-                self.log.append({'service': step.target.key, 'action': step.action, 'seconds': step.seconds})
+                step.entry['seconds'] = step.seconds
             return True
         if step.action == 'start' and status.state == 'stopped':
             failure = ('the service did not start: it stopped again with exit code %s after %.1f s; see the Windows event '
@@ -418,7 +432,7 @@ class Runner:
         else:
             return False
         if step.issue:
-            self.log.append({'service': step.target.key, 'action': step.action, 'failed': True, 'seconds': round(elapsed, 3)})
+            step.entry.update(failed=True, seconds=round(elapsed, 3))
         raise XProtectError(failure, service=step.target.name, kind='service')
 
 
@@ -543,6 +557,8 @@ def _service_result(result, targets, plan, runner, before, diff, check_mode, ela
         })
         if not check_mode and len(actions) < len(planned):
             facts['pending'] = planned[len(actions):]
+        if any('seconds' not in entry and not entry.get('failed') for entry in done.get(target.key, [])):
+            facts['state'] = 'unknown'  # sent, but the connection was lost before its outcome was seen
         if check_mode or not planned:
             facts.update(_predicted(target, plan))
         services[target.key] = facts

@@ -159,7 +159,9 @@ services:
       type: str
       sample: Milestone XProtect Recording Server
     state:
-      description: The state afterwards (in check mode, the state it would have).
+      description:
+        - The state afterwards (in check mode, the state it would have).
+        - V(unknown) when a start or stop was sent but the connection was lost before its outcome was seen.
       type: str
       sample: started
     start_mode:
@@ -217,8 +219,10 @@ missing:
   sample: [mobile_server]
 actions:
   description:
-    - Every action in the order it completed, with its duration. An action that failed (the service stopped again
-      while starting, or reached the timeout) has C(failed=true).
+    - Every action in the order it was sent, with the seconds it took to reach its state. An action that failed (the
+      service stopped again while starting, reached the timeout, or Windows refused it) has C(failed=true).
+    - After the connection was lost, an action without C(seconds) was sent but its outcome was not seen; that
+      service's RV(services.state) is then V(unknown).
   returned: always
   type: list
   elements: dict

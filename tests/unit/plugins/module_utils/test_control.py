@@ -357,3 +357,26 @@ def test_describe_host_reports_installation_and_warnings(clock):
     assert any('EXAMPLE\\svc-img' in w and 'IP address' in w for w in report['warnings'])
     assert any('Recording Server' in w and 'no video' in w for w in report['warnings'])
     assert windows.calls == [('discover',)]
+
+
+def test_connection_lost_mid_restart_says_what_was_sent(clock):
+    windows = FakeWindows(clock)
+    real_poll = windows.poll
+
+    def poll_then_lose_the_connection(names):
+        if windows.actions('stop'):
+            raise XProtectError('cannot connect', host=windows.host, kind='unreachable')
+        return real_poll(names)
+
+    windows.poll = poll_then_lose_the_connection
+    with pytest.raises(XProtectError) as error:
+        converge(windows, clock, name=['standard'], state='restarted')
+    result = error.value.result
+    assert error.value.unreachable
+    assert result['changed'] is True, 'stops were sent'
+    assert result['services']['mobile_server']['actions'] == ['stop']
+    assert result['services']['mobile_server']['state'] == 'unknown'
+    assert result['services']['mobile_server']['pending'] == ['start']
+    assert result['services']['recording_server']['actions'] == []
+    assert result['services']['recording_server']['state'] == 'started', 'nothing was sent to it'
+    assert all('seconds' not in entry for entry in result['actions'])
