@@ -178,6 +178,7 @@ class HostServices:
 
 def describe_host(services, overrides=None):
     """Everything service_info reports, from one discovery round trip."""
+    validate_service_names(overrides)
     records = services.discover(overrides)
     matched = catalog.match_services(records, overrides)
     report = {}
@@ -255,6 +256,15 @@ def expand_names(requested):
     return list(seen.items())
 
 
+def validate_service_names(service_names):
+    """Refuse a service_names mapping with unknown keys or unsafe names. Raises XProtectError(kind='invalid')."""
+    for key, name in (service_names or {}).items():
+        if key not in catalog.SERVICE_KEYS:
+            raise XProtectError('service_names has an unknown key %r; the keys are %s' % (key, ', '.join(catalog.SERVICE_KEYS)),
+                                kind='invalid')
+        wql.validate_service_name(name)
+
+
 def validate_request(params):
     """Refuse bad input before anything is sent. Raises XProtectError(kind='invalid')."""
     names = params.get('name') or []
@@ -263,11 +273,7 @@ def validate_request(params):
     for item in names:
         if item not in catalog.SERVICE_KEYS and item not in catalog.SERVICE_SETS:
             wql.validate_service_name(item)
-    for key, name in (params.get('service_names') or {}).items():
-        if key not in catalog.SERVICE_KEYS:
-            raise XProtectError('service_names has an unknown key %r; the keys are %s' % (key, ', '.join(catalog.SERVICE_KEYS)),
-                                kind='invalid')
-        wql.validate_service_name(name)
+    validate_service_names(params.get('service_names'))
     timeout = params.get('timeout')
     if timeout is not None and not 1 <= timeout <= 86400:
         raise XProtectError('timeout must be between 1 and 86400 seconds, got %s' % timeout, kind='invalid')

@@ -157,7 +157,7 @@ def test_rolling_restart_stops_at_the_host_that_fails(xprotect_fleet, run_playbo
 def test_rolling_restart_refuses_a_batch_larger_than_allowed_and_check_mode_restarts_nothing(xprotect_fleet, run_playbook):
     sim = xprotect_fleet({'standard': 1, 'custom': 1}, 3)
     run = run_playbook('playbooks/restart.yml', sim.inventory, '-e', 'rolling_restart_serial=2', expect_rc=2)
-    assert 'would take 2 Recording Servers down at once' in run.stdout
+    assert 'could leave 2 Recording Servers down at once' in run.stdout
     assert all(running.state.history == [] for running in sim.fleet.hosts)
 
     before = snapshots(sim)
