@@ -468,6 +468,12 @@ def _short_reason(exc, secret=None):
     return reason if len(reason) <= 200 else reason[:197] + '...'
 
 
+def _dropped(exc):
+    """Was the connection made and then closed or reset by the other end (rather than refused)?"""
+    text = str(exc)
+    return 'Connection aborted' in text or 'RemoteDisconnected' in text or 'Connection reset' in text
+
+
 def to_xprotect_error(exc, settings, what=None):
     """The one place where exceptions from pywinrm, requests and XML parsing become XProtectError."""
     host = getattr(settings, 'host', None)
@@ -502,7 +508,12 @@ def _classify(exc, settings, what):
         verb = 'connect to' if isinstance(exc, requests.exceptions.ConnectTimeout) else 'get an answer from'
         return XProtectError(
             'could not %s the WinRM listener at %s within connection_timeout (%s s): check that the host is up and not overloaded, '
-            'or raise connection_timeout' % (verb, endpoint, getattr(settings, 'connection_timeout', '?')), kind='timeout')
+            'or raise connection_timeout (ansible_winrm_read_timeout_sec)' % (verb, endpoint, getattr(settings, 'connection_timeout', '?')),
+            kind='timeout')
+    if isinstance(exc, requests.exceptions.ConnectionError) and _dropped(exc):
+        return XProtectError(
+            'the WinRM listener at %s closed the connection before answering: the host may be restarting or overloaded, or '
+            'something in between drops connections; check the host, then run the task again' % endpoint, kind='unreachable')
     if isinstance(exc, requests.exceptions.ConnectionError):
         return XProtectError(
             'cannot connect to the WinRM listener at %s (%s): check ansible_host/ansible_port and that WinRM listens '
@@ -608,7 +619,8 @@ class WsmanClient:
     def enumerate(self, wql, namespace='root/cimv2'):
         """All instances a WQL query selects (Enumerate, then Pull until EndOfSequence, bounded)."""
         resource_uri = _class_uri(namespace, '*')
-        what = 'WQL query "%s"' % wql
+        # The discovery query is long; the start is enough to tell which query failed.
+        what = 'WQL query "%s"' % (wql if len(wql) <= 100 else wql[:97] + '...')
         body = {'n:Enumerate': {
             'w:OptimizeEnumeration': None,
             'w:MaxElements': str(MAX_ELEMENTS),

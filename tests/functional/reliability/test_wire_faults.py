@@ -35,7 +35,7 @@ HEALTHY = NAMES[0]
 EXPECTED = {
     'connection_refused': ('unreachable', ['cannot connect to the WinRM listener at https://', '(Connection refused)',
                                            'check ansible_host/ansible_port']),
-    'connection_reset': ('unreachable', ['cannot connect to the WinRM listener at https://', 'Connection aborted']),
+    'connection_reset': ('unreachable', ['the WinRM listener at https://', 'closed the connection before answering', 'run the task again']),
     'tls_certificate_not_trusted': ('failed', ['TLS handshake with the WinRM listener', 'CERTIFICATE_VERIFY_FAILED',
                                                'set ca_trust_path (ansible_winrm_ca_trust_path)']),
     'http_401': ('failed', ["authentication as 'xpgo-admin' with transport basic failed", 'check ansible_user/ansible_password']),
@@ -135,7 +135,7 @@ def test_connection_reset_mid_restart(reset_mid_restart, module_runner):
     assert run.rc == RC_UNREACHABLE
     result = failure(run, broken.name)
     assert result.status == 'unreachable'
-    one_clear_line(result.result['msg'], broken.address + ': ', 'cannot connect to the WinRM listener', 'Connection aborted')
+    one_clear_line(result.result['msg'], broken.address + ': ', 'closed the connection before answering')
     # The other host restarted completely.
     assert run.recap[healthy.name] == dict(run.recap[healthy.name], changed=1, failed=0, unreachable=0)
     assert {entry['State'] for name, entry in healthy.state.snapshot().items() if name.startswith('Milestone')} == {'Running'}

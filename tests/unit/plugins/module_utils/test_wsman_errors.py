@@ -128,11 +128,23 @@ def connection_error(os_error, cls=requests.exceptions.ConnectionError):
     return cls(retries)
 
 
+@pytest.mark.parametrize('exc', [
+    requests.exceptions.ConnectionError(ConnectionResetError(104, 'Connection reset by peer')),
+    requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))"),
+])
+def test_connection_dropped_after_it_was_made(secret_settings, fake_protocol, exc):
+    client = client_raising(secret_settings, fake_protocol, exc)
+    with pytest.raises(XProtectError) as caught:
+        client.enumerate('SELECT Name FROM Win32_Service')
+    text = assert_clean(caught.value, 'unreachable')
+    assert 'closed the connection before answering' in text and 'run the task again' in text
+    assert 'RemoteDisconnected' not in text and 'winrm quickconfig' not in text
+
+
 @pytest.mark.parametrize('exc, reason', [
     (connection_error(ConnectionRefusedError(111, 'Connection refused')), 'Connection refused'),
     (connection_error(socket.gaierror(-2, 'Name or service not known')), 'Name or service not known'),
     (connection_error(OSError(113, 'No route to host')), 'No route to host'),
-    (requests.exceptions.ConnectionError(ConnectionResetError(104, 'Connection reset by peer')), 'Connection reset by peer'),
     (requests.exceptions.ConnectionError("HTTPSConnectionPool(host='x', port=5986): Max retries exceeded with url: /wsman "
                                          "(Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object>: "
                                          "Failed to establish a new connection: [Errno 111] Connection refused'))"), 'Connection refused'),
