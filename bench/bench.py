@@ -405,9 +405,15 @@ class Bench:
         (x0, y0), (x1, y1) = points[0], points[1]
         (x2, y2), (x3, y3) = points[-2], points[-1]
         first, last = (y1 - y0) / (x1 - x0), (y3 - y2) / (x3 - x2)
-        ratio = last / first if first > 0 else float('inf')
-        self.rows.append(Row('Fleet scaling: fitted cost per host',
-                             '%.3f s/host + %.2f s (R^2 %.3f)' % (slope, intercept, r_squared), '%.2f' % ratio,
+        measured = '%.3f s/host + %.2f s (R^2 %.3f)' % (slope, intercept, r_squared)
+        if first <= 0:
+            # The smallest fleets differ by less than the run-to-run noise: no ratio can be taken from them.
+            self.rows.append(Row('Fleet scaling: fitted cost per host', measured, 'n/a', 'linear (<= %.2f)' % TARGET_SCALING, 'n/a'))
+            self.notes.append('Fleet scaling ratio: not measurable, the first two fleet sizes took %.2f s and %.2f s; use larger '
+                              '--hosts-list sizes.' % (y0, y1))
+            return
+        ratio = last / first
+        self.rows.append(Row('Fleet scaling: fitted cost per host', measured, '%.2f' % ratio,
                              'linear (<= %.2f)' % TARGET_SCALING, verdict(ratio, TARGET_SCALING)))
         self.notes.append('Fleet scaling ratio: cost per host between the last two fleet sizes (%.3f s) over the cost per host '
                           'between the first two (%.3f s); above %.2f would mean worse than linear.' % (last, first, TARGET_SCALING))

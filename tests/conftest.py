@@ -78,8 +78,7 @@ def captures_dir(shared_dir):
     return path
 
 
-@pytest.fixture
-def ansible_env(tmp_path):
+def ansible_environment(tmp_path):
     """Environment for a subprocess ansible-playbook that finds this checkout as xprotect.go.
 
     Isolated from the user's setup: no ansible.cfg (ANSIBLE_CONFIG is dropped and the helpers run in
@@ -104,6 +103,12 @@ def ansible_env(tmp_path):
         'PATH': os.pathsep.join([str(bin_dir), env.get('PATH', '')]),
     })
     return env
+
+
+@pytest.fixture
+def ansible_env(tmp_path):
+    """ansible_environment() for one test."""
+    return ansible_environment(tmp_path)
 
 
 @dataclass

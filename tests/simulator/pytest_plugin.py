@@ -11,6 +11,7 @@
   real_inventory -> $XPGO_TEST_INVENTORY (an inventory of real Windows hosts) or None
 """
 
+import contextlib
 import os
 
 import pytest
@@ -21,8 +22,9 @@ from .fleet import Fleet
 REAL_INVENTORY_VARIABLE = 'XPGO_TEST_INVENTORY'
 
 
-@pytest.fixture
-def sim_fleet():
+@contextlib.contextmanager
+def fleet_factory():
+    """start(count=1, **Fleet kwargs) -> a started Fleet; every fleet started stops when the block ends."""
     fleets = []
 
     def start(count=1, **kwargs):
@@ -34,6 +36,12 @@ def sim_fleet():
     finally:
         for fleet in reversed(fleets):
             fleet.stop()
+
+
+@pytest.fixture
+def sim_fleet():
+    with fleet_factory() as start:
+        yield start
 
 
 @pytest.fixture

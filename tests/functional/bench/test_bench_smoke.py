@@ -76,6 +76,8 @@ def test_quick_run_prints_every_figure_as_a_number(tmp_path):
         assert figure in rows, 'the markdown table lacks the row %r' % figure
         measured, ratio, target, result = rows[figure]
         assert NUMBER.match(measured), '%s: measured %r is not a number' % (figure, measured)
+        if figure.startswith('Fleet scaling') and ratio == result == 'n/a':
+            continue  # --quick's two tiny fleets may differ by less than the noise: bench then says so instead of a ratio
         if any(word in figure for word in JUDGED):
             assert NUMBER.match(ratio), '%s: ratio %r is not a number' % (figure, ratio)
             assert result in ('PASS', 'MISS'), '%s: result %r' % (figure, result)

@@ -13,9 +13,7 @@ happens once and one test per row asserts what that row's host saw.
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
-import sys
 import textwrap
 import threading
 from pathlib import Path
@@ -23,8 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import COLLECTIONS_DIR, REPO_ROOT, PlaybookRun, TaskResult, _collect_results, _parse_stdout, ansible_bin_dir
-from tests.simulator.fleet import Fleet
+from tests.conftest import REPO_ROOT, PlaybookRun, TaskResult, _collect_results, _parse_stdout, ansible_bin_dir, ansible_environment
+from tests.simulator.pytest_plugin import fleet_factory
 from tests.simulator.profiles import PROFILES, XPROTECT_SERVICES
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
@@ -62,24 +60,8 @@ def play(tasks, hosts='xprotect', delegate=False, **keywords):
 
 
 def environment(tmp_path):
-    """ansible-playbook's environment, as tests/conftest.py's ansible_env builds it (here usable at module scope)."""
-    bin_dir = ansible_bin_dir()
-    env = dict(os.environ)
-    env.pop('ANSIBLE_CONFIG', None)
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS_DIR),
-        'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_FORCE_COLOR': '0',
-        'ANSIBLE_HOST_KEY_CHECKING': 'False',
-        'ANSIBLE_RETRY_FILES_ENABLED': '0',
-        'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-local'),
-        'ANSIBLE_REMOTE_TEMP': str(tmp_path / 'ansible-remote'),
-        'ANSIBLE_STDOUT_CALLBACK': 'default',
-        'ANSIBLE_PYTHON_INTERPRETER': str(bin_dir / 'python') if (bin_dir / 'python').exists() else sys.executable,
-        'PATH': os.pathsep.join([str(bin_dir), env.get('PATH', '')]),
-    })
-    return env
+    """ansible-playbook's environment (tests/conftest.py's, usable at module scope)."""
+    return ansible_environment(tmp_path)
 
 
 class Runner:
@@ -129,17 +111,8 @@ def runner(tmp_path):
 @pytest.fixture(scope='module')
 def module_fleets():
     """module_fleets(count, **Fleet kwargs) -> a started Fleet, stopped after the module's tests."""
-    fleets = []
-
-    def start(count, **kwargs):
-        fleet = Fleet(count=count, **kwargs)
-        fleets.append(fleet)
-        return fleet.start()
-    try:
+    with fleet_factory() as start:
         yield start
-    finally:
-        for fleet in reversed(fleets):
-            fleet.stop()
 
 
 def failure(run, host, task=None):
