@@ -79,7 +79,6 @@ class ServiceStatus:
         self.process_id = _to_int(record.get('ProcessId'))
         self.exit_code = _to_int(record.get('ExitCode'))
         self.path = record.get('PathName')
-        self.accept_stop = str(record.get('AcceptStop')).lower() == 'true'
 
     def facts(self):
         return {
@@ -221,10 +220,9 @@ def host_warnings(report):
 class Target:
     """A service the task asked for, matched to what is installed."""
 
-    def __init__(self, key, status, explicit, forced=False):
+    def __init__(self, key, status, forced=False):
         self.key = key
         self.status = status
-        self.explicit = explicit
         self.forced = forced  # added because it depends on a service being stopped (force_dependents)
         self.stage = catalog.SERVICES[key]['stage'] if key in catalog.SERVICES else catalog.UNCATALOGUED_STAGE
         self.depends_on = set()  # lower-case names of services this one requires (Windows' registration)
@@ -286,7 +284,6 @@ class ServicePlan:
     """What to do, decided from observed status and desired state; talks to nobody."""
 
     def __init__(self, targets, state, start_mode):
-        self.targets = targets
         self.state = state
         self.start_mode = start_mode
         self.start_mode_changes = [t for t in targets if start_mode and t.status.start_mode != start_mode]
@@ -499,7 +496,7 @@ def _targets(host, requested, records, matched, key_of, missing_policy):
                 raise XProtectError(_missing_message(key), host=host, service=key, kind='not_found')
             missing.append(key)
         elif key not in targets:
-            targets[key] = Target(key, ServiceStatus(record), explicit)
+            targets[key] = Target(key, ServiceStatus(record))
     return list(targets.values()), missing
 
 
@@ -530,7 +527,7 @@ def _add_dependents(services, targets, key_of, force):
                                 'force_dependents: true to stop them (and start them again on restart)'
                                 % ', '.join(sorted(d.name for d in running)), host=services.host, service=target.label, kind='service')
         for dependent in running:
-            added = Target(key_of.get(dependent.name.lower(), dependent.name), dependent, explicit=False, forced=True)
+            added = Target(key_of.get(dependent.name.lower(), dependent.name), dependent, forced=True)
             added.stage = max(added.stage, target.stage + 1)
             added.depends_on.add(target.name.lower())
             targets.append(added)
