@@ -105,6 +105,22 @@ def ansible_environment(tmp_path):
     return env
 
 
+# The ways a task reaches a Windows inventory host. 'inventory' and 'delegate' (delegate_to: localhost)
+# both have the action plugin do the work on the controller; with become added, it ships the real
+# module instead ('module'). Keywords a task sets itself win.
+WAYS_IN = ('inventory', 'delegate', 'module')
+_WAY_KEYWORDS = {
+    'inventory': {},
+    'delegate': {'delegate_to': 'localhost'},
+    'module': {'delegate_to': 'localhost', 'become': True, 'become_method': 'ansible.builtin.su'},
+}
+
+
+def tasks_by_way(tasks, way):
+    """The tasks (a list of dicts) with the keywords of a way in."""
+    return [dict(_WAY_KEYWORDS[way], **task) for task in tasks]
+
+
 @pytest.fixture
 def ansible_env(tmp_path):
     """ansible_environment() for one test."""

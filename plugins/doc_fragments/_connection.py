@@ -105,8 +105,10 @@ notes:
     C(ansible_winrm_*), or C(ansible_psrp_*) for hosts on the psrp connection);
     (3) the E(XPROTECT_GO_*) environment variables; (4) the defaults.
   - Against a Windows inventory host (C(ansible_connection=winrm) or C(psrp)) the module runs inside Ansible on the
-    controller and opens no shell on the host. With C(delegate_to=localhost) it runs as a module on the controller,
-    still using the inventory host's connection settings.
+    controller and opens no shell on the host. With C(delegate_to=localhost) it does the same, still using the
+    inventory host's connection settings. It runs as a separate module process, with those settings filled in,
+    only where it must; with C(become), when delegated to another host, or when pywinrm does not import in the
+    controller's Python (it then needs pywinrm in the interpreter that runs it).
   - Nothing is copied to or run on the Windows host; the module uses WS-Management calls to WMI only.
   - A host that cannot be reached (connection refused or reset, no route, no answer within O(connection_timeout)) is
     reported as unreachable, both ways in, so the play goes on with the other hosts.

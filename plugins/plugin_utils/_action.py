@@ -8,8 +8,16 @@
 Against a Windows inventory host (winrm or psrp connection) the plugin does the module's job
 right here on the controller, with the host's own connection settings: no module is sent
 anywhere and the connection plugin never connects (it connects lazily, and we never call it).
-Over any other connection (delegate_to: localhost, above all) it runs the real module there,
-with the inventory host's connection settings filled in for the options the task left unset.
+
+Delegated to the controller itself (delegate_to: localhost, or a play on localhost, over the
+local connection) it does the same, with the inventory host's connection settings filled in for
+the options the task left unset: the module would run on this machine anyway, so starting a
+Python process that imports pywinrm again for every host only costs time (docs/performance.md).
+
+The real module runs instead, with the same settings filled in, whenever the work must happen
+elsewhere or as someone else: over any other connection (delegate_to a jump host), with become,
+or when pywinrm does not import on the controller (the interpreter configured for localhost
+may have it).
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.xprotect.go.plugins.module_utils._connection import CONNECTION_SPEC, host_settings_from_vars, resolve_connection
 from ansible_collections.xprotect.go.plugins.module_utils._specs import SERVICE_NAMES_VARIABLE
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._wsman import WINRM_IMPORT_ERROR, XProtectError
 
 WINDOWS_CONNECTIONS = ('winrm', 'psrp')
 
@@ -65,6 +73,8 @@ class XProtectActionBase(ActionBase):
         try:
             if connection in WINDOWS_CONNECTIONS:
                 result.update(self.run_logic(params, host_settings_from_vars(self._connection_variables(connection))))
+            elif self._module_would_run_here(connection):
+                result.update(self.run_logic(params, host_settings_from_vars(self._inventory_host_variables(task_vars))))
             else:
                 result.update(self._run_module_elsewhere(params, task_vars))
         except XProtectError as error:
@@ -73,16 +83,13 @@ class XProtectActionBase(ActionBase):
             result.update({key: True, 'msg': str(error)})
         return result
 
+    def _module_would_run_here(self, connection):
+        """True when the module would run on this controller, as this user, with pywinrm importable."""
+        return connection == 'local' and not self._play_context.become and WINRM_IMPORT_ERROR is None
+
     def _run_module_elsewhere(self, params, task_vars):
         """Run the real module over this task's connection, the host's connection settings filled in."""
-        variables = {}
-        # Only a Windows inventory host's variables describe the Windows host; a plain
-        # `hosts: localhost` play has its own ansible_host, which must not win over the environment.
-        if str(self._variable(task_vars, 'ansible_connection')).rsplit('.', 1)[-1] in WINDOWS_CONNECTIONS:
-            variables = {name: self._variable(task_vars, name) for name in task_vars
-                         if name in ('ansible_host', 'ansible_port', 'ansible_user', 'ansible_password', 'ansible_connection')
-                         or name.startswith(('ansible_winrm_', 'ansible_psrp_'))}
-        settings = resolve_connection(params, host_settings_from_vars(variables), os.environ)
+        settings = resolve_connection(params, host_settings_from_vars(self._inventory_host_variables(task_vars)), os.environ)
         module_args = {option: value for option, value in params.items() if value is not None}
         module_args.update({option: getattr(settings, option) for option in CONNECTION_SPEC if getattr(settings, option) is not None})
         result = self._execute_module(module_name=self.MODULE, module_args=module_args, task_vars=task_vars)
@@ -90,6 +97,16 @@ class XProtectActionBase(ActionBase):
             # The module cannot tell Ansible itself (fail_json always fails): report it as the in-process path does.
             result.pop('failed', None)
         return result
+
+    def _inventory_host_variables(self, task_vars):
+        """The inventory host's Windows connection variables, for a task delegated away from it."""
+        # Only a Windows inventory host's variables describe the Windows host; a plain
+        # `hosts: localhost` play has its own ansible_host, which must not win over the environment.
+        if str(self._variable(task_vars, 'ansible_connection')).rsplit('.', 1)[-1] not in WINDOWS_CONNECTIONS:
+            return {}
+        return {name: self._variable(task_vars, name) for name in task_vars
+                if name in ('ansible_host', 'ansible_port', 'ansible_user', 'ansible_password', 'ansible_connection')
+                or name.startswith(('ansible_winrm_', 'ansible_psrp_'))}
 
     def _connection_variables(self, connection):
         """The Windows connection's resolved options, named like the inventory variables."""

@@ -8,11 +8,8 @@ import textwrap
 import pytest
 import yaml
 
+from tests.conftest import tasks_by_way
 from tests.simulator.profiles import PROFILES
-
-# The two ways in: straight against the Windows inventory host (action plugin in-process), or
-# delegated to localhost (the real module runs there with the host's connection settings).
-WAYS_IN = ('inventory', 'delegate')
 
 # Fast services so a test's restarts take about a second.
 FAST = {'start_seconds': 0.3, 'stop_seconds': 0.2}
@@ -39,10 +36,7 @@ def write_play(tmp_path):
     counter = iter(range(1000))
 
     def write(tasks, way='inventory', hosts='xprotect', play_extra=None):
-        tasks = yaml.safe_load(textwrap.dedent(tasks)) if isinstance(tasks, str) else tasks
-        if way == 'delegate':
-            for task in tasks:
-                task.setdefault('delegate_to', 'localhost')
+        tasks = tasks_by_way(yaml.safe_load(textwrap.dedent(tasks)) if isinstance(tasks, str) else tasks, way)
         play = dict({'name': 'test', 'hosts': hosts, 'gather_facts': False, 'tasks': tasks}, **(play_extra or {}))
         path = tmp_path / ('play-%d.yml' % next(counter))
         path.write_text(yaml.safe_dump([play], sort_keys=False))

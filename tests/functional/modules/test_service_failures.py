@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.functional.modules.conftest import WAYS_IN, fast_overrides
+from tests.conftest import WAYS_IN
+from tests.functional.modules.conftest import fast_overrides
 
 RECORDING_SERVER = 'Milestone%20XProtect%20Recording%20Server'
 FAILED, UNREACHABLE = 2, 4

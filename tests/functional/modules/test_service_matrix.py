@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""xprotect.go.service and service_info against simulated hosts, both ways in, verified out of band."""
+"""xprotect.go.service and service_info against simulated hosts, every way in, verified out of band."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,8 @@ import json
 import pytest
 import yaml
 
-from tests.functional.modules.conftest import WAYS_IN, FAST_SERVICES, fast_overrides, services_of, states
+from tests.conftest import WAYS_IN
+from tests.functional.modules.conftest import FAST_SERVICES, fast_overrides, services_of, states
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
 XPROTECT = set(FAST_SERVICES)
@@ -102,9 +103,17 @@ def test_service_info_one_round_trip(way, sim_fleet, fleet_inventory, write_play
     # has_warning: 2.19 prints warnings on stderr, 2.16 wraps them at 79 columns.
     assert run.has_warning('Image Server service logs on as') and run.has_warning('IP address, not its host name')
     assert run.has_warning('Recording Server service is stopped')
-    if way == 'inventory':
-        for host in fleet.hosts:
-            assert sim_control.get(host.control_url + '/stats')['soap_requests'] == 1, 'one round trip per host'
+    for host in fleet.hosts:
+        assert sim_control.get(host.control_url + '/stats')['soap_requests'] == 1, 'one round trip per host'
+
+
+@pytest.mark.parametrize('way, module_shipped', [('inventory', False), ('delegate', False), ('module', True)])
+def test_the_module_is_shipped_only_where_it_must_run_elsewhere(way, module_shipped, sim_fleet, fleet_inventory, write_play, run_playbook):
+    """delegate_to: localhost runs in the worker like an inventory host; with become the real module runs (as root, via su)."""
+    fleet = sim_fleet(1)
+    run = run_playbook(write_play('- xprotect.go.service_info:', way=way), fleet_inventory(fleet), '-vvv')
+    assert run.recap['xpgo-001']['ok'] == 1
+    assert ('AnsiballZ_service_info.py' in run.stdout) is module_shipped
 
 
 def test_module_defaults_group_and_no_inventory_connection(sim_fleet, write_play, run_playbook, tmp_path, sim_control):

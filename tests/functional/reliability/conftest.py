@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, PlaybookRun, TaskResult, _collect_results, _parse_stdout, ansible_bin_dir, ansible_environment
+from tests.conftest import (REPO_ROOT, PlaybookRun, TaskResult, _collect_results, _parse_stdout, ansible_bin_dir, ansible_environment,
+                            tasks_by_way)
 from tests.simulator.pytest_plugin import fleet_factory
 from tests.simulator.profiles import PROFILES, XPROTECT_SERVICES
 
@@ -51,11 +52,9 @@ def write_yaml(path, data):
     return path
 
 
-def play(tasks, hosts='xprotect', delegate=False, **keywords):
-    """One play (a dict); with delegate, every task runs delegated to localhost (the real module runs there)."""
-    tasks = yaml.safe_load(textwrap.dedent(tasks)) if isinstance(tasks, str) else tasks
-    if delegate:
-        tasks = [dict(task, delegate_to='localhost') for task in tasks]
+def play(tasks, hosts='xprotect', way='inventory', **keywords):
+    """One play (a dict), its tasks reaching the hosts one of the WAYS_IN (tests/conftest.py)."""
+    tasks = tasks_by_way(yaml.safe_load(textwrap.dedent(tasks)) if isinstance(tasks, str) else tasks, way)
     return dict({'name': 'reliability', 'hosts': hosts, 'gather_facts': False}, **keywords, tasks=tasks)
 
 

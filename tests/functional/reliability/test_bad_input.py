@@ -5,7 +5,7 @@
 
 """Bad input gets a clear error before anything is sent.
 
-One simulated host per row: the row's task runs on its host only (both ways in), and the host's
+One simulated host per row: the row's task runs on its host only (every way in), and the host's
 request counter proves nothing reached it. A last host runs a valid task, so the counters do count.
 Rows of docs/reliability.md ("Bad input"); the WQL-injection and wildcard names of the module's
 own tests (test_service_failures.py::test_unsafe_name_is_refused_before_anything_is_sent) are repeated
@@ -15,6 +15,8 @@ here for the delegated way and for service_names, which service_info also puts i
 from __future__ import annotations
 
 import pytest
+
+from tests.conftest import WAYS_IN
 
 from .conftest import failure, one_clear_line, play, write_yaml
 
@@ -65,8 +67,6 @@ ROWS = {
                              ['connection_timeout (5) must be greater than operation_timeout (10)']),
     'neither_state_nor_start_mode': (SERVICE, {'name': 'recording_server'}, ['one of the following is required: state, start_mode']),
 }
-WAYS = ('inventory', 'delegate')
-# Rows the collection gets wrong today (reported to the lead): the test stays, expected to fail until fixed.
 HOSTS = {row: 'xpgo-%03d' % (index + 1) for index, row in enumerate(ROWS)}
 CONTROL_HOST = 'xpgo-%03d' % (len(ROWS) + 1)
 # Every option some row sets: each host's task passes its row's arguments and omits the others.
@@ -85,13 +85,13 @@ def tasks(way):
 
 @pytest.fixture(scope='module')
 def bad_input(module_fleets, module_dir, module_runner):
-    """(PlaybookRun, {row: request stats of its host}, control host's stats) of one run of every row, both ways in."""
+    """(PlaybookRun, {row: request stats of its host}, control host's stats) of one run of every row, every way in."""
     fleet = module_fleets(len(ROWS) + 1)
     inventory = fleet.inventory()
     for row, (module, arguments, dummy) in ROWS.items():
         inventory['all']['children']['xprotect']['hosts'][HOSTS[row]]['xpgo_row'] = {'module': module, 'arguments': arguments}
     path = write_yaml(module_dir / 'bad-input-inventory.yml', inventory)
-    plays = [play(tasks(way), hosts='xprotect:!' + CONTROL_HOST, delegate=way == 'delegate', name='bad input ' + way) for way in WAYS]
+    plays = [play(tasks(way), hosts='xprotect:!' + CONTROL_HOST, way=way, name='bad input ' + way) for way in WAYS_IN]
     plays.append(play([{'name': 'valid', INFO: {}}], hosts=CONTROL_HOST, name='control'))
     run = module_runner(plays, path, env={'ANSIBLE_FORKS': '30'})
     stats = {running.name: running.stats.as_dict() for running in fleet.hosts}
@@ -106,7 +106,7 @@ def test_the_counters_count(bad_input):
     assert 'Traceback' not in run.stdout + run.stderr
 
 
-@pytest.mark.parametrize('way', WAYS)
+@pytest.mark.parametrize('way', WAYS_IN)
 @pytest.mark.parametrize('row', list(ROWS))
 def test_bad_input_is_refused_before_anything_is_sent(bad_input, row, way):
     run, stats, dummy = bad_input

@@ -6,7 +6,7 @@
 """The password never shows, on any failure path, at -vvvv.
 
 One run of a fleet where every host takes a different failure path of the matrix (wire faults,
-service faults, every bad-input row), both ways in (the delegated play also passes the password
+service faults, every bad-input row), every way in (the delegated plays also pass the password
 as a task option through module_defaults), plus the services role's settle check. Then
 everything Ansible wrote is searched: stdout, stderr, the ANSIBLE_LOG_PATH log, the junit XML
 (with task arguments shown) and every registered result, dumped to a file with copy.
@@ -20,6 +20,8 @@ import json
 from urllib.parse import quote
 
 import pytest
+
+from tests.conftest import WAYS_IN
 
 from .conftest import RECORDING_SERVER, Trigger, play, quick_overrides, write_yaml
 from .test_bad_input import ROWS
@@ -90,7 +92,7 @@ DUMP = {
         'dest': '{{ xpgo_dump }}',
         'mode': '0600',
     },
-    'vars': {'registered': ['%s_%s' % (way, what) for way in ('inventory', 'delegate') for what in REGISTERED]
+    'vars': {'registered': ['%s_%s' % (way, what) for way in WAYS_IN for what in REGISTERED]
              + ['services_result', '_services_observed', '_services_settled']},
 }
 
@@ -115,7 +117,10 @@ def everything(sim_fleet, runner, tmp_path):
     plays = [
         play(tasks('inventory'), hosts='all:!settle-crash', name='inventory'),
         # The password also as a task option, as a playbook with module_defaults passes it.
-        play(tasks('delegate'), hosts='all:!settle-crash', delegate=True, name='delegate',
+        play(tasks('delegate'), hosts='all:!settle-crash', way='delegate', name='delegate',
+             module_defaults={'group/xprotect.go.all': {'password': '{{ ansible_password }}'}}),
+        # The real module: its arguments, password included, travel in the module's payload.
+        play(tasks('module'), hosts='all:!settle-crash', way='module', name='module',
              module_defaults={'group/xprotect.go.all': {'password': '{{ ansible_password }}'}}),
         # ignore_errors: a play whose every host failed would end the playbook before the dump.
         play([{'ansible.builtin.include_role': {'name': 'xprotect.go.services'}}], hosts='settle-crash', name='settle',
@@ -140,7 +145,7 @@ def test_the_password_never_shows_on_any_failure_path(everything):
     assert any(name.endswith('.xml') for name in written)
     registered = json.loads(written['registered.json'])
     assert set(registered) == set(PATHS)
-    for way in ('inventory', 'delegate'):
+    for way in WAYS_IN:
         failed = {host for host, results in registered.items()
                   if any(result.get('failed') or result.get('unreachable') for name, result in results.items() if name.startswith(way))}
         assert failed == set(PATHS) - {'settle-crash'}, 'these took no failure path %s: %s' % (way, sorted(set(PATHS) - failed))

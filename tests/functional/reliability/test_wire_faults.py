@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Faults on the wire: one fleet where every host fails its own way, run both ways in.
+"""Faults on the wire: one fleet where every host fails its own way, run every way in.
 
 Each failing host ends with one clear line and is marked unreachable or failed; the healthy
 host runs every task. Rows of docs/reliability.md ("Faults on the wire").
@@ -12,6 +12,8 @@ host runs every task. Rows of docs/reliability.md ("Faults on the wire").
 from __future__ import annotations
 
 import pytest
+
+from tests.conftest import WAYS_IN
 
 from .conftest import RC_UNREACHABLE, Trigger, failure, one_clear_line, play, quick_overrides, write_yaml
 
@@ -31,7 +33,7 @@ FAULTS = {
 NAMES = list(FAULTS)
 HEALTHY = NAMES[0]
 
-# What each faulted host must show, both ways in: its status and message fragments.
+# What each faulted host must show, every way in: its status and message fragments.
 EXPECTED = {
     'connection_refused': ('unreachable', ['cannot connect to the WinRM listener at https://', '(Connection refused)',
                                            'check ansible_host/ansible_port']),
@@ -45,7 +47,6 @@ EXPECTED = {
     'slower_than_read_timeout': ('unreachable', ['could not get an answer from the WinRM listener', 'within connection_timeout (2 s)']),
     'endless_enumeration': ('failed', ['the enumeration did not end after 100 pages', 'limits 100 pages']),
 }
-WAYS = ('inventory', 'delegate')
 TASKS = '''
 - name: read
   xprotect.go.service_info:
@@ -56,7 +57,7 @@ TASKS = '''
 
 @pytest.fixture(scope='module')
 def wire(module_fleets, module_dir, module_runner):
-    """{way: (PlaybookRun, {fault: stats of its host})}: the same faulted fleet, both ways in."""
+    """{way: (PlaybookRun, {fault: stats of its host})}: the same faulted fleet, every way in."""
     fleet = module_fleets(len(FAULTS), overrides_per_host=quick_overrides(['standard'] * len(FAULTS)))
     inventory = fleet.inventory()
     hosts = inventory['all']['children']['xprotect']['hosts']
@@ -65,27 +66,27 @@ def wire(module_fleets, module_dir, module_runner):
         hosts[by_fault[name].name].update(variables)
     path = write_yaml(module_dir / 'wire-inventory.yml', inventory)
     outcome = {}
-    for way in WAYS:
+    for way in WAYS_IN:
         for name, (faults, variables) in FAULTS.items():
             by_fault[name].listener.stats.reset()
             if faults:
                 by_fault[name].faults.update(**faults)
-        run = module_runner([play(TASKS, delegate=way == 'delegate')], path, env={'ANSIBLE_FORKS': str(len(FAULTS))})
+        run = module_runner([play(TASKS, way=way)], path, env={'ANSIBLE_FORKS': str(len(FAULTS))})
         outcome[way] = (run, {name: running.stats.as_dict() for name, running in by_fault.items()}, by_fault)
     return outcome
 
 
-@pytest.mark.parametrize('way', WAYS)
+@pytest.mark.parametrize('way', WAYS_IN)
 def test_the_run_ends_with_every_faulted_host_failed_or_unreachable(wire, way):
     run, dummy, by_fault = wire[way]
-    # Some host unreachable makes rc 4, both ways in (delegated, the module's result says unreachable too).
+    # Some host unreachable makes rc 4, every way in (the shipped module's result says unreachable too).
     assert run.rc == RC_UNREACHABLE, run.stdout
     assert 'Traceback' not in run.stdout + run.stderr
     marked = {name: run.recap[running.name]['unreachable'] + run.recap[running.name]['failed'] for name, running in by_fault.items()}
     assert marked == dict({name: 1 for name in EXPECTED}, **{HEALTHY: 0})
 
 
-@pytest.mark.parametrize('way', WAYS)
+@pytest.mark.parametrize('way', WAYS_IN)
 def test_healthy_tls_trusted_with_ca_trust_path(wire, way):
     """The healthy host (https, certificate validated against ansible_winrm_ca_trust_path) runs both tasks."""
     run, stats, by_fault = wire[way]
@@ -95,7 +96,7 @@ def test_healthy_tls_trusted_with_ca_trust_path(wire, way):
     assert healthy.state.snapshot()['Milestone Log Check Service']['State'] == 'Running'
 
 
-@pytest.mark.parametrize('way', WAYS)
+@pytest.mark.parametrize('way', WAYS_IN)
 @pytest.mark.parametrize('fault', sorted(EXPECTED))
 def test_wire_fault(wire, way, fault):
     run, stats, by_fault = wire[way]

@@ -11,6 +11,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.xprotect.go.plugins.action import service as service_action
 from ansible_collections.xprotect.go.plugins.action import service_info as service_info_action
 from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+from ansible_collections.xprotect.go.plugins.plugin_utils import _action as action_base
 
 WINRM_OPTIONS = {
     'remote_addr': '10.1.2.3', 'port': 5985, 'remote_user': 'EXAMPLE\\ops', 'remote_password': 'Secret-1',
@@ -19,7 +20,7 @@ WINRM_OPTIONS = {
 }
 
 
-def make_action(module, args, transport='winrm', options=None, check_mode=False, diff=False):
+def make_action(module, args, transport='winrm', options=None, check_mode=False, diff=False, become=False):
     options = WINRM_OPTIONS if options is None else options
     task = mock.MagicMock(args=args, async_val=0, check_mode=check_mode, action=module.ActionModule.MODULE)
     connection = mock.MagicMock(transport=transport)
@@ -31,7 +32,7 @@ def make_action(module, args, transport='winrm', options=None, check_mode=False,
         return options[name]
 
     connection.get_option.side_effect = get_option
-    play_context = mock.MagicMock(check_mode=check_mode, diff=diff)
+    play_context = mock.MagicMock(check_mode=check_mode, diff=diff, become=become)
     templar = mock.MagicMock()
     templar.template.side_effect = lambda value: value
     return module.ActionModule(task, connection, play_context, loader=None, templar=templar, shared_loader_obj=None)
@@ -112,13 +113,40 @@ def test_psrp_host_settings(run_service):
                              'transport': 'ntlm', 'validate_certs': False, 'connection_timeout': 40}
 
 
-def test_delegated_task_runs_the_module_with_the_hosts_settings(run_service):
+DELEGATING_HOST_VARS = {'ansible_host': 'nvr01.example.com', 'ansible_port': 5985, 'ansible_user': 'inventory-user',
+                        'ansible_password': 'Inventory-Secret', 'ansible_connection': 'winrm', 'ansible_winrm_transport': 'ntlm',
+                        'unrelated': 'x'}
+
+
+def test_task_delegated_to_localhost_runs_here_with_the_hosts_settings(run_service):
     action = make_action(service_action, {'name': 'recording_server', 'state': 'started', 'username': 'task-user'}, transport='local')
-    task_vars = {'ansible_host': 'nvr01.example.com', 'ansible_port': 5985, 'ansible_user': 'inventory-user',
-                 'ansible_password': 'Inventory-Secret', 'ansible_connection': 'winrm', 'ansible_winrm_transport': 'ntlm',
-                 'unrelated': 'x'}
+    with mock.patch.object(action, '_execute_module') as execute:
+        result = action.run(task_vars=dict(DELEGATING_HOST_VARS))
+    execute.assert_not_called()
+    assert result['changed'] is True
+    params, host_settings = run_service.call_args.args[:2]
+    assert params['username'] == 'task-user', 'the task option, which resolve_connection puts first'
+    assert host_settings == {'host': 'nvr01.example.com', 'port': 5985, 'username': 'inventory-user',
+                             'password': 'Inventory-Secret', 'transport': 'ntlm'}
+
+
+def test_play_on_localhost_does_not_take_localhosts_own_address(run_service):
+    action = make_action(service_action, {'name': 'recording_server', 'state': 'started', 'host': 'nvr02'}, transport='local')
+    action.run(task_vars={'ansible_host': '127.0.0.1', 'ansible_connection': 'local', 'ansible_user': 'root'})
+    assert run_service.call_args.args[1] == {}
+
+
+@pytest.mark.parametrize('transport, become, winrm_import_error', [
+    ('ssh', False, None),
+    ('local', True, None),
+    ('local', False, 'ModuleNotFoundError: No module named winrm'),
+], ids=['delegated-to-another-host', 'become', 'no-pywinrm-on-the-controller'])
+def test_the_real_module_runs_with_the_hosts_settings(run_service, monkeypatch, transport, become, winrm_import_error):
+    monkeypatch.setattr(action_base, 'WINRM_IMPORT_ERROR', winrm_import_error)
+    action = make_action(service_action, {'name': 'recording_server', 'state': 'started', 'username': 'task-user'},
+                         transport=transport, become=become)
     with mock.patch.object(action, '_execute_module', return_value={'changed': False}) as execute:
-        result = action.run(task_vars=task_vars)
+        result = action.run(task_vars=dict(DELEGATING_HOST_VARS))
     run_service.assert_not_called()
     assert result['changed'] is False
     kwargs = execute.call_args.kwargs
@@ -138,7 +166,7 @@ def test_service_info_never_changes(monkeypatch):
 
 def test_delegated_module_that_cannot_reach_the_host_reports_unreachable(run_service):
     action = make_action(service_action, {'name': 'recording_server', 'state': 'started', 'host': 'nvr01', 'username': 'u'},
-                         transport='local')
+                         transport='ssh')
     module_result = {'failed': True, 'unreachable': True, 'msg': 'nvr01: cannot connect'}
     with mock.patch.object(action, '_execute_module', return_value=module_result):
         result = action.run(task_vars={})
