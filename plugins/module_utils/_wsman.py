@@ -403,8 +403,11 @@ def _innermost_message(element):
     return message
 
 
-def fault_error(fault, settings=None, what=None):
-    """Turn a WS-Management fault into XProtectError (kind by subcode and Windows' HRESULT)."""
+def fault_error(fault, settings=None, what=None, namespace='root/cimv2'):
+    """Turn a WS-Management fault into XProtectError (kind by subcode and Windows' HRESULT).
+
+    namespace: the WMI namespace the request went to, which an access-denied answer names.
+    """
     codes = {fault.wsman_code, fault.wmi_code}
     reason = fault.detail or fault.reason or 'no reason given'
     doing = ('%s failed: ' % what) if what else ''
@@ -412,8 +415,8 @@ def fault_error(fault, settings=None, what=None):
     if CODE_ACCESS_DENIED in codes or fault.subcode == 'AccessDenied':
         return XProtectError(
             '%saccess denied (%s): the account %s needs membership in the Remote Management Users group, the WMI permissions '
-            "'Enable Account' and 'Remote Enable' on root/cimv2 (wmimgmt.msc), and rights on the service itself"
-            % (doing, reason, "'%s'" % user if user else 'in use'), kind='access_denied')
+            "'Enable Account' and 'Remote Enable' on %s (wmimgmt.msc), and rights on the service itself"
+            % (doing, reason, "'%s'" % user if user else 'in use', namespace), kind='access_denied')
     if CODE_NOT_FOUND in codes or fault.subcode == 'DestinationUnreachable':
         return XProtectError('%sno such WMI instance or class (%s): check the name' % (doing, reason), kind='not_found')
     if CODE_CANNOT_PROCESS_FILTER in codes or fault.subcode == 'CannotProcessFilter':
@@ -474,10 +477,10 @@ def _dropped(exc):
     return 'Connection aborted' in text or 'RemoteDisconnected' in text or 'Connection reset' in text
 
 
-def to_xprotect_error(exc, settings, what=None):
+def to_xprotect_error(exc, settings, what=None, namespace='root/cimv2'):
     """The one place where exceptions from pywinrm, requests and XML parsing become XProtectError."""
     host = getattr(settings, 'host', None)
-    error = _classify(exc, settings, what)
+    error = _classify(exc, settings, what, namespace)
     if error.host is None:
         error.host = host
     error.message = scrub(error.message, getattr(settings, 'password', None))
@@ -486,9 +489,9 @@ def to_xprotect_error(exc, settings, what=None):
     return error
 
 
-def _classify(exc, settings, what):
+def _classify(exc, settings, what, namespace):
     if isinstance(exc, _FaultReply):
-        return fault_error(exc.fault, settings, what)
+        return fault_error(exc.fault, settings, what, namespace)
     if isinstance(exc, XProtectError):
         return exc
     endpoint = getattr(settings, 'endpoint', None)
@@ -524,7 +527,7 @@ def _classify(exc, settings, what):
     if isinstance(exc, winrm.exceptions.AuthenticationError):
         return _auth_error(exc, settings)
     if isinstance(exc, winrm.exceptions.WSManFaultError):
-        return fault_error(_Fault.from_exception(exc), settings, what)
+        return fault_error(_Fault.from_exception(exc), settings, what, namespace)
     if isinstance(exc, winrm.exceptions.WinRMOperationTimeoutError):
         return _operation_timeout_error(settings, doing)
     if isinstance(exc, winrm.exceptions.WinRMTransportError):
@@ -729,7 +732,8 @@ class WsmanClient:
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # pywinrm, requests and its auth plugins raise many unrelated types; this is the one place they become
             # XProtectError. "from None": a chained exception could carry the password into a traceback.
-            error = to_xprotect_error(exc, self.settings, what)
+            namespace = resource_uri[len(WMI_RESOURCE_BASE):].rsplit('/', 1)[0]
+            error = to_xprotect_error(exc, self.settings, what, namespace)
             if error.service is None and service:
                 error.service = service
             raise error from None

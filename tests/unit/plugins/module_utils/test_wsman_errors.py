@@ -106,6 +106,15 @@ def test_access_denied_names_the_rights(monkeypatch, secret_settings):
     assert not caught.value.unreachable
 
 
+def test_access_denied_names_the_namespace_asked(monkeypatch, secret_settings):
+    """The registry provider behind start_mode delayed lives in root/default, which needs the same WMI grants."""
+    client = WsmanClient(secret_settings(), protocol=windows_protocol(monkeypatch, 500, ACCESS_DENIED_FAULT))
+    with pytest.raises(XProtectError) as caught:
+        client.invoke('StdRegProv', 'SetDWORDValue', params={'hDefKey': 2147483650}, namespace='root/default')
+    text = assert_clean(caught.value, 'access_denied')
+    assert "'Remote Enable' on root/default" in text and 'root/cimv2' not in text
+
+
 @pytest.mark.parametrize('status, body, words', [
     (500, '<html>Internal error</html', ['HTTP 500']),
     (404, '', ['HTTP 404', 'ansible_winrm_path']),
