@@ -62,3 +62,34 @@ def test_stops_again_after_start_is_caught_by_the_settle_check(sim_fleet, runner
     assert '%s: not restarted (the rollout stopped before it)' % untouched.name in run.stdout
     assert untouched.state.history == []
     assert run.recap[first.name]['failed'] == 0 and run.recap[crashing.name]['failed'] == 1
+
+
+@pytest.mark.slow
+def test_a_host_lost_mid_restart_counts_as_a_recording_server_down(sim_fleet, runner, tmp_path):
+    """The second host stops answering once its Recording Server has stopped (it rebooted, say).
+
+    Its Recording Server may well be down, so it counts against rolling_restart_max_recording_servers_down
+    like a failed host: the next batch would make three, and is refused before anything is restarted,
+    although max_fail_percentage (50) lets the rollout go on past one lost host in a batch of two.
+    """
+    fleet = sim_fleet(4, overrides_per_host=quick_overrides(['standard'] * 4))
+    first, lost, third, fourth = fleet.hosts
+    inventory = fleet.write_inventory(str(tmp_path / 'inventory.yml'))
+
+    with Trigger(lost, RECORDING_SERVER, 'Stopped', lambda: lost.faults.update(reset=True)) as trigger:
+        run = runner('playbooks/restart.yml', inventory, '-e', 'rolling_restart_serial=2', '-e', 'rolling_restart_settle_seconds=0',
+                     '-e', 'rolling_restart_max_recording_servers_down=2', '-e', 'rolling_restart_max_fail_percentage=50')
+    assert trigger.fired.is_set()
+    # Kept in the play (not dropped as unreachable), so it is reported, counted and failed like any failed host.
+    assert run.recap[lost.name] == dict(run.recap[lost.name], failed=1, unreachable=0)
+    assert 'has no attribute' not in run.stdout + run.stderr, 'the checks read a result that was never there'
+    assert lost.state.snapshot()[RECORDING_SERVER]['State'] == 'Stopped'
+    assert third.state.history == [] and fourth.state.history == [], 'a third Recording Server went down'
+    refused = failure(run, third.name)
+    one_clear_line(refused.result['msg'], 'This batch holds 2 hosts', '1 hosts of earlier batches failed their restart (%s)' % lost.name)
+    # The first batch's summary already names the lost host, and what that may mean.
+    assert 'Rolling restart so far: 1 restarted, 1 failed, 0 unreachable, 2 not restarted, of 4 hosts.' in run.stdout, run.stdout
+    stopped = failure(run, lost.name, 'xprotect.go.rolling_restart : Stop the rollout at a host whose restart failed')
+    one_clear_line(stopped.result['msg'], '%s: FAILED: stopped answering during its restart, its services may be down: ' % lost.name,
+                   'closed the connection before answering')
+    assert run.recap[first.name]['failed'] == 0
