@@ -629,14 +629,14 @@ class WsmanClient:
             'w:MaxElements': str(MAX_ELEMENTS),
             'w:Filter': {'@Dialect': WQL_DIALECT, '#text': wql},
         }}
-        page = self._call(ACTION_ENUMERATE, resource_uri, body, parse_enumerate_response, what)
+        page = self._call(ACTION_ENUMERATE, resource_uri, body, parse_enumerate_response, what, namespace)
         items = list(page.items)
         pages = 1
         while not page.end_of_sequence:
             if pages >= self.max_pages or len(items) > self.max_items:
                 break
             body = {'n:Pull': {'n:EnumerationContext': page.context, 'n:MaxElements': str(MAX_ELEMENTS)}}
-            page = self._call(ACTION_PULL, resource_uri, body, parse_pull_response, what)
+            page = self._call(ACTION_PULL, resource_uri, body, parse_pull_response, what, namespace)
             items.extend(page.items)
             pages += 1
         if not page.end_of_sequence or len(items) > self.max_items:
@@ -650,7 +650,7 @@ class WsmanClient:
         """One instance by its key properties (WS-Transfer Get)."""
         _check(_IDENTIFIER, class_name, 'class name')
         what = 'Get %s %s' % (class_name, ' '.join('%s=%r' % item for item in selectors.items()))
-        return self._call(ACTION_GET, _class_uri(namespace, class_name), None, parse_get_response, what,
+        return self._call(ACTION_GET, _class_uri(namespace, class_name), None, parse_get_response, what, namespace,
                           selectors=selectors, service=self._service(class_name, selectors))
 
     def invoke(self, class_name, method, selectors=None, params=None, namespace='root/cimv2'):
@@ -665,7 +665,7 @@ class WsmanClient:
         body = {'p:%s_INPUT' % method: arguments}
         what = '%s.%s' % (class_name, method)
         return self._call('%s/%s' % (resource_uri, method), resource_uri, body, lambda reply: parse_invoke_response(reply, method),
-                          what, selectors=selectors, service=self._service(class_name, selectors))
+                          what, namespace, selectors=selectors, service=self._service(class_name, selectors))
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -722,7 +722,8 @@ class WsmanClient:
         envelope[_BODY] = body
         return '<?xml version="1.0" encoding="utf-8"?>' + _to_xml(_ENVELOPE, envelope)
 
-    def _call(self, action, resource_uri, body, parse, what, selectors=None, service=None):
+    def _call(self, action, resource_uri, body, parse, what, namespace, selectors=None, service=None):
+        """namespace: the WMI namespace of resource_uri, which an access-denied error names."""
         protocol = self._get_protocol()
         message = self._message(protocol, action, resource_uri, body, selectors)
         self.round_trips += 1
@@ -732,7 +733,6 @@ class WsmanClient:
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # pywinrm, requests and its auth plugins raise many unrelated types; this is the one place they become
             # XProtectError. "from None": a chained exception could carry the password into a traceback.
-            namespace = resource_uri[len(WMI_RESOURCE_BASE):].rsplit('/', 1)[0]
             error = to_xprotect_error(exc, self.settings, what, namespace)
             if error.service is None and service:
                 error.service = service
