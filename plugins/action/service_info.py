@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.xprotect.go.plugins.module_utils._runner import run_service_info
+from ansible_collections.xprotect.go.plugins.module_utils._tasks import run_service_info
 from ansible_collections.xprotect.go.plugins.module_utils._specs import service_info_spec
 from ansible_collections.xprotect.go.plugins.plugin_utils._action import XProtectActionBase
 

@@ -10,7 +10,8 @@ This is private to the collection: its interface may change without notice.
 
 from __future__ import annotations
 
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 
 
 class ConnectionSettings:
@@ -91,7 +92,7 @@ _FALSE = ('0', 'false', 'no', 'off', 'ignore')
 
 def _invalid(message):
     """A connection option has a value that cannot work; the message names the option."""
-    return XProtectError(message, kind='invalid')
+    return XProtectError(message, kind=errors.INVALID)
 
 
 def env_var(option):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 
 # Windows allows almost anything in a service name; XProtect and the Windows services we
 # look at use only these, and none of them is special in WQL except '_' inside LIKE.
@@ -26,15 +27,15 @@ _LIKE_ESCAPES = {'[': '[[]', '%': '[%]', '_': '[_]'}
 
 
 def validate_service_name(name):
-    """Return ``name`` when it is a service name we can put into WQL, else raise XProtectError(kind='invalid')."""
+    """Return ``name`` when it is a service name we can put into WQL, else raise XProtectError(kind=errors.INVALID)."""
     if not isinstance(name, str) or not SERVICE_NAME.fullmatch(name):
-        raise XProtectError('invalid service name %r: use %s' % (name, ALLOWED_CHARACTERS), kind='invalid')
+        raise XProtectError('invalid service name %r: use %s' % (name, ALLOWED_CHARACTERS), kind=errors.INVALID)
     return name
 
 
 def _field(field):
     if field not in FIELDS:
-        raise XProtectError('field %r cannot be used in a WQL query (allowed: %s)' % (field, ', '.join(sorted(FIELDS))), kind='invalid')
+        raise XProtectError('field %r cannot be used in a WQL query (allowed: %s)' % (field, ', '.join(sorted(FIELDS))), kind=errors.INVALID)
     return field
 
 
@@ -53,7 +54,7 @@ def build_or(field, values):
     _field(field)
     values = list(values)
     if not values:
-        raise XProtectError('no values to compare %s with' % field, kind='invalid')
+        raise XProtectError('no values to compare %s with' % field, kind=errors.INVALID)
     return ' OR '.join('%s = %s' % (field, quote(value)) for value in values)
 
 

@@ -174,9 +174,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.xprotect.go.plugins.module_utils._runner import run_service_info, WINRM_IMPORT_ERROR
+from ansible_collections.xprotect.go.plugins.module_utils._tasks import run_service_info, WINRM_IMPORT_ERROR
 from ansible_collections.xprotect.go.plugins.module_utils._specs import service_info_spec
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 
 
 def main():

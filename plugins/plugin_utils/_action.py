@@ -28,7 +28,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.xprotect.go.plugins.module_utils._connection import CONNECTION_SPEC, host_settings_from_vars, resolve_connection
 from ansible_collections.xprotect.go.plugins.module_utils._specs import SERVICE_NAMES_VARIABLE
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import WINRM_IMPORT_ERROR, XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._tasks import WINRM_IMPORT_ERROR
 
 WINDOWS_CONNECTIONS = ('winrm', 'psrp')
 

@@ -10,7 +10,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.xprotect.go.plugins.action import service as service_action
 from ansible_collections.xprotect.go.plugins.action import service_info as service_info_action
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.plugin_utils import _action as action_base
 
 WINRM_OPTIONS = {

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.xprotect.go.plugins.module_utils import _connection as connection
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 
 NO_TASK = {option: None for option in connection.CONNECTION_SPEC}
 

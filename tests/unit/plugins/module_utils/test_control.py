@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.xprotect.go.plugins.module_utils import _control as control
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
+from ansible_collections.xprotect.go.plugins.module_utils import _tasks as tasks
+from ansible_collections.xprotect.go.plugins.module_utils._execute import PlanExecutor
+from ansible_collections.xprotect.go.plugins.module_utils._windows import WMI_START_MODES, ServiceStatus
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 
 NAMES = {
     'recording_server': 'Milestone XProtect Recording Server',
@@ -70,11 +73,11 @@ class FakeWindows:
 
     def poll(self, names):
         self.calls.append(('poll', tuple(sorted(names))))
-        return {name.lower(): control.ServiceStatus(self._record(name)) for name in names if name.lower() in self.services}
+        return {name.lower(): ServiceStatus(self._record(name)) for name in names if name.lower() in self.services}
 
     def dependents(self, name):
         self.calls.append(('dependents', name))
-        return [control.ServiceStatus(self._record(other)) for other, s in self.services.items() if name.lower() in s['_depends_on']]
+        return [ServiceStatus(self._record(other)) for other, s in self.services.items() if name.lower() in s['_depends_on']]
 
     def start(self, name):
         self.calls.append(('start', name, self.clock()))
@@ -94,7 +97,7 @@ class FakeWindows:
     def change_start_mode(self, name, start_mode):
         self.calls.append(('start_mode', name, start_mode))
         service = self.services[name.lower()]
-        service['StartMode'] = control.WMI_START_MODES[start_mode].replace('Automatic', 'Auto')
+        service['StartMode'] = WMI_START_MODES[start_mode].replace('Automatic', 'Auto')
         service['DelayedAutoStart'] = 'true' if start_mode == 'delayed' else 'false'
 
     def is_delayed(self, name):
@@ -112,7 +115,7 @@ def clock():
 def converge(windows, clock, check_mode=False, diff=False, **params):
     params.setdefault('timeout', 60)
     params.setdefault('missing', 'auto')
-    return control.converge(windows, params, check_mode=check_mode, diff=diff, clock=clock, sleep=clock.sleep)
+    return tasks.converge(windows, params, check_mode=check_mode, diff=diff, clock=clock, sleep=clock.sleep)
 
 
 def test_start_recording_server_first_then_the_rest_together(clock):
@@ -124,7 +127,7 @@ def test_start_recording_server_first_then_the_rest_together(clock):
     others = starts[1:]
     assert {call[1] for call in others} == {NAMES[k] for k in NAMES if k != 'recording_server'}
     assert len({call[2] for call in others}) == 1, 'one stage is started together'
-    assert rs_running_at <= others[0][2] <= rs_running_at + 2 * control.Runner.POLL_INTERVAL
+    assert rs_running_at <= others[0][2] <= rs_running_at + 2 * PlanExecutor.POLL_INTERVAL
     assert result['changed'] is True
     assert all(result['services'][key]['state'] == 'started' for key in NAMES)
     assert result['services']['recording_server']['actions'] == ['start']
@@ -157,10 +160,10 @@ def test_restart_costs_little_more_than_the_critical_path(clock):
     others = [k for k in NAMES if k != 'recording_server']
     critical = (max(DURATIONS[k][1] for k in others) + DURATIONS['recording_server'][1]
                 + DURATIONS['recording_server'][0] + max(DURATIONS[k][0] for k in others))
-    assert clock() - began <= critical + 4 * 2 * control.Runner.POLL_INTERVAL
+    assert clock() - began <= critical + 4 * 2 * PlanExecutor.POLL_INTERVAL
     rs = result['services']['recording_server']
     assert rs['actions'] == ['stop', 'start']
-    assert rs['seconds']['stop'] + rs['seconds']['start'] <= sum(DURATIONS['recording_server']) + 2 * control.Runner.POLL_INTERVAL
+    assert rs['seconds']['stop'] + rs['seconds']['start'] <= sum(DURATIONS['recording_server']) + 2 * PlanExecutor.POLL_INTERVAL
     assert [a['service'] for a in result['actions'] if a['action'] == 'stop'][-1] == 'recording_server'
     assert [a['service'] for a in result['actions'] if a['action'] == 'start'][0] == 'recording_server'
 
@@ -347,11 +350,11 @@ def test_describe_host_reports_installation_and_warnings(clock):
     windows.services[NAMES['image_server'].lower()]['StartName'] = 'EXAMPLE\\svc-img'
     windows.services[NAMES['recording_server'].lower()]['State'] = 'Stopped'
     windows.add('Milestone XProtect Management Server')
-    report = control.describe_host(windows)
+    report = tasks.describe_host(windows)
     assert report['install_type'] == 'custom'
     assert report['missing'] == ['event_server', 'mobile_server']
     assert report['services']['mobile_server'] == {'installed': False, 'title': 'Mobile Server', 'optional': True,
-                                                   'description': control.catalog.SERVICES['mobile_server']['description']}
+                                                   'description': catalog.SERVICES['mobile_server']['description']}
     assert report['services']['recording_server']['state'] == 'stopped'
     assert [s['name'] for s in report['other_services']] == ['Milestone XProtect Management Server']
     assert any('EXAMPLE\\svc-img' in w and 'IP address' in w for w in report['warnings'])

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.xprotect.go.plugins.module_utils import _wql
 from ansible_collections.xprotect.go.plugins.module_utils._wql import build_or, like_contains, like_escape, quote, validate_service_name
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 
 VALID = ['Milestone XProtect Recording Server', 'MilestoneEventServerService', 'MSSQL$SQLEXPRESS', 'RpcSs', 'W32Time',
          'Milestone Image Import Service', 'Service (x86)', 'a', 'svc_name.exe', 'A#B@C+D-E', '9' * 256]

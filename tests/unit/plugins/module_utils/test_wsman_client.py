@@ -16,7 +16,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ansible_collections.xprotect.go.plugins.module_utils import _wsman
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanClient, XProtectError, return_value
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanClient
+from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import return_value
 
 S = '{http://www.w3.org/2003/05/soap-envelope}'
 A = '{http://schemas.xmlsoap.org/ws/2004/08/addressing}'

@@ -19,7 +19,10 @@ from winrm import exceptions as winrm_errors
 from winrm.protocol import Protocol
 
 from ansible_collections.xprotect.go.plugins.module_utils import _wsman
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanClient, XProtectError, to_xprotect_error
+from ansible_collections.xprotect.go.plugins.module_utils import _errors
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanClient
+from ansible_collections.xprotect.go.plugins.module_utils._wsman_errors import to_xprotect_error
 
 PASSWORD = 'Pa$$w0rd/With:Specials&<ok>'
 HOST = 'xp-go-01.example.test'
@@ -276,13 +279,13 @@ def test_error_string_is_one_line_with_host_and_service():
     assert str(error) == "h1: service 'Milestone Image Server': start failed: timed out waiting"
     assert not error.unreachable
     assert XProtectError('x').kind == 'error' and str(XProtectError('x')) == 'x'
-    assert set(_wsman.KINDS) >= {'unreachable', 'auth', 'tls', 'timeout', 'access_denied', 'not_found', 'fault', 'protocol',
+    assert set(_errors.KINDS) >= {'unreachable', 'auth', 'tls', 'timeout', 'access_denied', 'not_found', 'fault', 'protocol',
                                  'invalid', 'service'}
 
 
 def test_scrub_leaves_text_alone_without_a_password():
-    assert _wsman.scrub('nothing secret', None) == 'nothing secret'
-    assert _wsman.scrub('a hunter2 b', 'hunter2') == 'a ******** b'
+    assert _errors.scrub('nothing secret', None) == 'nothing secret'
+    assert _errors.scrub('a hunter2 b', 'hunter2') == 'a ******** b'
 
 
 @pytest.mark.parametrize('padding', [180, 190, 195, 200])

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import (
+from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
     XProtectError,
     parse_enumerate_response,
     parse_get_response,

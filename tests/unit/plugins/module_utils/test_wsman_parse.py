@@ -11,7 +11,7 @@ import codecs
 
 import pytest
 
-from ansible_collections.xprotect.go.plugins.module_utils._wsman import (
+from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
     XProtectError,
     parse_enumerate_response,
     parse_get_response,

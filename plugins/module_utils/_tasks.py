@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The modules' whole job, callable from a module or from an action plugin alike.
+
+This is private to the collection: its interface may change without notice.
+describe_host() is service_info's job, converge() the service module's: each reads the host,
+plans (_plan), executes (_execute) and builds the result (_result).
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
+from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
+from ansible_collections.xprotect.go.plugins.module_utils._connection import resolve_connection
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._execute import PlanExecutor
+from ansible_collections.xprotect.go.plugins.module_utils._plan import ServicePlan, add_dependents, expand_names, match_targets, validate_request, validate_service_names
+from ansible_collections.xprotect.go.plugins.module_utils._result import service_result
+from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices, ServiceStatus
+from ansible_collections.xprotect.go.plugins.module_utils._wsman import WINRM_IMPORT_ERROR, WsmanClient  # noqa: F401 pylint: disable=unused-import
+
+LOCAL_SYSTEM_ACCOUNTS = ('localsystem', '.\\localsystem', 'nt authority\\system', 'system')
+
+
+def _host_services(params, host_settings, environ):
+    settings = resolve_connection(params, host_settings, environ)
+    return HostServices(WsmanClient(settings), settings.host)
+
+
+def run_service_info(params, host_settings=None, environ=None):
+    services = _host_services(params, host_settings, environ)
+    return describe_host(services, params.get('service_names'))
+
+
+def run_service(params, host_settings=None, environ=None, check_mode=False, diff=False):
+    services = _host_services(params, host_settings, environ)
+    return converge(services, params, check_mode=check_mode, diff=diff)
+
+
+def describe_host(services, overrides=None):
+    """Everything service_info reports, from one discovery round trip."""
+    validate_service_names(overrides)
+    records = services.discover(overrides)
+    matched = catalog.match_services(records, overrides)
+    report = {}
+    for key in catalog.SERVICE_KEYS:
+        entry = {
+            'installed': key in matched,
+            'title': catalog.SERVICES[key]['title'],
+            'description': catalog.SERVICES[key]['description'],
+            'optional': catalog.SERVICES[key]['optional'],
+        }
+        if key in matched:
+            entry.update(ServiceStatus(matched[key]).facts())
+        report[key] = entry
+    claimed = {record['Name'].lower() for record in matched.values()}
+    others = [ServiceStatus(record).facts() for record in records
+              if record['Name'].lower() not in claimed and catalog.is_milestone_service(record)]
+    return {
+        'install_type': catalog.install_type(matched),
+        'services': report,
+        'missing': [key for key in catalog.SERVICE_KEYS if key not in matched],
+        'other_services': sorted(others, key=lambda facts: facts['name'].lower()),
+        'warnings': host_warnings(report),
+    }
+
+
+def host_warnings(report):
+    """The manual's knowledge, turned into warnings about what was observed."""
+    warnings = []
+    image_server = report['image_server']
+    if image_server['installed'] and (image_server.get('start_name') or '').lower() not in LOCAL_SYSTEM_ACCOUNTS:
+        warnings.append('The Image Server service logs on as %s, not Local System: Smart Clients on other computers can '
+                        'log in only by this server\'s IP address, not its host name.' % image_server.get('start_name'))
+    recording_server = report['recording_server']
+    if recording_server['installed'] and recording_server['state'] != 'started':
+        warnings.append('The Recording Server service is %s: no video reaches the system until it runs.'
+                        % recording_server['state'])
+    return warnings
+
+
+def converge(services, params, check_mode=False, diff=False, clock=time.monotonic, sleep=time.sleep):
+    """Bring the requested services to the requested state; the service module's whole job."""
+    validate_request(params)
+    overrides = params.get('service_names') or {}
+    requested = expand_names(params['name'])
+    records = services.discover(overrides, extra_names=[item for item, dummy in requested if item not in catalog.SERVICE_KEYS])
+    matched = catalog.match_services(records, overrides)
+    key_of = {record['Name'].lower(): key for key, record in matched.items()}
+    targets, missing = match_targets(services.host, requested, records, matched, key_of, params.get('missing', 'auto'))
+
+    state, start_mode = params.get('state'), params.get('start_mode')
+    if state in ('started', 'restarted') and start_mode is None:
+        for target in targets:
+            if target.status.start_mode == 'disabled':
+                raise XProtectError('the service is disabled and cannot be started: set start_mode (auto, delayed or '
+                                    'manual) in the task, or enable it on the host', host=services.host, service=target.label, kind=errors.SERVICE)
+    if start_mode in ('auto', 'delayed'):
+        for target in targets:
+            if target.status.start_mode == 'auto' and target.status.delayed is None:
+                if services.is_delayed(target.name):
+                    target.status.start_mode = 'delayed'
+    if state in ('stopped', 'restarted'):
+        add_dependents(services, targets, key_of, force=params.get('force_dependents', False))
+
+    before = {t.key: {'state': t.status.state, 'start_mode': t.status.start_mode} for t in targets}
+    plan = ServicePlan(targets, state, start_mode)
+    executor = PlanExecutor(services, params.get('timeout') or 120, clock=clock, sleep=sleep)
+    started = clock()
+    # 'missing', not 'skipped': Ansible takes a non-empty 'skipped' in a result for a skipped task.
+    result = {'missing': missing}
+    try:
+        if not check_mode:
+            executor.apply(plan)
+    except XProtectError as error:
+        if error.host is None:
+            error.host = services.host
+        error.result = service_result(result, targets, plan, executor, before, diff, check_mode, clock() - started)
+        raise
+    return service_result(result, targets, plan, executor, before, diff, check_mode, clock() - started)

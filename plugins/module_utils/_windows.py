@@ -1,0 +1,167 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The Windows side: WMI queries and method calls for one host's services, and what they return.
+
+This is private to the collection: its interface may change without notice.
+HostServices is the only code that talks to Windows; nothing here decides what to do.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
+from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
+from ansible_collections.xprotect.go.plugins.module_utils import _wql as wql
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+
+# One vocabulary for options, diff and results.
+WINDOWS_STATES = {
+    'running': 'started',
+    'stopped': 'stopped',
+    'start pending': 'start_pending',
+    'stop pending': 'stop_pending',
+    'continue pending': 'continue_pending',
+    'pause pending': 'pause_pending',
+    'paused': 'paused',
+}
+WINDOWS_START_MODES = {'auto': 'auto', 'automatic': 'auto', 'manual': 'manual', 'disabled': 'disabled',
+                       'boot': 'boot', 'system': 'system'}
+# What ChangeStartMode wants for each of our start modes ('delayed' is Automatic plus a registry value).
+WMI_START_MODES = {'auto': 'Automatic', 'delayed': 'Automatic', 'manual': 'Manual', 'disabled': 'Disabled'}
+
+# Win32_Service method return values (Win32_Service.StartService documentation).
+RETURN_VALUES = {
+    0: 'success', 1: 'not supported', 2: 'access denied', 3: 'dependent services are running',
+    4: 'invalid service control', 5: 'the service cannot accept the control now', 6: 'the service is not active',
+    7: 'the service did not respond in time', 8: 'unknown failure', 9: 'executable not found',
+    10: 'the service is already running', 11: 'the service database is locked', 12: 'a dependency was deleted',
+    13: 'a dependency failed to start', 14: 'the service is disabled', 15: 'the service could not log on',
+    16: 'the service is marked for deletion', 17: 'the service has no thread', 18: 'circular dependency',
+    19: 'duplicate name', 20: 'invalid name', 21: 'invalid parameter', 22: 'invalid service account',
+    23: 'the service exists', 24: 'the service is already paused',
+}
+ACCESS_DENIED = 2
+ALREADY_RUNNING = 10
+
+HKEY_LOCAL_MACHINE = 2147483650
+SERVICES_KEY = 'SYSTEM\\CurrentControlSet\\Services\\'
+
+# Discovery looks for anything Milestone-like besides the catalog's exact names, so unknown
+# Milestone services (Management Server, Log Server, ...) can be reported.
+_DISCOVERY_LIKE = (('Name', 'Milestone'), ('DisplayName', 'Milestone'), ('PathName', 'Milestone'), ('PathName', 'VideoOS.'))
+
+
+class ServiceStatus:
+    """One Win32_Service instance, in the collection's vocabulary."""
+
+    def __init__(self, record):
+        self.name = record.get('Name') or ''
+        self.display_name = record.get('DisplayName')
+        self.windows_state = record.get('State') or 'Unknown'
+        self.state = WINDOWS_STATES.get(self.windows_state.lower(), 'unknown')
+        self.windows_start_mode = record.get('StartMode') or 'Unknown'
+        delayed = record.get('DelayedAutoStart')
+        # Windows Server 2012 and older do not have DelayedAutoStart: None means "not known".
+        self.delayed = None if delayed is None else str(delayed).lower() == 'true'
+        mode = WINDOWS_START_MODES.get(self.windows_start_mode.lower(), 'unknown')
+        self.start_mode = 'delayed' if mode == 'auto' and self.delayed else mode
+        self.start_name = record.get('StartName')
+        self.process_id = _to_int(record.get('ProcessId'))
+        self.exit_code = _to_int(record.get('ExitCode'))
+        self.path = record.get('PathName')
+
+    def facts(self):
+        return {
+            'name': self.name,
+            'display_name': self.display_name,
+            'state': self.state,
+            'windows_state': self.windows_state,
+            'start_mode': self.start_mode,
+            'start_name': self.start_name,
+            'process_id': self.process_id,
+            'exit_code': self.exit_code,
+            'path': self.path,
+        }
+
+
+def _to_int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class HostServices:
+    """The Windows side: WMI queries and method calls for services on one host."""
+
+    def __init__(self, client, host):
+        self.client = client
+        self.host = host
+
+    def discover(self, overrides=None, extra_names=()):
+        """Every Milestone-like service plus the named ones, in one round trip. Returns Win32_Service records."""
+        names = set(extra_names) | set((overrides or {}).values())
+        for key in catalog.SERVICE_KEYS:
+            names.update(name for name in catalog.known_names(key) if not name.endswith('*'))
+        clauses = [wql.like_contains(field, fragment) for field, fragment in _DISCOVERY_LIKE]
+        clauses += [wql.like_contains('PathName', executable)
+                    for key in catalog.SERVICE_KEYS for executable in catalog.known_executables(key)]
+        clauses.append(wql.build_or('Name', sorted(names)))
+        return self.client.enumerate('SELECT * FROM Win32_Service WHERE ' + ' OR '.join(clauses))
+
+    def poll(self, names):
+        """The current status of the named services, in one round trip."""
+        records = self.client.enumerate('SELECT * FROM Win32_Service WHERE ' + wql.build_or('Name', sorted(names)))
+        return {record['Name'].lower(): ServiceStatus(record) for record in records}
+
+    def dependents(self, name):
+        """The services Windows registered as depending on this one (Win32_DependentService)."""
+        query = ('ASSOCIATORS OF {Win32_Service.Name=%s} WHERE AssocClass = Win32_DependentService Role = Antecedent'
+                 % wql.quote(name))
+        return [ServiceStatus(record) for record in self.client.enumerate(query)]
+
+    def start(self, name):
+        return self._control(name, 'StartService')
+
+    def stop(self, name):
+        return self._control(name, 'StopService')
+
+    def change_start_mode(self, name, start_mode):
+        self._control(name, 'ChangeStartMode', {'StartMode': WMI_START_MODES[start_mode]})
+        if start_mode in ('auto', 'delayed'):
+            self._set_delayed(name, start_mode == 'delayed')
+
+    def is_delayed(self, name):
+        """Read DelayedAutostart from the registry, for Windows versions whose WMI lacks DelayedAutoStart."""
+        output = self.client.invoke('StdRegProv', 'GetDWORDValue', params=self._registry_value(name), namespace='root/default')
+        return _to_int(output.get('ReturnValue')) == 0 and _to_int(output.get('uValue')) == 1
+
+    def _set_delayed(self, name, delayed):
+        params = dict(self._registry_value(name), uValue=1 if delayed else 0)
+        output = self.client.invoke('StdRegProv', 'SetDWORDValue', params=params, namespace='root/default')
+        code = _to_int(output.get('ReturnValue'))
+        if code == 5:
+            raise XProtectError('access denied writing the DelayedAutostart registry value: the account needs write '
+                                'access to HKLM\\%s%s (or use start_mode auto)' % (SERVICES_KEY, name),
+                                host=self.host, service=name, kind=errors.ACCESS_DENIED)
+        if code != 0:
+            raise XProtectError('could not write the DelayedAutostart registry value (StdRegProv error %s)' % code,
+                                host=self.host, service=name, kind=errors.SERVICE)
+
+    @staticmethod
+    def _registry_value(name):
+        return {'hDefKey': HKEY_LOCAL_MACHINE, 'sSubKeyName': SERVICES_KEY + name, 'sValueName': 'DelayedAutostart'}
+
+    def _control(self, name, method, params=None):
+        output = self.client.invoke('Win32_Service', method, selectors={'Name': name}, params=params)
+        code = _to_int(output.get('ReturnValue'))
+        if code == 0 or (code == ALREADY_RUNNING and method == 'StartService'):
+            return code
+        meaning = RETURN_VALUES.get(code, 'unknown return value')
+        if code == ACCESS_DENIED:
+            raise XProtectError('access denied to %s (ReturnValue 2): the account needs the right to start and stop this '
+                                'service (SERVICE_START, SERVICE_STOP and SERVICE_CHANGE_CONFIG in its security descriptor, '
+                                'see the README\'s least-privilege set-up)' % method, host=self.host, service=name, kind=errors.ACCESS_DENIED)
+        raise XProtectError('%s failed: %s (ReturnValue %s)' % (method, meaning, code), host=self.host, service=name, kind=errors.SERVICE)

@@ -1,0 +1,445 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""WS-Management XML: building request bodies and parsing replies, safely. No I/O here.
+
+This is private to the collection: its interface may change without notice.
+
+Replies are untrusted: no DTDs (so no entity expansion), bounded size and depth. A fault in a
+reply body becomes FaultReply, whose kind is decided once, here, from Windows' codes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import typing as t
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape, quoteattr
+
+from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+
+NS_SOAP = 'http://www.w3.org/2003/05/soap-envelope'
+NS_ADDRESSING = 'http://schemas.xmlsoap.org/ws/2004/08/addressing'
+NS_WSMAN = 'http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd'
+NS_ENUMERATION = 'http://schemas.xmlsoap.org/ws/2004/09/enumeration'
+NS_TRANSFER = 'http://schemas.xmlsoap.org/ws/2004/09/transfer'
+NS_WSMAN_FAULT = 'http://schemas.microsoft.com/wbem/wsman/1/wsmanfault'
+NS_WMI_ERROR = 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_WmiError'
+WMI_RESOURCE_BASE = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/'
+WQL_DIALECT = 'http://schemas.microsoft.com/wbem/wsman/1/WQL'
+
+ACTION_ENUMERATE = NS_ENUMERATION + '/Enumerate'
+ACTION_PULL = NS_ENUMERATION + '/Pull'
+ACTION_GET = NS_TRANSFER + '/Get'
+
+# Windows cuts pages by envelope size anyway; this only says "as many as fit".
+MAX_ELEMENTS = 32000
+DEFAULT_MAX_PAGES = 100
+DEFAULT_MAX_ITEMS = 10000
+
+# Limits on replies we are willing to parse (the largest real enumeration page is ~150 KB).
+MAX_REPLY_CHARS = 16 * 1024 * 1024
+MAX_XML_DEPTH = 64
+_FEED_CHUNK = 64 * 1024
+
+# HRESULTs Windows puts in f:WSManFault/@Code or MSFT_WmiError/error_Code. Access denied comes
+# as Win32 error 5, as its HRESULT 0x80070005, or as WMI's WBEM_E_ACCESS_DENIED 0x80041003.
+CODES_ACCESS_DENIED = (5, 2147942405, 2147749891)
+CODE_NOT_FOUND = 2150858752              # resource URI + selectors match nothing
+CODE_CANNOT_PROCESS_FILTER = 2150858778
+CODE_TIMED_OUT = 2150858793
+
+IDENTIFIER = re.compile(r'[A-Za-z_][A-Za-z0-9_]{0,127}')
+NAMESPACE = re.compile(r'root(/[A-Za-z0-9_]{1,64}){0,8}')
+# Characters XML 1.0 cannot carry, even escaped.
+_NOT_XML_CHAR = re.compile('[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
+_XML_DECLARATION = re.compile(r'\A\s*<\?xml[^>]*\?>')
+
+# Keys of the dict pywinrm's build_wsman_header returns (xmltodict shape).
+ENVELOPE = 'env:Envelope'
+HEADER = 'env:Header'
+BODY = 'env:Body'
+
+
+class EnumerationPage(t.NamedTuple):
+    """One EnumerateResponse or PullResponse."""
+
+    items: list
+    context: t.Optional[str]
+    end_of_sequence: bool
+
+
+def protocol_error(detail):
+    return XProtectError('unexpected reply from the WinRM listener (%s): check that ansible_host/ansible_port point at a '
+                         'Windows WinRM listener and that nothing in between rewrites its answers' % detail, kind=errors.PROTOCOL)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing replies
+
+def _split_tag(tag):
+    """'{ns}local' -> (ns, local); unqualified -> ('', local)."""
+    if tag[:1] == '{':
+        namespace, _sep, local = tag[1:].partition('}')
+        return namespace, local
+    return '', tag
+
+
+def _decode(xml):
+    if isinstance(xml, (bytes, bytearray)):
+        data = bytes(xml)
+        if data.startswith(codecs.BOM_UTF8):
+            encoding = 'utf-8-sig'
+        elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = 'utf-16'
+        elif data.startswith(b'<\x00'):
+            encoding = 'utf-16-le'
+        elif data.startswith(b'\x00<'):
+            encoding = 'utf-16-be'
+        else:
+            encoding = 'utf-8'
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            raise protocol_error('not valid %s text' % encoding) from None
+    elif isinstance(xml, str):
+        text = xml
+    else:
+        raise protocol_error('no XML text')
+    return text.lstrip('\ufeff')
+
+
+def _parse_xml(xml):
+    """Parse untrusted XML: no DTDs (so no entity expansion), bounded size and depth."""
+    text = _decode(xml)
+    if not text.strip():
+        raise protocol_error('empty reply')
+    if len(text) > MAX_REPLY_CHARS:
+        raise protocol_error('reply larger than %d characters' % MAX_REPLY_CHARS)
+    if '<!DOCTYPE' in text or '<!ENTITY' in text:
+        raise protocol_error('document type declarations are refused')
+    # The text is already decoded: an encoding declaration would only mislead the parser.
+    text = _XML_DECLARATION.sub('', text, count=1)
+
+    parser = ET.XMLPullParser(events=('start', 'end'))
+    root = None
+    depth = 0
+    try:
+        for offset in range(0, len(text), _FEED_CHUNK):
+            parser.feed(text[offset:offset + _FEED_CHUNK])
+            for event, element in parser.read_events():
+                if event == 'start':
+                    depth += 1
+                    if root is None:
+                        root = element
+                    if depth > MAX_XML_DEPTH:
+                        raise protocol_error('XML nested deeper than %d levels' % MAX_XML_DEPTH)
+                else:
+                    depth -= 1
+        parser.close()
+    except (ET.ParseError, ValueError, UnicodeError) as exc:
+        raise protocol_error('not well-formed XML: %s' % exc) from None
+    if root is None:
+        raise protocol_error('no XML element')
+    return root
+
+
+def _soap_body(xml):
+    """The s:Body of a SOAP envelope; a fault in it becomes XProtectError."""
+    root = _parse_xml(xml)
+    if root.tag != '{%s}Envelope' % NS_SOAP:
+        raise protocol_error('root element is %s, not a SOAP 1.2 Envelope' % _split_tag(root.tag)[1])
+    body = root.find('{%s}Body' % NS_SOAP)
+    if body is None:
+        raise protocol_error('SOAP envelope without Body')
+    fault = body.find('{%s}Fault' % NS_SOAP)
+    if fault is not None:
+        raise FaultReply(Fault.from_element(fault))
+    return body
+
+
+def _is_nil(element):
+    # Match xsi:nil by local name: old Windows builds wrote the xsi namespace differently.
+    return any(_split_tag(name)[1] == 'nil' and value.strip() in ('true', '1') for name, value in element.attrib.items())
+
+
+def _value(element):
+    if _is_nil(element):
+        return None
+    children = [child for child in element if isinstance(child.tag, str)]
+    if not children:
+        return element.text or ''
+    if len(children) == 1 and not len(children[0]):
+        # A typed wrapper: <p:InstallDate><cim:Datetime>20240101...</cim:Datetime></p:InstallDate>.
+        return children[0].text or ''
+    # An embedded instance.
+    return _properties(children, {}, namespace=None)
+
+
+def _properties(children, result, namespace):
+    """Add child elements to ``result``; with ``namespace``, only those in it."""
+    for child in children:
+        if not isinstance(child.tag, str):
+            continue
+        child_namespace, name = _split_tag(child.tag)
+        if namespace and child_namespace != namespace:
+            continue
+        value = _value(child)
+        if name in result:
+            # Array properties repeat the element.
+            previous = result[name]
+            result[name] = previous + [value] if isinstance(previous, list) else [previous, value]
+        else:
+            result[name] = value
+    return result
+
+
+def _instance(element, with_class=True):
+    """A WMI instance (p:<Class> or w:XmlFragment) as {property: str | None}.
+
+    Repeated elements (array properties) become lists, embedded instances dicts.
+    """
+    namespace, local = _split_tag(element.tag)
+    fragment = namespace == NS_WSMAN and local == 'XmlFragment'
+    result = {'__class__': local} if with_class and namespace and not fragment else {}
+    # Properties share the instance's namespace; others (cim:Location) are metadata. Fragment children are unqualified.
+    return _properties(element, result, namespace=None if fragment else namespace)
+
+
+def _child(parent, local, namespaces):
+    for namespace in namespaces:
+        found = parent.find('{%s}%s' % (namespace, local))
+        if found is not None:
+            return found
+    return None
+
+
+def _page(body, response_name, items_namespaces):
+    response = body.find('{%s}%s' % (NS_ENUMERATION, response_name))
+    if response is None:
+        raise protocol_error('no %s in the SOAP body' % response_name)
+    context_element = response.find('{%s}EnumerationContext' % NS_ENUMERATION)
+    context = None
+    if context_element is not None:
+        # Server 2003 sends an empty context together with w:EndOfSequence.
+        context = (context_element.text or '').strip() or None
+    end = _child(response, 'EndOfSequence', (NS_WSMAN, NS_ENUMERATION)) is not None
+    items_element = _child(response, 'Items', items_namespaces)
+    items = [_instance(item) for item in items_element if isinstance(item.tag, str)] if items_element is not None else []
+    if not end and context is None:
+        raise protocol_error('%s has neither EnumerationContext nor EndOfSequence' % response_name)
+    return EnumerationPage(items=items, context=context, end_of_sequence=end)
+
+
+def parse_enumerate_response(xml):
+    """EnumerateResponse -> EnumerationPage (first items come in w:Items with OptimizeEnumeration)."""
+    return _page(_soap_body(xml), 'EnumerateResponse', (NS_WSMAN, NS_ENUMERATION))
+
+
+def parse_pull_response(xml):
+    """PullResponse -> EnumerationPage (items in n:Items; the last page has n:EndOfSequence)."""
+    return _page(_soap_body(xml), 'PullResponse', (NS_ENUMERATION, NS_WSMAN))
+
+
+def parse_get_response(xml):
+    """GetResponse -> the instance's properties."""
+    body = _soap_body(xml)
+    elements = [child for child in body if isinstance(child.tag, str)]
+    if len(elements) != 1:
+        raise protocol_error('GetResponse body holds %d elements instead of one instance' % len(elements))
+    if _split_tag(elements[0].tag)[0] in (NS_SOAP, NS_ADDRESSING, NS_ENUMERATION, NS_TRANSFER):
+        raise protocol_error('GetResponse body holds %s instead of an instance' % _split_tag(elements[0].tag)[1])
+    return _instance(elements[0])
+
+
+def parse_invoke_response(xml, method):
+    """Invoke response -> the properties of <method>_OUTPUT (ReturnValue stays a string)."""
+    body = _soap_body(xml)
+    wanted = '%s_OUTPUT' % method
+    for child in body:
+        if isinstance(child.tag, str) and _split_tag(child.tag)[1] == wanted:
+            return _instance(child, with_class=False)
+    raise protocol_error('no %s in the SOAP body' % wanted)
+
+
+def return_value(output):
+    """The integer ReturnValue of an invoke() result."""
+    value = output.get('ReturnValue') if isinstance(output, dict) else None
+    try:
+        return int(value.strip())
+    except (AttributeError, ValueError):
+        raise protocol_error('method output without an integer ReturnValue') from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults
+
+class Fault:
+    """The parts of a WS-Management fault the error mapping looks at; ``kind`` is decided here, once."""
+
+    def __init__(self, subcode=None, reason=None, wsman_code=None, wmi_code=None, detail=None):
+        self.subcode = _local_name(subcode)
+        self.reason = _cut(' '.join((reason or '').split()))
+        self.wsman_code = wsman_code
+        self.wmi_code = wmi_code
+        self.detail = _cut(' '.join((detail or '').split()))
+        self.kind = self._classify()
+
+    def _classify(self):
+        codes = {self.wsman_code, self.wmi_code}
+        if codes & set(CODES_ACCESS_DENIED) or self.subcode == 'AccessDenied':
+            return errors.ACCESS_DENIED
+        if CODE_NOT_FOUND in codes or self.subcode == 'DestinationUnreachable':
+            return errors.NOT_FOUND
+        if CODE_TIMED_OUT in codes or self.subcode == 'TimedOut':
+            return errors.TIMEOUT
+        return errors.FAULT
+
+    @classmethod
+    def from_element(cls, fault):
+        subcode = fault.find('{0}Code/{0}Subcode/{0}Value'.format('{%s}' % NS_SOAP))
+        reason = fault.find('{0}Reason/{0}Text'.format('{%s}' % NS_SOAP))
+        wsman_fault = fault.find('{%s}Detail/{%s}WSManFault' % (NS_SOAP, NS_WSMAN_FAULT))
+        wmi_code = fault.find('{%s}Detail/{%s}MSFT_WmiError/{%s}error_Code' % (NS_SOAP, NS_WMI_ERROR, NS_WMI_ERROR))
+        return cls(subcode=subcode.text if subcode is not None else None,
+                   reason=reason.text if reason is not None else None,
+                   wsman_code=_int_or_none(wsman_fault.get('Code') if wsman_fault is not None else None),
+                   wmi_code=_int_or_none(wmi_code.text if wmi_code is not None else None),
+                   detail=_innermost_message(fault))
+
+    @classmethod
+    def from_exception(cls, exc):
+        """From pywinrm's WSManFaultError, plus the provider's own message from the raw reply."""
+        detail = None
+        if exc.response:
+            try:
+                detail = _innermost_message(_parse_xml(exc.response))
+            except XProtectError:
+                detail = None
+        return cls(subcode=exc.fault_subcode, reason=exc.reason, wsman_code=exc.wsman_fault_code,
+                   wmi_code=exc.wmierror_code, detail=detail)
+
+
+# Windows' fault texts can be long; a server that echoes input back could make them huge.
+MAX_FAULT_TEXT = 300
+
+
+def _cut(text):
+    return text if len(text) <= MAX_FAULT_TEXT else text[:MAX_FAULT_TEXT - 3] + '...'
+
+
+def fault_error(fault, settings=None, what=None, namespace='root/cimv2'):
+    """The message for a fault whose kind is already known, with the operation and the account when given.
+
+    namespace: the WMI namespace the request went to, which an access-denied answer names.
+    """
+    reason = fault.detail or fault.reason or 'no reason given'
+    doing = ('%s failed: ' % what) if what else ''
+    user = getattr(settings, 'username', None)
+    if fault.kind == errors.ACCESS_DENIED:
+        message = ('%saccess denied (%s): the account %s needs membership in the Remote Management Users group, the WMI '
+                   "permissions 'Enable Account' and 'Remote Enable' on %s (wmimgmt.msc), and rights on the service itself"
+                   % (doing, reason, "'%s'" % user if user else 'in use', namespace))
+    elif fault.kind == errors.NOT_FOUND:
+        message = '%sno such WMI instance or class (%s): check the name' % (doing, reason)
+    elif fault.kind == errors.TIMEOUT:
+        return operation_timeout_error(settings, doing)
+    elif CODE_CANNOT_PROCESS_FILTER in (fault.wsman_code, fault.wmi_code) or fault.subcode == 'CannotProcessFilter':
+        message = '%sWMI rejected the query: %s' % (doing, reason)
+    else:
+        code = ' '.join(str(c) for c in (fault.wsman_code, fault.wmi_code) if c is not None)
+        code = ' (code %s)' % code if code else ''
+        message = '%sWS-Management fault %s%s: %s' % (doing, fault.subcode or 'without subcode', code, reason)
+    return XProtectError(message, kind=fault.kind)
+
+
+def operation_timeout_error(settings, doing=''):
+    seconds = getattr(settings, 'operation_timeout', None)
+    return XProtectError('%sthe WinRM service did not finish the operation within operation_timeout%s: raise operation_timeout '
+                         '(and connection_timeout above it) or check the load on the host'
+                         % (doing, ' (%s s)' % seconds if seconds is not None else ''), kind=errors.TIMEOUT)
+
+
+class FaultReply(XProtectError):
+    """A fault inside a reply body. The client adds the operation and the account to its message."""
+
+    def __init__(self, fault):
+        super().__init__(fault_error(fault).message, kind=fault.kind)
+        self.fault = fault
+
+
+def _local_name(qname):
+    """'w:AccessDenied' -> 'AccessDenied'."""
+    return (qname or '').strip().rpartition(':')[2] or None
+
+
+def _int_or_none(text):
+    try:
+        return int(text.strip())
+    except (AttributeError, ValueError):
+        return None
+
+
+def _innermost_message(element):
+    """The deepest provider message of a fault (WMI's own words, e.g. 'class does not exist')."""
+    message = None
+    for node in element.iter():
+        if not isinstance(node.tag, str):
+            continue
+        namespace, local = _split_tag(node.tag)
+        if (namespace == NS_WSMAN_FAULT and local in ('Message', 'ProviderFault')) or (namespace == NS_WMI_ERROR and local == 'Message'):
+            text = ' '.join((node.text or '').split())
+            if text:
+                message = text
+    return message
+
+
+# ---------------------------------------------------------------------------------------------
+# Building requests
+
+def _xml_text(value):
+    text = str(value)
+    if _NOT_XML_CHAR.search(text):
+        raise XProtectError('value %r holds characters XML cannot carry' % text[:80], kind=errors.INVALID)
+    return text
+
+
+def to_xml(tag, value):
+    """Serialise pywinrm's xmltodict-shaped dict ('@attr', '#text', 'prefix:child') with escaping."""
+    if isinstance(value, list):
+        return ''.join(to_xml(tag, item) for item in value)
+    attributes = []
+    text = ''
+    children = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.startswith('@'):
+                attributes.append(' %s=%s' % (key[1:], quoteattr(_xml_text(item))))
+            elif key == '#text':
+                text = escape(_xml_text(item))
+            else:
+                children.append(to_xml(key, item))
+    elif value is not None:
+        text = escape(_xml_text(value))
+    return '<%s%s>%s%s</%s>' % (tag, ''.join(attributes), text, ''.join(children), tag)
+
+
+def check(pattern, value, what):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise XProtectError('invalid WMI %s %r' % (what, value), kind=errors.INVALID)
+    return value
+
+
+def class_uri(namespace, class_name):
+    return '%s%s/%s' % (WMI_RESOURCE_BASE, check(NAMESPACE, namespace, 'namespace'), class_name)
+
+
+def wmi_value(value):
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return value
+
