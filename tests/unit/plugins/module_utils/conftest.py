@@ -15,17 +15,14 @@ from winrm.protocol import Protocol
 from ansible_collections.xprotect.go.plugins.module_utils._connection import ConnectionSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
-CAPTURES = REPO_ROOT / '..' / 'shared' / 'winrm-captures'
+CAPTURES = REPO_ROOT / 'tests' / 'fixtures' / 'winrm-captures'
 
 
 @pytest.fixture
 def capture():
-    """capture(name) -> the bytes of a real Windows reply from ../shared/winrm-captures."""
+    """capture(name) -> the bytes of a real Windows reply from tests/fixtures/winrm-captures."""
     def read(name):
-        path = CAPTURES / name
-        if not path.is_file():
-            pytest.skip('capture %s not found (shared/ must sit beside the checkout)' % path)
-        return path.read_bytes()
+        return (CAPTURES / name).read_bytes()
     return read
 
 

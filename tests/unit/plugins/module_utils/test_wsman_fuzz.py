@@ -24,7 +24,7 @@ from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
     parse_pull_response,
 )
 
-CAPTURES = Path(__file__).resolve().parents[4] / '..' / 'shared' / 'winrm-captures'
+CAPTURES = Path(__file__).resolve().parents[4] / 'tests' / 'fixtures' / 'winrm-captures'
 SEEDS = [
     'enumerate-win32_service-wql-star-ws2012-1-enumerate-response.xml',
     'enumerate-win32_service-wql-props-ws2012-1-enumerate-response-xmlfragment.xml',
@@ -47,9 +47,7 @@ TAG = re.compile(rb'</?([A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*')
 
 
 def load_seeds():
-    if not CAPTURES.is_dir():
-        return []
-    return [(CAPTURES / name).read_bytes() for name in SEEDS if (CAPTURES / name).is_file()]
+    return [(CAPTURES / name).read_bytes() for name in SEEDS]
 
 
 SEED_BYTES = load_seeds()
