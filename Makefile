@@ -27,13 +27,14 @@ help:
 	@echo "make sanity     ansible-test sanity on a staged copy (.tmp/sanity)"
 	@echo "make changelog  antsibull-changelog lint"
 	@echo "make lint       ansible-lint roles/ and playbooks/ (production profile)"
-	@echo "make build      build the tarball, install it, check every module/role/playbook from it"
+	@echo "make build      build the tarball and the simulator wheel, install both, check what they hold"
 	@echo "make compat     compat-marked tests with ansible-playbook from ansible-core 2.16 (.venv-2.16)"
 	@echo "make clean      remove .tmp, tests/output and caches (the venvs stay)"
 
 venv: $(STAMP)
 
-$(STAMP): requirements-dev.txt
+# requirements-dev.txt installs ./simulator (editable): a change to its pyproject.toml reinstalls it.
+$(STAMP): requirements-dev.txt simulator/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@

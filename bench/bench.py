@@ -5,8 +5,8 @@
 
 """The collection's performance figures, measured against simulated fleets on loopback (bench/run).
 
-Every figure comes from this one run: fleets of tests/simulator with a network delay on every HTTP
-request, the collection's playbooks run by ansible-playbook, request counts from the simulator's
+Every figure comes from this one run: fleets of the simulator (xprotect_go_simulator) with a network
+delay on every HTTP request, the collection's playbooks run by ansible-playbook, request counts from the simulator's
 per-host stats, state transitions from its history, task times from bench/callback_plugins/bench_timer.py
 and memory from /proc. Timing never fails the run: each figure is printed with its target and
 PASS or MISS, and the exit code is 0 unless something crashed (a playbook that fails counts as a crash:
@@ -35,9 +35,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 # pylint: disable=wrong-import-position
-from tests.simulator import Fleet  # noqa: E402
-from tests.simulator.profiles import (EVENT_SERVER, IMAGE_IMPORT, IMAGE_SERVER, LOG_CHECK, MOBILE_SERVER,  # noqa: E402
-                                      RECORDING_SERVER)
+from xprotect_go_simulator import Fleet  # noqa: E402
+from xprotect_go_simulator.profiles import (EVENT_SERVER, IMAGE_IMPORT, IMAGE_SERVER, LOG_CHECK,  # noqa: E402
+                                           MOBILE_SERVER, RECORDING_SERVER)
 
 # Realistic durations (seconds) for the runs that change services: (stop, start).
 # The Recording Server is the slow one (it closes and opens the camera databases).

@@ -30,9 +30,13 @@ COLLECTIONS_DIR = REPO_ROOT / '.tmp' / 'collections'
 COLLECTION_LINK = COLLECTIONS_DIR / 'ansible_collections' / 'xprotect' / 'go'
 # Relative, so the link survives moving or re-cloning the checkout.
 COLLECTION_LINK_TARGET = os.path.join('..', '..', '..', '..')
+CAPTURES_DIR = REPO_ROOT / 'tests' / 'fixtures' / 'winrm-captures'
 
-# The simulated Windows hosts' fixtures (sim_fleet, sim_host, sim_control, real_inventory).
-pytest_plugins = ['tests.simulator.pytest_plugin']
+# The simulated Windows hosts' fixtures (sim_fleet, sim_host, sim_control, real_inventory) come from the
+# xprotect-go-simulator package's pytest11 entry point (requirements-dev.txt installs ./simulator). Naming the
+# plugin here as well would register it twice, which pytest refuses; only without autoloading is it needed.
+if os.environ.get('PYTEST_DISABLE_PLUGIN_AUTOLOAD'):
+    pytest_plugins = ['xprotect_go_simulator.pytest_plugin']
 
 
 def ensure_collection_link():
@@ -61,21 +65,9 @@ def repo_root():
 
 
 @pytest.fixture(scope='session')
-def shared_dir():
-    """The read-only ../shared material beside the checkout (CI puts it there)."""
-    path = REPO_ROOT.parent / 'shared'
-    if not path.is_dir():
-        pytest.skip('%s is absent: these tests need the shared material beside the checkout' % path)
-    return path
-
-
-@pytest.fixture(scope='session')
-def captures_dir(shared_dir):
-    """Real WinRM exchanges recorded on Windows (see its README)."""
-    path = shared_dir / 'winrm-captures'
-    if not path.is_dir():
-        pytest.skip('%s is absent' % path)
-    return path
+def captures_dir():
+    """Real WinRM exchanges recorded on Windows, kept in the repository (see its README for provenance)."""
+    return CAPTURES_DIR
 
 
 def ansible_environment(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.conftest import tasks_by_way
-from tests.simulator.profiles import PROFILES
+from xprotect_go_simulator.profiles import PROFILES
 
 # Fast services so a test's restarts take about a second.
 FAST = {'start_seconds': 0.3, 'stop_seconds': 0.2}

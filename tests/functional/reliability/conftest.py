@@ -23,8 +23,8 @@ import yaml
 
 from tests.conftest import (REPO_ROOT, PlaybookRun, TaskResult, _collect_results, _parse_stdout, ansible_bin_dir, ansible_environment,
                             tasks_by_way)
-from tests.simulator.pytest_plugin import fleet_factory
-from tests.simulator.profiles import PROFILES, XPROTECT_SERVICES
+from xprotect_go_simulator.pytest_plugin import fleet_factory
+from xprotect_go_simulator.profiles import PROFILES, XPROTECT_SERVICES
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
 XPROTECT_NAMES = tuple(service['Name'] for service in XPROTECT_SERVICES)

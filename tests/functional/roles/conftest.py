@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.simulator.fleet import profile_sequence
-from tests.simulator.profiles import PROFILES
+from xprotect_go_simulator.fleet import profile_sequence
+from xprotect_go_simulator.profiles import PROFILES
 
 from .helpers import QUICK, XPROTECT_NAMES, SimFleet
 

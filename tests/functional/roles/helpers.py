@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
 
-from tests.simulator.profiles import XPROTECT_SERVICES
+from xprotect_go_simulator.profiles import XPROTECT_SERVICES
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
 XPROTECT_NAMES = tuple(service['Name'] for service in XPROTECT_SERVICES)

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""`python -m tests.simulator serve|fleet` as CI and the demo run it (subprocesses, bounded waits)."""
+"""`xprotect-go-simulator serve|fleet` (the console script) and `python -m xprotect_go_simulator` as CI and the
+demo run them (subprocesses, bounded waits)."""
 
 import json
 import os
@@ -16,19 +17,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.simulator.__main__ import build_parser
+from xprotect_go_simulator.__main__ import build_parser
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PASSWORD = 'Cli-Secret-987!'
 START_TIMEOUT = 30
+# The console script pip installed beside this Python.
+CONSOLE_SCRIPT = str(Path(sys.executable).parent / 'xprotect-go-simulator')
 
 
 class Simulator:
     """A simulator subprocess whose output lines arrive on a queue."""
 
     def __init__(self, *args):
-        env = dict(os.environ, XPGO_SIM_PASSWORD=PASSWORD, PYTHONPATH=str(REPO_ROOT))
-        self.process = subprocess.Popen([sys.executable, '-m', 'tests.simulator', *args], cwd=str(REPO_ROOT), env=env,
+        env = dict(os.environ, XPGO_SIM_PASSWORD=PASSWORD)
+        self.process = subprocess.Popen([CONSOLE_SCRIPT, *args], cwd=str(REPO_ROOT), env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
         self.output = []
@@ -145,8 +148,8 @@ def test_help_documents_every_option():
 
 
 def test_bad_arguments_exit_non_zero():
-    result = subprocess.run([sys.executable, '-m', 'tests.simulator', 'serve', '--address', '10.0.0.1'], cwd=str(REPO_ROOT),
-                            capture_output=True, text=True, timeout=60, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), check=False)
+    result = subprocess.run([sys.executable, '-m', 'xprotect_go_simulator', 'serve', '--address', '10.0.0.1'], cwd=str(REPO_ROOT),
+                            capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert 'loopback' in result.stderr
     assert 'READY' not in result.stdout

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.simulator import ControlError
+from xprotect_go_simulator import ControlError
 
 SERVICE = 'Milestone Image Server'
 

@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from tests.simulator import Fleet, host_address, profile_sequence
+from xprotect_go_simulator import Fleet, host_address, profile_sequence
 
 
 def test_addresses_continue_past_127_0_0_250():

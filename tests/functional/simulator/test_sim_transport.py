@@ -15,8 +15,8 @@ import spnego
 import spnego.exceptions
 from winrm.exceptions import InvalidCredentialsError
 
-from tests.simulator import Fleet, TlsMaterial, WsmanListener
-from tests.simulator.server import NTLM_USERS, decrypt_message, encrypt_message, ntlm_authenticate_names
+from xprotect_go_simulator import Fleet, TlsMaterial, WsmanListener
+from xprotect_go_simulator.auth import NTLM_USERS, decrypt_message, encrypt_message, ntlm_authenticate_names
 
 
 def test_ntlm_over_http_with_message_encryption_enumerates_services(sim_fleet, wsman):

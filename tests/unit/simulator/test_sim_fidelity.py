@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The simulator's replies against real Windows WinRM captures (../shared/winrm-captures), element by element.
+"""The simulator's replies against real Windows WinRM captures (tests/fixtures/winrm-captures), element by element.
 
 Shapes are compared, not strings: the element tree (tags with namespaces, in order, repeated items
 collapsed), the namespaces declared on the envelope, actions, fault codes, texts Windows fixes, and
@@ -24,12 +24,10 @@ from pypsrp.wsman import WSMan
 from winrm.exceptions import WinRMTransportError, WSManFaultError
 from winrm.protocol import Protocol
 
-from tests.simulator import soap
-from tests.simulator.host import CIMV2_ALL_URI, SERVICE_URI, SimulatedHost
+from xprotect_go_simulator import soap
+from xprotect_go_simulator.host import CIMV2_ALL_URI, SERVICE_URI, SimulatedHost
 
-CAPTURES = Path(__file__).resolve().parents[3].parent / 'shared' / 'winrm-captures'
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(),
-                                reason='the WinRM captures are not at %s (CI puts shared/ beside the checkout)' % CAPTURES)
+CAPTURES = Path(__file__).resolve().parents[2] / 'fixtures' / 'winrm-captures'
 
 S, A, N, W, F = soap.NS_SOAP, soap.NS_ADDRESSING, soap.NS_ENUMERATION, soap.NS_WSMAN, soap.NS_FAULT
 XML_LANG = '{http://www.w3.org/XML/1998/namespace}lang'

@@ -13,9 +13,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.simulator import soap
-from tests.simulator.host import HKEY_LOCAL_MACHINE, SERVICE_URI, SNAPSHOT_KEYS, STDREGPROV_URI, SimulatedHost
-from tests.simulator.profiles import EVENT_SERVER, IMAGE_SERVER, MOBILE_SERVER, PROFILES, RECORDING_SERVER
+from xprotect_go_simulator import soap
+from xprotect_go_simulator.host import HKEY_LOCAL_MACHINE, SERVICE_URI, SNAPSHOT_KEYS, STDREGPROV_URI, SimulatedHost
+from xprotect_go_simulator.profiles import EVENT_SERVER, IMAGE_SERVER, MOBILE_SERVER, PROFILES, RECORDING_SERVER
 
 START = 1_700_000_000.0
 

@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.simulator import soap
-from tests.simulator.host import CIMV2_ALL_URI, SERVICE_URI, STDREGPROV_URI, SimulatedHost
-from tests.simulator.profiles import IMAGE_SERVER, RECORDING_SERVER
+from xprotect_go_simulator import soap
+from xprotect_go_simulator.host import CIMV2_ALL_URI, SERVICE_URI, STDREGPROV_URI, SimulatedHost
+from xprotect_go_simulator.profiles import IMAGE_SERVER, RECORDING_SERVER
 
 S, A, N, W, F = soap.NS_SOAP, soap.NS_ADDRESSING, soap.NS_ENUMERATION, soap.NS_WSMAN, soap.NS_FAULT
 MESSAGE_ID = 'uuid:6F1C4B7E-2B0A-4C55-9D0E-0123456789AB'

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.simulator import wql
+from xprotect_go_simulator import wql
 
 SCHEMA = {'Win32_Service': ('AcceptStop', 'Description', 'Name', 'ProcessId', 'StartMode', 'State')}
 

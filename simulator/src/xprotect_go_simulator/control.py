@@ -28,7 +28,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import unquote, urlsplit
 
-from .server import require_loopback
+from .listener import require_loopback
 
 MAX_BODY = 1024 * 1024
 

@@ -29,29 +29,16 @@ import operator
 import re
 from dataclasses import dataclass
 
+from .wql_lexer import WqlError, like_pattern, scan_string, tokens
+
 KEYWORDS = frozenset(('select', 'from', 'where', 'and', 'or', 'not', 'like', 'is', 'null', 'true', 'false', 'associators', 'of'))
 ASSOCIATOR_OPTIONS = ('AssocClass', 'ResultClass', 'Role', 'ResultRole')
-
-_TOKEN = re.compile(r"""
-    (?P<number>-?[0-9]+)(?![A-Za-z0-9_])
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op><>|!=|<=|>=|=|<|>)
-  | (?P<punct>[(),*])
-""", re.VERBOSE)
 
 _PATH_HEAD = re.compile(r'\s*(?P<cls>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\.\s*(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*)?=\s*')
 
 _COMPARE = {'=': operator.eq, '<>': operator.ne, '!=': operator.ne, '<': operator.lt, '>': operator.gt,
             '<=': operator.le, '>=': operator.ge}
 _MIRROR = {'<': '>', '>': '<', '<=': '>=', '>=': '<='}
-
-
-class WqlError(ValueError):
-    """The query is not one the simulated WMI can run. kind: 'syntax', 'class' or 'property'."""
-
-    def __init__(self, message, kind='syntax'):
-        super().__init__(message)
-        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -75,16 +62,6 @@ class AssociatorsQuery:
     result_role: str | None = None
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str       # 'number', 'name', 'op', 'punct', 'string', 'path' or 'end'
-    value: object
-    position: int
-
-    def is_keyword(self, word):
-        return self.kind == 'name' and self.value.lower() == word
-
-
 def parse(text, schema):
     """Parse one WQL query. schema: {class name: property names}. Raises WqlError."""
     if not isinstance(text, str) or not text.strip():
@@ -92,112 +69,11 @@ def parse(text, schema):
     return _Parser(text, schema).query()
 
 
-def like_pattern(pattern):
-    """The compiled regular expression equivalent to a WQL LIKE pattern (case-insensitive)."""
-    out = []
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == '%':
-            out.append('.*')
-        elif char == '_':
-            out.append('.')
-        elif char == '[':
-            end = pattern.find(']', index + 1)
-            if end == -1 or end == index + 1:
-                raise WqlError('unclosed or empty [ ] set in LIKE pattern %r' % pattern)
-            out.append(_like_set(pattern[index + 1:end], pattern))
-            index = end
-        else:
-            out.append(re.escape(char))
-        index += 1
-    return re.compile(''.join(out), re.IGNORECASE | re.DOTALL)
-
-
-def _like_set(body, pattern):
-    negate = body.startswith('^') and len(body) > 1
-    if negate:
-        body = body[1:]
-    parts = []
-    index = 0
-    while index < len(body):
-        if index + 2 < len(body) and body[index + 1] == '-':
-            if body[index] > body[index + 2]:
-                raise WqlError('reversed range %r in LIKE pattern %r' % (body[index:index + 3], pattern))
-            parts.append('%s-%s' % (re.escape(body[index]), re.escape(body[index + 2])))
-            index += 3
-        else:
-            parts.append(re.escape(body[index]))
-            index += 1
-    return '[%s%s]' % ('^' if negate else '', ''.join(parts))
-
-
-def _scan_string(text, start):
-    """The string literal opening at text[start]; returns (value, index after it)."""
-    quote = text[start]
-    value = []
-    index = start + 1
-    while index < len(text):
-        char = text[index]
-        if char == '\\':
-            escaped = text[index + 1:index + 2]
-            if escaped not in ('\\', "'", '"'):
-                raise WqlError('invalid escape \\%s at position %d' % (escaped, index))
-            value.append(escaped)
-            index += 2
-        elif char == quote:
-            return ''.join(value), index + 1
-        else:
-            value.append(char)
-            index += 1
-    raise WqlError('unterminated string starting at position %d' % start)
-
-
-def _scan_path(text, start):
-    """The object path between '{' at text[start] and its '}'; returns (raw text, index after '}')."""
-    index = start + 1
-    while index < len(text):
-        char = text[index]
-        if char in '\'"':
-            index = _scan_string(text, index)[1]
-        elif char == '}':
-            return text[start + 1:index], index + 1
-        else:
-            index += 1
-    raise WqlError('unclosed { at position %d' % start)
-
-
-def _tokens(text):
-    index = 0
-    while True:
-        while index < len(text) and text[index].isspace():
-            index += 1
-        if index == len(text):
-            yield _Token('end', None, index)
-            return
-        char = text[index]
-        if char in '\'"':
-            value, end = _scan_string(text, index)
-            yield _Token('string', value, index)
-        elif char == '{':
-            value, end = _scan_path(text, index)
-            yield _Token('path', value, index)
-        else:
-            match = _TOKEN.match(text, index)
-            if not match:
-                raise WqlError('unexpected character %r at position %d' % (char, index))
-            kind = match.lastgroup
-            value = int(match.group()) if kind == 'number' else match.group()
-            yield _Token(kind, value, index)
-            end = match.end()
-        index = end
-
-
 class _Parser:
     def __init__(self, text, schema):
         self.text = text
         self.schema = {name.lower(): (name, {prop.lower(): prop for prop in props}) for name, props in schema.items()}
-        self.tokens = list(_tokens(text))
+        self.tokens = list(tokens(text))
         self.index = 0
         self.properties = {}
 
@@ -394,7 +270,7 @@ class _Parser:
         key = self.resolve_property(match.group('key')) if match.group('key') else None
         rest = token.value[match.end():]
         if rest[:1] in ('"', "'"):
-            value, end = _scan_string(rest, 0)
+            value, end = scan_string(rest, 0)
         else:
             number = re.match(r'-?[0-9]+', rest)
             if not number:

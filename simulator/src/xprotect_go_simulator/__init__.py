@@ -6,10 +6,11 @@
 """Simulated XProtect Go hosts that speak WS-Management like Windows' WinRM service (see DESIGN.md)."""
 
 from .control import ControlClient, ControlError, ControlServer
+from .faults import FaultSettings
 from .fleet import Fleet, RunningHost, host_address, profile_sequence
 from .host import SimulatedHost
+from .listener import ListenerStats, WsmanListener
 from .profiles import PROFILES
-from .server import FaultSettings, ListenerStats, WsmanListener
 from .tls import TlsMaterial
 
 __all__ = ['PROFILES', 'ControlClient', 'ControlError', 'ControlServer', 'FaultSettings', 'Fleet', 'ListenerStats',

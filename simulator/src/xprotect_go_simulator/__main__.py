@@ -5,8 +5,10 @@
 
 """Command line: serve one simulated XProtect Go host, or a fleet with an Ansible inventory.
 
-  python -m tests.simulator serve --auth ntlm --port 0
-  python -m tests.simulator fleet --hosts 20 --profile-mix standard=3,custom=1 --inventory hosts.yml
+  xprotect-go-simulator serve --auth ntlm --port 0
+  xprotect-go-simulator fleet --hosts 20 --profile-mix standard=3,custom=1 --inventory hosts.yml
+
+(`python -m xprotect_go_simulator` is the same command.)
 
 Each command prints ONE line once it serves, then serves until SIGTERM or SIGINT (exit 0):
   READY endpoint=<wsman URL> control=<control URL> host=<name> profile=<profile> auth=<auth> ca=<CA PEM path or ->
@@ -72,7 +74,7 @@ def _common_options(parser):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog='python -m %s' % (__package__ or 'tests.simulator'), description=__doc__,
+    parser = argparse.ArgumentParser(prog='xprotect-go-simulator', description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', required=True)
     serve = commands.add_parser('serve', help='serve one simulated host', description='Serve one simulated host until SIGTERM/SIGINT.')

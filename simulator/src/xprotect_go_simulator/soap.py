@@ -6,7 +6,7 @@
 """SOAP plumbing of the simulated WinRM service: read a request envelope, write replies and faults.
 
 Replies are built as text, not with ElementTree, so that prefixes, namespace declarations and
-element order come out exactly as Windows writes them (see ../shared/winrm-captures/).
+element order come out exactly as Windows writes them (see tests/fixtures/winrm-captures/ in the repository).
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ import yaml
 
 from .control import ControlServer
 from .host import SimulatedHost
-from .server import Acceptor, WsmanListener, require_loopback
+from .acceptor import Acceptor
+from .listener import WsmanListener, require_loopback
 from .tls import TlsMaterial
 
 DEFAULT_USERNAME = 'xpgo-admin'
@@ -220,7 +221,7 @@ class Fleet:
         """Write a YAML inventory for `ansible-playbook -i` (mode 0600: it holds the password)."""
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(handle, 'w', encoding='utf-8') as stream:
-            stream.write('# Simulated XProtect Go hosts (tests/simulator); valid while the fleet runs.\n')
+            stream.write('# Simulated XProtect Go hosts (xprotect-go-simulator); valid while the fleet runs.\n')
             yaml.safe_dump(self.inventory(group), stream, default_flow_style=False, sort_keys=False)
         return path
 

@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Faults a listener injects at the HTTP level, and the fault WinRM sends when it fails itself.
+
+FaultSettings holds the wire-level faults of one listener (refused or reset connections, delays,
+HTTP 500, malformed bodies, endless enumerations); the control endpoint changes them.
+"""
+
+import re
+import threading
+import uuid
+from xml.sax.saxutils import escape
+
+MALFORMED_KINDS = ('garbage', 'truncated')
+GARBAGE_BODY = b'\x00\x1fThis is not XML: the simulated host sent garbage.\xff\xfe'
+
+FAULT_NAMESPACES = (
+    'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+    'xmlns:x="http://schemas.xmlsoap.org/ws/2004/09/transfer" xmlns:e="http://schemas.xmlsoap.org/ws/2004/08/eventing" '
+    'xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" '
+    'xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"')
+INTERNAL_ERROR_REASON = ('The WS-Management service cannot process the request. The maximum number of concurrent operations '
+                         'for this user has been exceeded. Close existing operations for this user, or raise the quota for this user.')
+INTERNAL_ERROR_MESSAGE = ('The WS-Management service cannot process the request. This user is allowed a maximum number of 15 '
+                          'concurrent operations, which has been exceeded. Close existing operations for this user, or raise '
+                          'the quota for this user.')
+
+
+def _fault_property(name):
+    def getter(self):
+        return self.as_dict()[name]
+
+    def setter(self, value):
+        self.update(**{name: value})
+    return property(getter, setter)
+
+
+class FaultSettings:
+    """Wire-level faults of one listener; changes apply to the next request (refuse: at once)."""
+
+    DEFAULTS = {'refuse': False, 'reset': False, 'delay': 0.0, 'http_500': False, 'malformed': None, 'endless_enumeration': False}
+
+    refuse = _fault_property('refuse')
+    reset = _fault_property('reset')
+    delay = _fault_property('delay')
+    http_500 = _fault_property('http_500')
+    malformed = _fault_property('malformed')
+    endless_enumeration = _fault_property('endless_enumeration')
+
+    def __init__(self, on_change=None):
+        self._lock = threading.Lock()
+        self._values = dict(self.DEFAULTS)
+        self._on_change = on_change
+
+    @staticmethod
+    def _validate(name, value):
+        if name not in FaultSettings.DEFAULTS:
+            raise ValueError('unknown fault %r; known: %s' % (name, ', '.join(FaultSettings.DEFAULTS)))
+        if name == 'delay':
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
+                raise ValueError('delay must be a number of seconds between 0 and 3600, not %r' % (value,))
+            return float(value)
+        if name == 'malformed':
+            if value is not None and value not in MALFORMED_KINDS:
+                raise ValueError('malformed must be null, "garbage" or "truncated", not %r' % (value,))
+            return value
+        if not isinstance(value, bool):
+            raise ValueError('%s must be true or false, not %r' % (name, value))
+        return value
+
+    def update(self, **changes):
+        """Set some faults; returns all of them. Unknown names or bad values raise ValueError."""
+        checked = {name: self._validate(name, value) for name, value in changes.items()}
+        with self._lock:
+            changed = [name for name, value in checked.items() if self._values[name] != value]
+            self._values.update(checked)
+        if changed and self._on_change:
+            self._on_change(changed)
+        return self.as_dict()
+
+    def clear(self):
+        return self.update(**self.DEFAULTS)
+
+    def as_dict(self):
+        with self._lock:
+            return dict(self._values)
+
+
+def soap_text(message):
+    """A SOAP message's text, UTF-8 or UTF-16 (with or without BOM)."""
+    if message[:2] in (b'\xff\xfe', b'\xfe\xff') or b'\x00' in message[:4]:
+        return message.decode('utf-16', errors='replace')
+    return message.decode('utf-8', errors='replace')
+
+
+def header_value(text, local_name):
+    """The text of the first element named local_name (any prefix), or None: enough to read Action and MessageID."""
+    match = re.search(r'<(?:[\w.-]+:)?%s\b[^>]*>\s*([^<]*?)\s*</' % local_name, text)
+    return match.group(1) if match else None
+
+
+def internal_error_fault(machine, relates_to):
+    """The w:InternalError fault Windows sends when the WinRM service itself fails (HTTP 500)."""
+    relates = '<a:RelatesTo>%s</a:RelatesTo>' % escape(relates_to) if relates_to else ''
+    return (
+        '<s:Envelope xml:lang="en-US" %s><s:Header><a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action>'
+        '<a:MessageID>uuid:%s</a:MessageID><a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>%s'
+        '</s:Header><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>w:InternalError</s:Value>'
+        '</s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">%s</s:Text></s:Reason><s:Detail>'
+        '<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150859174" Machine="%s">'
+        '<f:Message>%s</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>'
+        % (FAULT_NAMESPACES, str(uuid.uuid4()).upper(), relates, INTERNAL_ERROR_REASON, escape(machine, {'"': '&quot;'}),
+           INTERNAL_ERROR_MESSAGE)).encode('utf-8')

@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The HTTP side of a simulated WinRM listener: one handler per connection, as HTTP.sys answers.
+
+HTTP/1.1 keep-alive on /wsman, HTTPAPI headers and status lines without a reason phrase.
+"""
+
+import http.server
+import logging
+import struct
+from urllib.parse import urlsplit
+
+from spnego.exceptions import SpnegoError
+
+from .acceptor import reset_socket
+from .auth import CHALLENGES, ENCRYPTED_CONTENT_TYPE, ENCRYPTED_PROTOCOL, AuthenticationMixin, decrypt_message, encrypt_message
+
+log = logging.getLogger(__name__)
+
+WSMAN_PATH = '/wsman'
+SERVER_HEADER = 'Microsoft-HTTPAPI/2.0'
+SOAP_CONTENT_TYPE = 'application/soap+xml;charset=UTF-8'
+IDLE_TIMEOUT = 120.0      # HTTP.sys drops idle keep-alive connections after about two minutes
+MAX_BODY = 16 * 1024 * 1024
+
+
+class WsmanRequestHandler(AuthenticationMixin, http.server.BaseHTTPRequestHandler):
+    """Serves the HTTP requests of one connection. NTLM authenticates the connection, not a request."""
+
+    protocol_version = 'HTTP/1.1'
+    server_version = SERVER_HEADER
+    sys_version = ''
+    timeout = IDLE_TIMEOUT
+
+    def __init__(self, request, client_address, listener):
+        self.listener = listener
+        self.ntlm_context = None
+        self.ntlm_user = None
+        super().__init__(request, client_address, listener)
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        log.debug('%s %s', self.listener.endpoint, format % args)
+
+    # ---- responses ----------------------------------------------------------------------------
+
+    def _respond(self, status, body=b'', content_type=None, headers=(), close=False, reason=''):
+        """Write one response. WinRM's own responses have an empty reason phrase."""
+        lines = ['HTTP/1.1 %d %s' % (status, reason)]
+        if content_type:
+            lines.append('Content-Type: ' + content_type)
+        lines.append('Server: ' + SERVER_HEADER)
+        lines.extend(headers)
+        lines.append('Date: ' + self.date_time_string())
+        if close:
+            lines.append('Connection: close')
+            self.close_connection = True
+        lines.append('Content-Length: %d' % len(body))
+        self.wfile.write(('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1') + (b'' if self.command == 'HEAD' else body))
+
+    def send_error(self, code, message=None, explain=None):
+        """HTTP.sys' own error page (bad request line, unknown path, unsupported version...)."""
+        reason = message or self.responses.get(code, ('Error',))[0]
+        page = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">\r\n'
+                '<HTML><HEAD><TITLE>%s</TITLE>\r\n<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>\r\n'
+                '<BODY><h2>%s</h2>\r\n<hr><p>HTTP Error %d. %s</p>\r\n</BODY></HTML>\r\n'
+                % (reason, reason, code, explain or reason)).encode('ascii', errors='replace')
+        self._respond(code, page, 'text/html; charset=us-ascii', close=code >= 500 or code == 400, reason=reason)
+
+    def _unauthorized(self, close=True):
+        challenges = ['WWW-Authenticate: ' + value for mode, value in CHALLENGES if mode in self.listener.auth]
+        self._respond(401, headers=challenges, close=close)
+
+    # ---- request flow ---------------------------------------------------------------------------
+
+    def _read_body(self):
+        if 'chunked' in self.headers.get('Transfer-Encoding', '').lower():
+            self.send_error(411, 'Length Required', 'The request must be chunked or have a content length.')
+            return None
+        try:
+            length = int(self.headers.get('Content-Length', '0'))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self.send_error(400, 'Bad Request', 'Invalid Content-Length.')
+            return None
+        return self.rfile.read(length) if length else b''
+
+    def _not_post(self):
+        self.listener.stats.count_http()
+        body = self._read_body()
+        if body is None:
+            return
+        if urlsplit(self.path).path.rstrip('/').lower() != WSMAN_PATH:
+            self.send_error(404, 'Not Found', 'The requested resource is not found.')
+        else:
+            self._respond(405, headers=['Allow: POST'])
+
+    do_GET = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _not_post
+
+    def do_POST(self):  # pylint: disable=invalid-name
+        listener = self.listener
+        listener.stats.count_http()
+        faults = listener.faults.as_dict()
+        body = self._read_body()
+        if body is None:
+            return
+        if faults['reset']:
+            # After the whole request is in, so the client is waiting for the answer and sees the RST.
+            self._reset_connection()
+            return
+        if urlsplit(self.path).path.rstrip('/').lower() != WSMAN_PATH:
+            self.send_error(404, 'Not Found', 'The requested resource is not found.')
+            return
+        if not listener.pause(faults['delay']):
+            self.close_connection = True
+            return
+        user = self._authenticate()
+        if user is not None:
+            self._answer(user, body)
+
+    def _reset_connection(self):
+        self.close_connection = True
+        self.rfile.close()
+        self.wfile.close()
+        reset_socket(self.connection)
+
+    # ---- answering -------------------------------------------------------------------------------
+
+    def _answer(self, user, body):
+        content_type = self.headers.get('Content-Type', '')
+        encrypted = content_type.lower().startswith('multipart/encrypted')
+        charset = 'UTF-8'
+        if encrypted:
+            if self.ntlm_context is None or ENCRYPTED_PROTOCOL.lower() not in content_type.lower():
+                self._unauthorized()
+                return
+            try:
+                message, charset = decrypt_message(self.ntlm_context, body)
+            except (SpnegoError, ValueError, struct.error) as error:
+                log.debug('cannot decrypt a request on %s: %s', self.listener.endpoint, error)
+                self.send_error(400, 'Bad Request', 'The encrypted request cannot be read.')
+                return
+        else:
+            message = body
+            # Windows' AllowUnencrypted=false: a plain message over http is refused with a 401.
+            if message and self.listener.scheme == 'http' and not self.listener.allow_unencrypted:
+                self._unauthorized()
+                return
+        if not message:
+            # pywinrm and pypsrp authenticate with an empty POST before encrypting anything.
+            self._respond(200)
+            return
+        status, reply = self.listener.process(message, user)
+        if encrypted:
+            self._respond(status, encrypt_message(self.ntlm_context, reply, charset), ENCRYPTED_CONTENT_TYPE)
+        else:
+            self._respond(status, reply, SOAP_CONTENT_TYPE)

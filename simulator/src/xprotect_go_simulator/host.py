@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""One simulated Windows machine: its Service Control Manager, and the WMI view of it through WinRM.
+
+The parts live in their own modules: services.py (the SCM and its state machine), query.py
+(Win32_Service instances and WQL), enumeration.py (Enumerate/Pull/Release), registry.py
+(StdRegProv) and wsman_faults.py (the faults). This module dispatches WS-Management requests
+to them under one lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from . import query, soap, wsman_faults
+from .enumeration import Enumerations
+from .profiles import PROFILES
+from .query import CIMV2_ALL_URI, DEPENDENT_SERVICE_CLASS  # noqa: F401 (re-exported)
+from .registry import HKEY_LOCAL_MACHINE, STDREGPROV_URI, StdRegProv  # noqa: F401 (re-exported)
+from .services import (SERVICE_CLASS, SERVICE_URI, SNAPSHOT_KEYS, WIN32_SERVICE_PROPERTIES,  # noqa: F401 (re-exported)
+                       ServiceControlManager, account_name)
+
+SERVICE_METHODS = ('StartService', 'StopService', 'ChangeStartMode')
+
+
+def _is_known_resource(uri):
+    return uri in (SERVICE_URI.lower(), CIMV2_ALL_URI.lower(), STDREGPROV_URI.lower())
+
+
+def _unknown_resource(uri):
+    return wsman_faults.action_not_supported() if _is_known_resource(uri) else wsman_faults.resource_not_found()
+
+
+class SimulatedHost:
+    """A Windows machine with XProtect Go services, answering WS-Management requests like WinRM does.
+
+    All public methods are thread-safe: one lock guards the state.
+    endless_enumeration (fault injection): when true, enumerations never end; every page carries a context.
+    """
+
+    def __init__(self, name, profile='standard', overrides=None, clock=time.time):
+        if profile not in PROFILES:
+            raise ValueError('unknown profile %r; known: %s' % (profile, ', '.join(sorted(PROFILES))))
+        self.name = name
+        self.profile = profile
+        self.overrides = {service: dict(changes) for service, changes in (overrides or {}).items()}
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._enumerations = Enumerations()
+        self._load()
+
+    @property
+    def endless_enumeration(self):
+        return self._enumerations.endless
+
+    @endless_enumeration.setter
+    def endless_enumeration(self, value):
+        self._enumerations.endless = bool(value)
+
+    # -- out-of-band API (tests, control endpoint) ------------------------------------------------
+
+    def snapshot(self):
+        """{Name: {Name, DisplayName, State, StartMode, DelayedAutoStart, StartName, ProcessId, ExitCode, AcceptStop, PathName}}"""
+        with self._lock:
+            return self._scm.snapshot(self._scm.now())
+
+    @property
+    def history(self):
+        """Every state transition so far: [{"time": epoch seconds, "service": Name, "state": State}]."""
+        with self._lock:
+            self._scm.now()
+            return [dict(event) for event in self._scm.history]
+
+    def configure(self, name, **changes):
+        """Change a service out of band; returns its snapshot entry (None after remove=True).
+
+        Keys: Win32_Service properties (DisplayName, Description, PathName, State, StartMode, DelayedAutoStart,
+        StartName, AcceptStop, AcceptPause, ServiceType, ErrorControl, DesktopInteract, ExitCode), behaviour
+        (start_seconds, stop_seconds, fail_start_exit_code, stuck, crash_after_seconds, deny_users, depends_on),
+        add=True (a new service) or remove=True. Raises ValueError for unknown keys or values.
+        """
+        with self._lock:
+            return self._scm.configure(name, changes, self._scm.now())
+
+    def reset(self):
+        """Back to the profile's state (with the constructor's overrides); history, contexts and faults cleared."""
+        with self._lock:
+            self.endless_enumeration = False
+            self._load()
+
+    def handle(self, body, username):
+        """Answer one SOAP request (bytes) from an authenticated user: returns (HTTP status, reply bytes in UTF-8)."""
+        try:
+            request = soap.parse_request(body)
+        except soap.Fault as fault:
+            return 500, fault.render(self.name).encode('utf-8')
+        with self._lock:
+            now = self._scm.now()
+            try:
+                reply = self._dispatch(request, username, now)
+            except soap.Fault as fault:
+                return 500, fault.render(self.name, request.message_id).encode('utf-8')
+        return 200, reply.encode('utf-8')
+
+    # -- state --------------------------------------------------------------------------------------
+
+    def _load(self):
+        self._scm = ServiceControlManager(self.name, self.profile, self.overrides, self._clock)
+        self._registry = StdRegProv(self._scm)
+        self._enumerations.clear()
+
+    # -- WS-Management dispatch ----------------------------------------------------------------------------
+
+    def _dispatch(self, request, username, now):
+        action = request.action
+        uri = request.resource_uri.lower()
+        if action == soap.ACTION_ENUMERATE:
+            return self._enumerate(request, now)
+        if action == soap.ACTION_PULL:
+            return self._enumerations.pull(request, now)
+        if action == soap.ACTION_RELEASE:
+            return self._enumerations.release(request)
+        if action == soap.ACTION_GET:
+            return self._get(request, now)
+        if uri in (SERVICE_URI.lower(), STDREGPROV_URI.lower()) and action.lower().startswith(uri + '/'):
+            return self._invoke(request, username, now)
+        raise _unknown_resource(uri)
+
+    def _enumerate(self, request, now):
+        enumerate_element = soap.child(request.body, soap.NS_ENUMERATION, 'Enumerate')
+        if enumerate_element is None:
+            raise wsman_faults.missing_element('Enumerate')
+        uri = request.resource_uri.lower()
+        query_filter = soap.child(enumerate_element, soap.NS_WSMAN, 'Filter')
+        if query_filter is None:
+            query_filter = soap.child(enumerate_element, soap.NS_ENUMERATION, 'Filter')
+        if uri == SERVICE_URI.lower() and query_filter is None:
+            selected = query.all_instances(self._scm, now)
+        elif uri in (SERVICE_URI.lower(), CIMV2_ALL_URI.lower()):
+            selected = query.select(self._scm, query_filter, now)
+        else:
+            raise _unknown_resource(uri)
+        return self._enumerations.enumerate(request, enumerate_element, [item for _service, item in selected], now)
+
+    def _get(self, request, now):
+        uri = request.resource_uri.lower()
+        if uri != SERVICE_URI.lower():
+            raise _unknown_resource(uri)
+        service = self._selected_service(request)
+        return soap.envelope('transfer', soap.ACTION_GET + 'Response', request.message_id,
+                             query.instance(self._scm, service, now), request.operation_id)
+
+    def _selected_service(self, request):
+        selectors = {name.lower(): value for name, value in request.selectors.items()}
+        if not selectors:
+            raise wsman_faults.selector_fault('InsufficientSelectors', 2150858842, 'The WS-Management service cannot process '
+                                              'the request because the request did not contain all required selectors. ')
+        if set(selectors) != {'name'}:
+            raise wsman_faults.selector_fault('UnexpectedSelectors', 2150858843, 'The WS-Management service cannot process '
+                                              'the request because the request contained invalid selectors for the resource. ')
+        service = self._scm.find(selectors['name'])
+        if service is None:
+            raise wsman_faults.instance_not_found(SERVICE_CLASS, 'Name', selectors['name'])
+        return service
+
+    def _invoke(self, request, username, now):
+        uri = request.resource_uri.lower()
+        requested = request.action[len(uri) + 1:]
+        class_uri, methods = (SERVICE_URI, SERVICE_METHODS) if uri == SERVICE_URI.lower() else (STDREGPROV_URI, StdRegProv.METHODS)
+        method = next((name for name in methods if name.lower() == requested.lower()), None)
+        if method is None:
+            raise wsman_faults.action_not_supported()
+        params = _method_input(request, method)
+        if class_uri == SERVICE_URI:
+            outputs = [('ReturnValue', self._service_method(request, method, params, username, now))]
+        else:
+            outputs = self._registry.call(method, params, username)
+        body = soap.method_output_xml(class_uri, method, outputs)
+        return soap.envelope('transfer', '%s/%sResponse' % (class_uri, method), request.message_id, body, request.operation_id)
+
+    def _service_method(self, request, method, params, username, now):
+        service = self._selected_service(request)
+        if method == 'StartService':
+            return self._scm.start_service(service, username, now)
+        if method == 'StopService':
+            return self._scm.stop_service(service, username, now)
+        return self._scm.change_start_mode(service, username, params.get('startmode'))
+
+
+def _method_input(request, method):
+    """The <Method>_INPUT parameters as {lower-case name: text or None}."""
+    inputs = list(request.body)
+    if not inputs:
+        return {}
+    element = inputs[0]
+    if soap.local_name(element.tag).lower() != ('%s_INPUT' % method).lower():
+        raise wsman_faults.missing_element('%s_INPUT' % method)
+    return {soap.local_name(param.tag).lower(): None if soap.is_nil(param) else (param.text or '') for param in element}
+
+
+__all__ = ['CIMV2_ALL_URI', 'HKEY_LOCAL_MACHINE', 'SERVICE_URI', 'SNAPSHOT_KEYS', 'STDREGPROV_URI', 'SimulatedHost', 'account_name']

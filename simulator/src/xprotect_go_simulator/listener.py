@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The network side of a simulated Windows host: a WinRM listener.
+
+A WsmanListener serves one simulated host (anything with ``handle(body, username)``) on a
+loopback address the way Windows' WinRM service answers on the wire: HTTP/1.1 keep-alive on
+/wsman, HTTPAPI headers and status lines without a reason phrase (handler.py), Basic, Negotiate
+(NTLM) and client certificate authentication, NTLM message encryption over http ([MS-WSMV]
+2.2.9.1.1) (auth.py), and faults injected at the HTTP level: refused or reset connections,
+delays, HTTP 500 and malformed bodies (faults.py).
+"""
+
+import contextlib
+import ipaddress
+import logging
+import socket
+import threading
+
+from .acceptor import Acceptor, Connection, reset_socket
+from .auth import AUTH_MODES
+from .faults import GARBAGE_BODY, FaultSettings, header_value, internal_error_fault, soap_text
+from .handler import WSMAN_PATH, WsmanRequestHandler
+
+log = logging.getLogger(__name__)
+
+HANDSHAKE_TIMEOUT = 10.0
+STOP_JOIN_SECONDS = 5.0
+
+
+def require_loopback(address):
+    """Return the address if it is a loopback IP literal; anything else is a ValueError."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        raise ValueError('the simulator serves only loopback IP addresses, not %r' % (address,)) from None
+    if not parsed.is_loopback:
+        raise ValueError('the simulator serves only loopback addresses (127.0.0.0/8, ::1), not %s' % address)
+    return str(parsed)
+
+
+def endpoint_url(scheme, address, port):
+    host = '[%s]' % address if ':' in address else address
+    return '%s://%s:%d%s' % (scheme, host, port, WSMAN_PATH)
+
+
+class ListenerStats:
+    """Request counters of one listener (HTTP requests include every authentication leg)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._http_requests = 0
+        self._soap_requests = 0
+        self._by_action = {}
+
+    def reset(self):
+        with self._lock:
+            self._http_requests = 0
+            self._soap_requests = 0
+            self._by_action = {}
+
+    def count_http(self):
+        with self._lock:
+            self._http_requests += 1
+
+    def count_soap(self, action):
+        # Keyed by the action's last segment: Enumerate, Pull, Get, StartService, SetDWORDValue...
+        key = action.rstrip('/').rsplit('/', 1)[-1] if action else 'unknown'
+        with self._lock:
+            self._soap_requests += 1
+            self._by_action[key] = self._by_action.get(key, 0) + 1
+
+    def as_dict(self):
+        with self._lock:
+            return {'http_requests': self._http_requests, 'soap_requests': self._soap_requests, 'by_action': dict(self._by_action)}
+
+
+class WsmanListener:
+    """A WinRM listener for one simulated host on a loopback address."""
+
+    def __init__(self, state, address='127.0.0.1', port=0, scheme='http', auth='basic', users=None, tls=None,
+                 delay=0.0, allow_unencrypted=None, acceptor=None, name=None):
+        self.state = state
+        self.name = name or getattr(state, 'name', address)
+        self.address = require_loopback(address)
+        self.auth = (auth,) if isinstance(auth, str) else tuple(auth)
+        unknown = [mode for mode in self.auth if mode not in AUTH_MODES]
+        if unknown or not self.auth:
+            raise ValueError('auth must be one or more of %s, not %r' % (', '.join(AUTH_MODES), auth))
+        if scheme not in ('http', 'https'):
+            raise ValueError('scheme must be http or https, not %r' % (scheme,))
+        if scheme == 'https' and tls is None:
+            raise ValueError('https needs TLS material (xprotect_go_simulator.tls.TlsMaterial)')
+        if 'certificate' in self.auth and scheme != 'https':
+            raise ValueError('certificate authentication needs https')
+        self.scheme = scheme
+        self.users = dict(users or {})
+        if not self.users:
+            raise ValueError('a listener needs at least one user')
+        self._users_by_key = {user.lower(): user for user in self.users}
+        if 'ntlm' in self.auth and any(':' in user + password or '\n' in user + password for user, password in self.users.items()):
+            raise ValueError('NTLM user names and passwords cannot contain ":" or newlines (NTLM_USER_FILE format)')
+        # Basic over http only works when the service allows unencrypted traffic, so enabling
+        # basic on http implies it, as it does on a real host.
+        self.allow_unencrypted = (scheme == 'https' or 'basic' in self.auth) if allow_unencrypted is None else allow_unencrypted
+        self._ssl_context = tls.server_context('certificate' in self.auth) if scheme == 'https' else None
+        self.base_delay = float(delay)
+        self.port = port
+        self.faults = FaultSettings(on_change=self._faults_changed)
+        self.stats = ListenerStats()
+        self._acceptor = acceptor
+        self._owns_acceptor = acceptor is None
+        self._lock = threading.RLock()
+        self._socket = None
+        self._connections = set()
+        self._threads = set()
+        self._stopping = threading.Event()
+        self._started = False
+
+    @property
+    def endpoint(self):
+        return endpoint_url(self.scheme, self.address, self.port)
+
+    def find_user(self, name):
+        """Canonical user for a client's name: case-insensitive, DOMAIN\\user and user@domain accepted."""
+        if not name:
+            return None
+        bare = name.rsplit('\\', 1)[-1].split('@', 1)[0]
+        return self._users_by_key.get(bare.lower())
+
+    def start(self):
+        with self._lock:
+            if self._started:
+                return self
+            if self._acceptor is None:
+                self._acceptor = Acceptor()
+            self._open()
+            self._started = True
+        return self
+
+    def _open(self):
+        family = socket.AF_INET6 if ':' in self.address else socket.AF_INET
+        sock = socket.create_server((self.address, self.port), family=family, backlog=128)
+        self.port = sock.getsockname()[1]
+        self._acceptor.add(sock, self._accepted)
+        self._socket = sock
+
+    def _close_listening(self):
+        sock, self._socket = self._socket, None
+        if sock is not None:
+            with contextlib.suppress(RuntimeError):
+                self._acceptor.remove(sock)
+            sock.close()
+
+    def _drop_connections(self):
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            connection.abort()
+
+    def _faults_changed(self, names):
+        values = self.faults.as_dict()
+        if 'endless_enumeration' in names:
+            self.state.endless_enumeration = values['endless_enumeration']
+        if 'refuse' in names:
+            with self._lock:
+                if not self._started or self._stopping.is_set():
+                    return
+                if values['refuse']:
+                    # Closed listening socket: new connections are refused by the kernel.
+                    self._close_listening()
+                    self._drop_connections()
+                elif self._socket is None:
+                    self._open()
+
+    def _accepted(self, sock, client_address):
+        """Called in the acceptor thread: hand the connection to a thread of its own."""
+        if self._stopping.is_set() or self.faults.refuse:
+            reset_socket(sock)
+            return
+        connection = Connection(sock)
+        thread = threading.Thread(target=self._serve, args=(connection, client_address), daemon=True,
+                                  name='xpgo-sim-%s-%d' % (self.name, self.port))
+        with self._lock:
+            self._connections.add(connection)
+            self._threads.add(thread)
+        thread.start()
+
+    def _serve(self, connection, client_address):
+        try:
+            if self._ssl_context is not None:
+                connection.sock.settimeout(HANDSHAKE_TIMEOUT)
+                connection.sock = self._ssl_context.wrap_socket(connection.sock, server_side=True)
+            if not self._stopping.is_set():
+                WsmanRequestHandler(connection.sock, client_address, self)
+        except (OSError, ValueError) as error:
+            log.debug('connection from %s to %s ended: %s', client_address, self.endpoint, error)
+        finally:
+            with contextlib.suppress(OSError):
+                connection.sock.close()
+            with self._lock:
+                self._connections.discard(connection)
+                self._threads.discard(threading.current_thread())
+
+    def pause(self, fault_delay):
+        """Wait the configured delay; False when the listener stops meanwhile."""
+        seconds = self.base_delay + fault_delay
+        return not (seconds > 0 and self._stopping.wait(seconds)) and not self._stopping.is_set()
+
+    def process(self, message, user):
+        """Status and body for one authenticated SOAP message, with the faults applied."""
+        text = soap_text(message)
+        self.stats.count_soap(header_value(text, 'Action'))
+        faults = self.faults.as_dict()
+        if faults['http_500']:
+            return 500, internal_error_fault(self.name, header_value(text, 'MessageID'))
+        try:
+            status, reply = self.state.handle(message, user)
+        except Exception:  # pylint: disable=broad-exception-caught
+            # A simulator bug must still reach the client as a fault, and the log says where.
+            log.exception('simulated host %s failed on a request', self.name)
+            return 500, internal_error_fault(self.name, header_value(text, 'MessageID'))
+        if faults['malformed'] == 'garbage':
+            return 200, GARBAGE_BODY
+        if faults['malformed'] == 'truncated':
+            return 200, reply[:len(reply) // 2]
+        return status, reply
+
+    def reset(self):
+        """Faults cleared and counters zeroed (the host's own state is the caller's business)."""
+        self.faults.clear()
+        self.stats.reset()
+
+    def stop(self):
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._stopping.set()
+            if self._started:
+                self._close_listening()
+        self._drop_connections()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(STOP_JOIN_SECONDS)
+        if self._owns_acceptor and self._acceptor is not None:
+            self._acceptor.close()

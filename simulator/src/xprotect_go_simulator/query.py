@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""WMI's view of the Service Control Manager: Win32_Service instances and the WQL queries over them."""
+
+from __future__ import annotations
+
+from . import soap, wql, wsman_faults
+from .services import SERVICE_CLASS, SERVICE_URI, WIN32_SERVICE_PROPERTIES
+
+CIMV2_ALL_URI = soap.WMI_BASE + 'root/cimv2/*'
+DEPENDENT_SERVICE_CLASS = 'Win32_DependentService'
+_ROLES = {'antecedent': 'Antecedent', 'dependent': 'Dependent', None: None}
+
+
+def instance(scm, service, now):
+    """The p:Win32_Service instance of one service (Get, SELECT *)."""
+    properties = scm.properties(service, now)
+    return soap.instance_xml(SERVICE_URI, SERVICE_CLASS, [(name, properties[name]) for name in WIN32_SERVICE_PROPERTIES])
+
+
+def all_instances(scm, now):
+    """[(service, instance XML)] of every service, in WMI's order."""
+    return [(service, instance(scm, service, now)) for service in scm.sorted_services()]
+
+
+def select(scm, query_filter, now):
+    """[(service, item XML)] a WQL w:Filter selects; raises the faults Windows answers a bad filter with."""
+    if query_filter is None:
+        raise wsman_faults.filter_fault('', 'syntax')
+    if query_filter.get('Dialect') != soap.WQL_DIALECT:
+        raise wsman_faults.dialect_unavailable()
+    text = query_filter.text or ''
+    try:
+        query = wql.parse(text, {SERVICE_CLASS: WIN32_SERVICE_PROPERTIES})
+        if isinstance(query, wql.AssociatorsQuery):
+            return [(service, instance(scm, service, now)) for service in associators(scm, query)]
+    except wql.WqlError as error:
+        raise wsman_faults.filter_fault(text, error.kind) from None
+    rows = [(service, scm.properties(service, now)) for service in scm.sorted_services()]
+    rows = [(service, row) for service, row in rows if query.matches(row)]
+    if query.properties is None:
+        return [(service, soap.instance_xml(SERVICE_URI, SERVICE_CLASS, [(name, row[name]) for name in WIN32_SERVICE_PROPERTIES]))
+                for service, row in rows]
+    # WMI writes a projection's properties in its usual (alphabetical) order, whatever order the query named.
+    names = sorted(query.properties, key=str.lower)
+    return [(service, soap.fragment_xml([(name, row[name]) for name in names])) for service, row in rows]
+
+
+def associators(scm, query):
+    """Services associated with the query's object through Win32_DependentService, by Name."""
+    if query.assoc_class is not None and query.assoc_class.lower() != DEPENDENT_SERVICE_CLASS.lower():
+        raise wql.WqlError('association class %s is not simulated' % query.assoc_class, kind='class')
+    if query.result_class is not None and query.result_class.lower() != SERVICE_CLASS.lower():
+        raise wql.WqlError('result class %s is not simulated' % query.result_class, kind='class')
+    role = _ROLES.get(query.role.lower() if query.role else None, '')
+    result_role = _ROLES.get(query.result_role.lower() if query.result_role else None, '')
+    if '' in (role, result_role):
+        raise wql.WqlError('Role and ResultRole of %s are Antecedent or Dependent' % DEPENDENT_SERVICE_CLASS)
+    source = scm.find(query.value) if query.key in (None, 'Name') else None
+    if source is None:
+        return []
+    related = {}
+    if role != 'Dependent' and result_role != 'Antecedent':
+        # The source is the Antecedent: the results are the services that depend on it.
+        related.update((other.name.lower(), other) for other in scm.services.values() if other.depends_on(source))
+    if role != 'Antecedent' and result_role != 'Dependent':
+        for name in source.config['depends_on']:
+            dependency = scm.find(name)
+            if dependency is not None:
+                related[dependency.name.lower()] = dependency
+    return [related[key] for key in sorted(related)]
