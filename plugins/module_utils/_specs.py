@@ -13,18 +13,25 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.xprotect.go.plugins.module_utils._connection import CONNECTION_SPEC
+from ansible_collections.xprotect.go.plugins.module_utils._connection_options import CONNECTION_SPEC
 
+# doc fragment xprotect.go._connection: CONNECTION_SPEC, from the table in _connection_options.
 # doc fragment xprotect.go._service_names
 SERVICE_NAMES_SPEC = {
     'service_names': {'type': 'dict'},
 }
 
+# The service module's timeout (seconds per service), stated once: its spec below, _plan.validate_request's
+# range check and the module's documentation (a unit test compares) all read these.
+TASK_TIMEOUT = 120
+TASK_TIMEOUT_MIN = 1
+TASK_TIMEOUT_MAX = 86400
+
 SERVICE_CONTROL_SPEC = {
     'name': {'type': 'list', 'elements': 'str', 'required': True},
     'state': {'type': 'str', 'choices': ['started', 'stopped', 'restarted']},
     'start_mode': {'type': 'str', 'choices': ['auto', 'delayed', 'manual', 'disabled']},
-    'timeout': {'type': 'int', 'default': 120},
+    'timeout': {'type': 'int', 'default': TASK_TIMEOUT},
     'missing': {'type': 'str', 'choices': ['auto', 'skip', 'fail'], 'default': 'auto'},
     'force_dependents': {'type': 'bool', 'default': False},
 }

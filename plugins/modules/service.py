@@ -75,6 +75,7 @@ options:
   timeout:
     description:
       - Seconds each service may take to reach its state, counted from its own start or stop request.
+      - Between V(1) and V(86400) seconds.
     type: int
     default: 120
   missing:

@@ -18,6 +18,10 @@ The real module runs instead, with the same settings filled in, whenever the wor
 elsewhere or as someone else: over any other connection (delegate_to a jump host), with become,
 or when pywinrm does not import on the controller (the interpreter configured for localhost
 may have it).
+
+The connection plugin's options are read straight into our option names by the table in
+module_utils/_connection_options (host_settings_from_plugin); delegated, the inventory host's
+variables are read by the same table (host_settings_from_vars).
 """
 
 from __future__ import annotations
@@ -26,23 +30,12 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.xprotect.go.plugins.module_utils._connection import CONNECTION_SPEC, host_settings_from_vars, resolve_connection
+from ansible_collections.xprotect.go.plugins.module_utils._connection import resolve_connection
+from ansible_collections.xprotect.go.plugins.module_utils._connection_options import (
+    CONNECTION_OPTIONS, INVENTORY_VARIABLE_NAMES, WINDOWS_CONNECTIONS, host_settings_from_plugin, host_settings_from_vars)
 from ansible_collections.xprotect.go.plugins.module_utils._specs import SERVICE_NAMES_VARIABLE
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.module_utils._tasks import WINRM_IMPORT_ERROR
-
-WINDOWS_CONNECTIONS = ('winrm', 'psrp')
-
-# Connection plugin options, as the inventory variables host_settings_from_vars() reads.
-_WINRM_OPTIONS = {'remote_addr': 'ansible_host', 'port': 'ansible_port', 'remote_user': 'ansible_user',
-                  'remote_password': 'ansible_password', 'transport': 'ansible_winrm_transport',
-                  'scheme': 'ansible_winrm_scheme', 'path': 'ansible_winrm_path'}
-_PSRP_OPTIONS = {'remote_addr': 'ansible_host', 'port': 'ansible_port', 'remote_user': 'ansible_user',
-                 'remote_password': 'ansible_password', 'protocol': 'ansible_psrp_protocol', 'path': 'ansible_psrp_path',
-                 'auth': 'ansible_psrp_auth', 'cert_validation': 'ansible_psrp_cert_validation',
-                 'ca_cert': 'ansible_psrp_ca_cert', 'message_encryption': 'ansible_psrp_message_encryption',
-                 'certificate_pem': 'ansible_psrp_certificate_pem', 'certificate_key_pem': 'ansible_psrp_certificate_key_pem',
-                 'read_timeout': 'ansible_psrp_read_timeout', 'operation_timeout': 'ansible_psrp_operation_timeout'}
 
 
 class XProtectActionBase(ActionBase):
@@ -73,7 +66,7 @@ class XProtectActionBase(ActionBase):
         connection = getattr(self._connection, 'transport', None)
         try:
             if connection in WINDOWS_CONNECTIONS:
-                result.update(self.run_logic(params, host_settings_from_vars(self._connection_variables(connection))))
+                result.update(self.run_logic(params, host_settings_from_plugin(self._connection.get_option, connection, task_vars)))
             elif self._module_would_run_here(connection):
                 result.update(self.run_logic(params, host_settings_from_vars(self._inventory_host_variables(task_vars))))
             else:
@@ -92,7 +85,8 @@ class XProtectActionBase(ActionBase):
         """Run the real module over this task's connection, the host's connection settings filled in."""
         settings = resolve_connection(params, host_settings_from_vars(self._inventory_host_variables(task_vars)), os.environ)
         module_args = {option: value for option, value in params.items() if value is not None}
-        module_args.update({option: getattr(settings, option) for option in CONNECTION_SPEC if getattr(settings, option) is not None})
+        module_args.update({option.name: getattr(settings, option.name) for option in CONNECTION_OPTIONS
+                            if getattr(settings, option.name) is not None})
         result = self._execute_module(module_name=self.MODULE, module_args=module_args, task_vars=task_vars)
         if result.get('unreachable'):
             # The module cannot tell Ansible itself (fail_json always fails): report it as the in-process path does.
@@ -105,22 +99,7 @@ class XProtectActionBase(ActionBase):
         # `hosts: localhost` play has its own ansible_host, which must not win over the environment.
         if str(self._variable(task_vars, 'ansible_connection')).rsplit('.', 1)[-1] not in WINDOWS_CONNECTIONS:
             return {}
-        return {name: self._variable(task_vars, name) for name in task_vars
-                if name in ('ansible_host', 'ansible_port', 'ansible_user', 'ansible_password', 'ansible_connection')
-                or name.startswith(('ansible_winrm_', 'ansible_psrp_'))}
-
-    def _connection_variables(self, connection):
-        """The Windows connection's resolved options, named like the inventory variables."""
-        options = _WINRM_OPTIONS if connection == 'winrm' else _PSRP_OPTIONS
-        variables = {'ansible_connection': connection}
-        for option, variable in options.items():
-            try:
-                variables[variable] = self._connection.get_option(option)
-            except KeyError:
-                continue
-        if connection == 'winrm':
-            variables.update(self._connection.get_option('_extras') or {})
-        return {name: value for name, value in variables.items() if value is not None}
+        return {name: self._variable(task_vars, name) for name in task_vars if name in INVENTORY_VARIABLE_NAMES}
 
     def _variable(self, task_vars, name):
         value = task_vars.get(name)

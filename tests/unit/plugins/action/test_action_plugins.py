@@ -10,6 +10,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.xprotect.go.plugins.action import service as service_action
 from ansible_collections.xprotect.go.plugins.action import service_info as service_info_action
+from ansible_collections.xprotect.go.plugins.module_utils import _tasks as tasks
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.plugin_utils import _action as action_base
 
@@ -53,6 +54,16 @@ def test_winrm_host_settings_come_from_the_connection(run_service):
     assert host_settings == {'host': '10.1.2.3', 'port': 5985, 'username': 'EXAMPLE\\ops', 'password': 'Secret-1',
                              'transport': 'ntlm', 'scheme': 'http', 'path': '/wsman', 'validate_certs': False,
                              'connection_timeout': 50}
+    assert host_settings.connection == 'winrm'
+
+
+def test_an_extra_winrm_variable_beats_the_plugins_option(run_service):
+    options = dict(WINRM_OPTIONS, connection_timeout=45)
+    make_action(service_action, {'name': 'recording_server', 'state': 'started'}, options=options).run(task_vars={})
+    assert run_service.call_args.args[1]['connection_timeout'] == 50, 'ansible_winrm_read_timeout_sec comes first'
+    options['_extras'] = {}
+    make_action(service_action, {'name': 'recording_server', 'state': 'started'}, options=options).run(task_vars={})
+    assert run_service.call_args.args[1]['connection_timeout'] == 45, 'then ansible_winrm_connection_timeout (the option)'
 
 
 def test_check_and_diff_mode_reach_the_logic(run_service):
@@ -111,6 +122,7 @@ def test_psrp_host_settings(run_service):
     host_settings = run_service.call_args.args[1]
     assert host_settings == {'host': 'nvr09', 'port': 5986, 'username': 'ops', 'password': 'pw', 'scheme': 'https',
                              'transport': 'ntlm', 'validate_certs': False, 'connection_timeout': 40}
+    assert host_settings.connection == 'psrp'
 
 
 DELEGATING_HOST_VARS = {'ansible_host': 'nvr01.example.com', 'ansible_port': 5985, 'ansible_user': 'inventory-user',
@@ -171,3 +183,33 @@ def test_delegated_module_that_cannot_reach_the_host_reports_unreachable(run_ser
     with mock.patch.object(action, '_execute_module', return_value=module_result):
         result = action.run(task_vars={})
     assert result['unreachable'] is True and 'failed' not in result
+
+
+@pytest.fixture
+def no_wire():
+    """The real task logic, with a WS-Man client that must never be built, and a module that must never run."""
+    with mock.patch.object(tasks, 'WsmanClient', side_effect=AssertionError('a client was built')) as client:
+        yield client
+
+
+BAD_HOST = '127.0.0.9/x?y='
+
+
+@pytest.mark.parametrize('transport', ['winrm', 'local', 'ssh'], ids=['inventory', 'delegate', 'module'])
+def test_a_bad_ansible_host_is_refused_before_anything_is_sent(no_wire, transport):
+    options = dict(WINRM_OPTIONS, remote_addr=BAD_HOST)
+    task_vars = dict(DELEGATING_HOST_VARS, ansible_host=BAD_HOST)
+    action = make_action(service_info_action, {}, transport=transport, options=options)
+    with mock.patch.object(action, '_execute_module', side_effect=AssertionError('the module ran')):
+        result = action.run(task_vars=task_vars)
+    assert result['failed'] is True and 'unreachable' not in result
+    assert "host '127.0.0.9/x?y=' from inventory variable ansible_host is not a DNS name" in result['msg']
+    no_wire.assert_not_called()
+
+
+def test_a_bad_psrp_path_names_the_psrp_variable(no_wire):
+    options = {'remote_addr': 'nvr09', 'remote_user': 'ops', 'remote_password': 'pw', 'path': 'wsman?x=1'}
+    action = make_action(service_info_action, {}, transport='psrp', options=options)
+    result = action.run(task_vars={'ansible_psrp_path': 'wsman?x=1'})
+    assert "path 'wsman?x=1' from inventory variable ansible_psrp_path is not a plain absolute path" in result['msg']
+    no_wire.assert_not_called()

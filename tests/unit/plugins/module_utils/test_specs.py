@@ -1,0 +1,29 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The modules' specs: built from the blocks, and stated once (the task timeout's default and range)."""
+from __future__ import annotations
+
+import importlib
+
+import yaml
+
+from ansible_collections.xprotect.go.plugins.module_utils import _specs as specs
+from ansible_collections.xprotect.go.plugins.module_utils._connection_options import CONNECTION_SPEC
+
+
+def module_options(name):
+    module = importlib.import_module('ansible_collections.xprotect.go.plugins.modules.%s' % name)
+    return yaml.safe_load(module.DOCUMENTATION)['options']
+
+
+def test_every_module_takes_the_connection_options():
+    for spec in (specs.service_spec(), specs.service_info_spec()):
+        assert {option: spec['argument_spec'][option] for option in CONNECTION_SPEC} == CONNECTION_SPEC
+
+
+def test_task_timeout_is_stated_once():
+    assert specs.service_spec()['argument_spec']['timeout']['default'] == specs.TASK_TIMEOUT
+    doc = module_options('service')['timeout']
+    assert doc['default'] == specs.TASK_TIMEOUT
+    assert 'Between V(%d) and V(%d) seconds.' % (specs.TASK_TIMEOUT_MIN, specs.TASK_TIMEOUT_MAX) in doc['description']
+    assert specs.TASK_TIMEOUT_MIN <= specs.TASK_TIMEOUT <= specs.TASK_TIMEOUT_MAX
