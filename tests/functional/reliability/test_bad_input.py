@@ -10,6 +10,9 @@ request counter proves nothing reached it. A last host runs a valid task, so the
 Rows of docs/reliability.md ("Bad input"); the WQL-injection and wildcard names of the module's
 own tests (test_service_failures.py::test_unsafe_name_is_refused_before_anything_is_sent) are repeated
 here for the delegated way and for service_names, which service_info also puts into its query.
+Rows with inventory variables (HOST_VARS) give the row's host a bad endpoint: a host with a path,
+query, user information or port in it, a path with a query. Several aim at the row's own simulated
+host ({address}, {port}), so a request that left with the credentials would show in its counter.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ INFO = 'xprotect.go.service_info'
 INJECTION = "x' OR Name LIKE '%"
 INVALID_NAME = 'invalid service name'
 ALLOWED = 'use letters, digits, space and _ . ( ) $ # @ + -'
+NOT_A_HOST = 'is not a DNS name, IPv4 or IPv6 address'
+NOT_A_PATH = 'is not a plain absolute path'
+SECRET = 'Hunter2'
 
 # row -> (module, arguments, message fragments)
 ROWS = {
@@ -66,7 +72,34 @@ ROWS = {
     'conflicting_timeouts': (INFO, {'connection_timeout': 5, 'operation_timeout': 10},
                              ['connection_timeout (5) must be greater than operation_timeout (10)']),
     'neither_state_nor_start_mode': (SERVICE, {'name': 'recording_server'}, ['one of the following is required: state, start_mode']),
+    'zero_port': (INFO, {'port': 0}, ['port must be between 1 and 65535, got 0 (from the task option port)']),
+    'inventory_port_out_of_range': (INFO, {}, ['port must be between 1 and 65535, got 65536 (from inventory variable ansible_port)']),
+    'host_with_path_and_query': (INFO, {}, ["host '127.0.0.9/x?y=' from inventory variable ansible_host " + NOT_A_HOST,
+                                            "'/' is not allowed"]),
+    'host_with_port_path_and_query': (INFO, {}, ['from inventory variable ansible_host ' + NOT_A_HOST, "'/' is not allowed"]),
+    'host_with_userinfo': (INFO, {}, ["host '***@", 'from inventory variable ansible_host ' + NOT_A_HOST,
+                                      "'@' is not allowed: no user information in the host"]),
+    'host_with_whitespace': (INFO, {}, ['from inventory variable ansible_host ' + NOT_A_HOST, 'whitespace or control characters']),
+    'host_with_port': (INFO, {}, ['from inventory variable ansible_host ' + NOT_A_HOST, 'a port goes in the port setting']),
+    'task_host_with_path_and_query': (INFO, {'host': 'nvr01.example.com/wsman?x=1'}, ['from the task option host ' + NOT_A_HOST]),
+    'host_with_ipv6_zone_id': (INFO, {'host': 'fe80::1%eth0'}, ['from the task option host ' + NOT_A_HOST, 'IPv6 zone ids']),
+    'path_with_query': (INFO, {}, ["path '/wsman?x=1' from inventory variable ansible_winrm_path " + NOT_A_PATH]),
+    'path_with_double_slash': (INFO, {}, ["path '//evil/wsman' from inventory variable ansible_winrm_path " + NOT_A_PATH]),
+    'path_with_traversal': (INFO, {'path': '/../wsman'}, ["path '/../wsman' from the task option path " + NOT_A_PATH]),
 }
+# Inventory variables of a row's host, {address} and {port} being its own listener's.
+HOST_VARS = {
+    'inventory_port_out_of_range': {'ansible_port': 65536},
+    'host_with_path_and_query': {'ansible_host': '127.0.0.9/x?y='},
+    'host_with_port_path_and_query': {'ansible_host': '{address}:{port}/x?y='},
+    'host_with_userinfo': {'ansible_host': 'xpgo:' + SECRET + '@{address}'},
+    'host_with_whitespace': {'ansible_host': '{address} evil.example'},
+    'host_with_port': {'ansible_host': '{address}:{port}'},
+    'path_with_query': {'ansible_winrm_path': '/wsman?x=1'},
+    'path_with_double_slash': {'ansible_winrm_path': '//evil/wsman'},
+}
+# Text a row's message must not show.
+ABSENT = {'host_with_userinfo': [SECRET, 'xpgo:']}
 HOSTS = {row: 'xpgo-%03d' % (index + 1) for index, row in enumerate(ROWS)}
 CONTROL_HOST = 'xpgo-%03d' % (len(ROWS) + 1)
 # Every option some row sets: each host's task passes its row's arguments and omits the others.
@@ -89,7 +122,10 @@ def bad_input(module_fleets, module_dir, module_runner):
     fleet = module_fleets(len(ROWS) + 1)
     inventory = fleet.inventory()
     for row, (module, arguments, dummy) in ROWS.items():
-        inventory['all']['children']['xprotect']['hosts'][HOSTS[row]]['xpgo_row'] = {'module': module, 'arguments': arguments}
+        host = inventory['all']['children']['xprotect']['hosts'][HOSTS[row]]
+        host['xpgo_row'] = {'module': module, 'arguments': arguments}
+        own = {'address': host['ansible_host'], 'port': host['ansible_port']}
+        host.update({name: value.format(**own) if isinstance(value, str) else value for name, value in HOST_VARS.get(row, {}).items()})
     path = write_yaml(module_dir / 'bad-input-inventory.yml', inventory)
     plays = [play(tasks(way), hosts='xprotect:!' + CONTROL_HOST, way=way, name='bad input ' + way) for way in WAYS_IN]
     plays.append(play([{'name': 'valid', INFO: {}}], hosts=CONTROL_HOST, name='control'))
@@ -112,5 +148,6 @@ def test_bad_input_is_refused_before_anything_is_sent(bad_input, row, way):
     run, stats, dummy = bad_input
     result = failure(run, HOSTS[row], '%s: %s' % (way, ROWS[row][0]))
     one_clear_line(result.result['msg'], *ROWS[row][2])
+    assert not [text for text in ABSENT.get(row, ()) if text in result.result['msg']], result.result['msg']
     assert result.status == 'failed'
     assert stats[row]['http_requests'] == 0, 'a request reached the host'
