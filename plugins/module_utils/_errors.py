@@ -12,6 +12,7 @@ Every layer raises and catches XProtectError from here; nothing imports the WS-M
 from __future__ import annotations
 
 import base64
+import re
 import typing as t
 from urllib.parse import quote as url_quote
 
@@ -31,6 +32,17 @@ ERROR = 'error'                    # none of the above (pywinrm missing, ...)
 KINDS = (UNREACHABLE, AUTH, TLS, TIMEOUT, ACCESS_DENIED, NOT_FOUND, FAULT, PROTOCOL, INVALID, SERVICE, ERROR)
 
 MASK = '********'
+
+# Server text that reaches a message is cut to this many characters (after scrubbing: a secret cut
+# in half would no longer be recognised).
+MAX_SERVER_TEXT = 300
+
+# An HTTP Authorization value: a scheme, then a token that looks like base64 (Basic base64(user:password),
+# Negotiate/NTLM/Kerberos/CredSSP tokens). Masked wherever it shows up, whatever secret it carries:
+# a server may echo the header of a request made with other credentials.
+_AUTH_SCHEMES = r'(?:Basic|Negotiate|NTLM|Kerberos|CredSSP|Bearer|Digest)'
+_AUTH_TOKEN = re.compile(r'\b(%s)(\s+)([A-Za-z0-9+/_.~-]{6,}={0,2})' % _AUTH_SCHEMES, re.IGNORECASE)
+_AUTH_HEADER = re.compile(r'(authorization[\'"]?\s*[:=]\s*[\'"]?)((?:[A-Za-z]+\s+)?[^\s\'",;}\]]+)', re.IGNORECASE)
 
 
 class XProtectError(Exception):
@@ -86,7 +98,8 @@ def secret_spellings(secret: t.Any, username: t.Any = None) -> list:
     spellings = {secret, repr(secret)[1:-1], url_quote(secret, safe=''), url_quote(secret)}
     for raw in (secret, '%s:%s' % (username, secret) if username else None):
         if raw:
-            for encoding in ('utf-8', 'latin-1'):
+            # cp1252: how the transport sends non-ASCII Basic credentials (see _transport.basic_credentials).
+            for encoding in ('utf-8', 'latin-1', 'cp1252'):
                 try:
                     spellings.add(base64.b64encode(raw.encode(encoding)).decode('ascii'))
                 except UnicodeEncodeError:
@@ -94,9 +107,35 @@ def secret_spellings(secret: t.Any, username: t.Any = None) -> list:
     return sorted((s for s in spellings if s), key=len, reverse=True)
 
 
+def _looks_like_a_token(token: str) -> bool:
+    # Words ("Basic authentication", "NTLM challenge") stay; base64 tokens have digits or + / =,
+    # or mixed case in a length divisible by 4.
+    if len(token) < 8:
+        return False
+    if re.search(r'[0-9+/=]', token):
+        return True
+    return len(token) % 4 == 0 and token.lower() != token and token.upper() != token
+
+
+def _mask_token(match: 're.Match[str]') -> str:
+    return match.group(1) + match.group(2) + MASK if _looks_like_a_token(match.group(3)) else match.group(0)
+
+
 def scrub(text: t.Any, secret: t.Any, username: t.Any = None) -> str:
-    """Replace every spelling of ``secret`` in ``text`` (see secret_spellings()) with a mask."""
+    """Replace every spelling of ``secret`` in ``text`` (see secret_spellings()) with a mask.
+
+    Authorization header values (``Authorization: ...``, ``Basic <base64>``, ``Negotiate <token>``, ...)
+    are masked too, even when they carry no secret we know.
+    """
     text = str(text)
     for spelling in secret_spellings(secret, username):
         text = text.replace(spelling, MASK)
-    return text
+    text = _AUTH_HEADER.sub(lambda m: m.group(1) + MASK, text)
+    return _AUTH_TOKEN.sub(_mask_token, text)
+
+
+def server_text(text: t.Any, secret: t.Any = None, username: t.Any = None, limit: int = MAX_SERVER_TEXT) -> str:
+    """Text from a server (or a library quoting one), fit for a message: one line, scrubbed, then cut to ``limit``."""
+    text = scrub(' '.join(str(text).split()), secret, username)
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+

@@ -19,10 +19,12 @@ import traceback
 
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._transport import bound
+from ansible_collections.xprotect.go.plugins.module_utils._wql import check_length
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_errors import to_xprotect_error
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
     ACTION_ENUMERATE, ACTION_GET, ACTION_PULL, BODY, DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES, ENVELOPE, HEADER, IDENTIFIER,
-    MAX_ELEMENTS, WQL_DIALECT, check, class_uri, parse_enumerate_response, parse_get_response, parse_invoke_response,
+    MAX_ELEMENTS, WQL_DIALECT, FaultReply, check, class_uri, parse_enumerate_response, parse_get_response, parse_invoke_response,
     parse_pull_response, to_xml, wmi_value,
 )
 
@@ -34,6 +36,10 @@ except ImportError:
 else:
     HAS_WINRM = True
     WINRM_IMPORT_ERROR = None
+
+
+class _EnumerationDropped(Exception):
+    """A Pull found its enumeration context gone; WsmanClient.enumerate starts over (once)."""
 
 
 class WsmanClient:
@@ -49,10 +55,38 @@ class WsmanClient:
     # -- public operations ----------------------------------------------------------------
 
     def enumerate(self, wql, namespace='root/cimv2'):
-        """All instances a WQL query selects (Enumerate, then Pull until EndOfSequence, bounded)."""
+        """All instances a WQL query selects (Enumerate, then Pull until EndOfSequence, bounded).
+
+        A query longer than Windows takes is refused before anything is sent. When the listener has
+        dropped the enumeration between two pulls (wsen:InvalidEnumerationContext: it expired, or
+        WinRM restarted), the enumeration starts over once, from a fresh Enumerate.
+        """
+        try:
+            check_length(wql)
+        except XProtectError as error:
+            error.host = self.settings.host
+            raise
         resource_uri = class_uri(namespace, '*')
         # The discovery query is long; the start is enough to tell which query failed.
         what = 'WQL query "%s"' % (wql if len(wql) <= 100 else wql[:97] + '...')
+        for _attempt in range(2):
+            try:
+                return self._enumerate(wql, resource_uri, what, namespace)
+            except _EnumerationDropped:
+                continue
+        raise XProtectError('%s failed: the WinRM listener dropped the enumeration between two pulls (wsen:InvalidEnumerationContext), '
+                            'also after it was started over: WinRM on the host may be restarting or overloaded; check the host '
+                            '(EnumerationTimeoutms in winrm get winrm/config/service), then run the task again' % what,
+                            host=self.settings.host, kind=errors.FAULT)
+
+    def enumerate_many(self, queries, namespace='root/cimv2'):
+        """The instances of several WQL queries (e.g. from _wql.build_or_chunks), in order, one list."""
+        items = []
+        for wql in queries:
+            items.extend(self.enumerate(wql, namespace))
+        return items
+
+    def _enumerate(self, wql, resource_uri, what, namespace):
         body = {'n:Enumerate': {
             'w:OptimizeEnumeration': None,
             'w:MaxElements': str(MAX_ELEMENTS),
@@ -65,7 +99,12 @@ class WsmanClient:
             if pages >= self.max_pages or len(items) > self.max_items:
                 break
             body = {'n:Pull': {'n:EnumerationContext': page.context, 'n:MaxElements': str(MAX_ELEMENTS)}}
-            page = self._call(ACTION_PULL, resource_uri, body, parse_pull_response, what, namespace)
+            try:
+                page = self._call(ACTION_PULL, resource_uri, body, parse_pull_response, what, namespace)
+            except FaultReply as error:
+                if error.fault.invalid_enumeration_context:
+                    raise _EnumerationDropped() from None
+                raise
             items.extend(page.items)
             pages += 1
         if not page.end_of_sequence or len(items) > self.max_items:
@@ -136,7 +175,8 @@ class WsmanClient:
             # Otherwise pywinrm keeps honouring REQUESTS_CA_BUNDLE, as Ansible's winrm connection does.
             options['ca_trust_path'] = settings.ca_trust_path
         try:
-            return Protocol(settings.endpoint, **options)
+            # Our transport: one deadline per message, bounded replies, no redirects (see _transport).
+            return bound(Protocol(settings.endpoint, **options))
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # pywinrm validates its arguments with several exception types; all become XProtectError.
             raise to_xprotect_error(exc, settings, 'setting up the WinRM client') from None

@@ -15,7 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
-from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError, scrub
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError, scrub, server_text
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import Fault, FaultReply, fault_error, protocol_error, operation_timeout_error
 
 try:
@@ -26,7 +26,14 @@ except ImportError:
 else:
     HAS_WINRM = True
 
-def _short_reason(exc, secret=None):
+# OpenSSL's words when a https client meets a listener that answers in plain HTTP (1.1/3.0: wrong version
+# number; 3.2+: record layer failure; older: unknown protocol, http request, packet length too long).
+_PLAIN_HTTP = re.compile(r'wrong version number|record layer failure|unknown protocol|http request|packet length too long', re.I)
+# The first bytes of a TLS record (alert 0x15 or handshake 0x16, version 3.x) where an HTTP status line was expected.
+_TLS_RECORD = re.compile(r"BadStatusLine\(['\"]\\x1[56]\\x03")
+
+
+def _short_reason(exc, secret=None, user=None):
     """The operating system's words for a network failure ('Connection refused'), else the text; at most 200 characters."""
     seen = []
     pending = [exc]
@@ -46,8 +53,7 @@ def _short_reason(exc, secret=None):
         reason = match[-1] if match else (text or type(exc).__name__)
     reason = re.sub(r'\s*\(_ssl\.c:\d+\)', '', reason)
     # Scrub before cutting: a cut password would no longer be recognised later.
-    reason = ' '.join(scrub(reason, secret).split())
-    return reason if len(reason) <= 200 else reason[:197] + '...'
+    return server_text(reason, secret, user, limit=200)
 
 
 def _dropped(exc):
@@ -74,36 +80,69 @@ def _classify(exc, settings, what, namespace):
         return fault_error(exc.fault, settings, what, namespace)
     if isinstance(exc, XProtectError):
         return exc
-    endpoint = getattr(settings, 'endpoint', None)
-    secret = getattr(settings, 'password', None)
     doing = ('%s failed: ' % what) if what else ''
     if isinstance(exc, ET.ParseError):
         return protocol_error('not well-formed XML')
     if not HAS_WINRM:
-        return XProtectError('%s%s: %s' % (doing, type(exc).__name__, exc), kind=errors.ERROR)
+        return XProtectError('%s%s: %s' % (doing, type(exc).__name__, _short_reason(exc)), kind=errors.ERROR)
+    if isinstance(exc, requests.exceptions.RequestException):
+        return _network_error(exc, settings, doing)
+    if isinstance(exc, (winrm.exceptions.WinRMError, winrm.exceptions.WinRMTransportError, winrm.exceptions.WinRMOperationTimeoutError)):
+        return _winrm_error(exc, settings, what, namespace)
+    if isinstance(exc, ImportError):
+        return XProtectError('%sa Python library is missing (%s): install pywinrm with the extra for this transport' % (doing, exc),
+                             kind=errors.INVALID)
+    return XProtectError('%sunexpected %s from the WinRM client: %s'
+                         % (doing, type(exc).__name__, _short_reason(exc, *_secrets(settings))), kind=errors.PROTOCOL)
 
+
+def _secrets(settings):
+    return getattr(settings, 'password', None), getattr(settings, 'username', None)
+
+
+def _network_error(exc, settings, doing):
+    """requests' exceptions: the network, TLS, timeouts."""
+    endpoint = getattr(settings, 'endpoint', None)
+    reason = _short_reason(exc, *_secrets(settings))
+    scheme = getattr(settings, 'scheme', None)
     if isinstance(exc, requests.exceptions.SSLError):
+        if _PLAIN_HTTP.search(reason):
+            return XProtectError('the listener at %s answered in plain HTTP, not TLS (%s): use scheme http (ansible_winrm_scheme: http) '
+                                 'or port 5986' % (endpoint, reason), kind=errors.TLS)
         return XProtectError(
             'TLS handshake with the WinRM listener at %s failed (%s): if its certificate comes from a private CA, set ca_trust_path '
             '(ansible_winrm_ca_trust_path) to that CA\'s PEM file; only to skip verification set validate_certs: false '
-            '(ansible_winrm_server_cert_validation: ignore)' % (endpoint, _short_reason(exc, secret)), kind=errors.TLS)
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)):
-        verb = 'connect to' if isinstance(exc, requests.exceptions.ConnectTimeout) else 'get an answer from'
+            '(ansible_winrm_server_cert_validation: ignore)' % (endpoint, reason), kind=errors.TLS)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
         return XProtectError(
-            'could not %s the WinRM listener at %s within connection_timeout (%s s): check that the host is up and not overloaded, '
-            'or raise connection_timeout (ansible_winrm_read_timeout_sec)' % (verb, endpoint, getattr(settings, 'connection_timeout', '?')),
+            'could not connect to the WinRM listener at %s within connection_timeout (%s s): check that the host is up and not '
+            'overloaded, or raise connection_timeout (ansible_winrm_read_timeout_sec)' % (endpoint, getattr(settings, 'connection_timeout', '?')),
             kind=errors.TIMEOUT)
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return reply_timeout_error(endpoint, getattr(settings, 'connection_timeout', '?'))
+    if scheme == 'http' and _TLS_RECORD.search(str(exc)):
+        return XProtectError('the listener at %s answered in TLS (https), not plain HTTP: use scheme https (ansible_winrm_scheme: https) '
+                             'or port 5985' % endpoint, kind=errors.TLS)
     if isinstance(exc, requests.exceptions.ConnectionError) and _dropped(exc):
+        https_hint = (', or the listener speaks https (then use scheme https, ansible_winrm_scheme: https, or port 5985)'
+                      if scheme == 'http' else '')
         return XProtectError(
             'the WinRM listener at %s closed the connection before answering: the host may be restarting or overloaded, or '
-            'something in between drops connections; check the host, then run the task again' % endpoint, kind=errors.UNREACHABLE)
+            'something in between drops connections%s; check the host, then run the task again' % (endpoint, https_hint),
+            kind=errors.UNREACHABLE)
     if isinstance(exc, requests.exceptions.ConnectionError):
         return XProtectError(
             'cannot connect to the WinRM listener at %s (%s): check ansible_host/ansible_port and that WinRM listens '
-            '(winrm quickconfig)' % (endpoint, _short_reason(exc, secret)), kind=errors.UNREACHABLE)
-    if isinstance(exc, requests.exceptions.RequestException):
-        return XProtectError('%sHTTP exchange with the WinRM listener at %s failed (%s: %s)'
-                             % (doing, endpoint, type(exc).__name__, _short_reason(exc, secret)), kind=errors.PROTOCOL)
+            '(winrm quickconfig)' % (endpoint, reason), kind=errors.UNREACHABLE)
+    return XProtectError('%sHTTP exchange with the WinRM listener at %s failed (%s: %s)'
+                         % (doing, endpoint, type(exc).__name__, reason), kind=errors.PROTOCOL)
+
+
+def _winrm_error(exc, settings, what, namespace):
+    """pywinrm's own exceptions: authentication, faults, HTTP errors without a SOAP body."""
+    doing = ('%s failed: ' % what) if what else ''
+    endpoint = getattr(settings, 'endpoint', None)
+    transport = getattr(settings, 'transport', '?')
     if isinstance(exc, winrm.exceptions.AuthenticationError):
         return _auth_error(exc, settings)
     if isinstance(exc, winrm.exceptions.WSManFaultError):
@@ -114,30 +153,67 @@ def _classify(exc, settings, what, namespace):
         hint = 'check ansible_winrm_path (normally /wsman)' if exc.code == 404 else 'see the Microsoft-Windows-WinRM/Operational event log on the host'
         return XProtectError('%sthe WinRM listener at %s answered HTTP %s without a SOAP reply: %s'
                              % (doing, endpoint, exc.code, hint), kind=errors.PROTOCOL)
-    if isinstance(exc, winrm.exceptions.WinRMError):
-        text = ' '.join(str(exc).split())
-        if 'not installed' in text:
-            return XProtectError('%s: install the pywinrm extra for transport %s (pip install "pywinrm[%s]")'
-                                 % (text, getattr(settings, 'transport', '?'), getattr(settings, 'transport', '?')), kind=errors.INVALID)
-        return XProtectError('%s%s' % (doing, text), kind=errors.INVALID)
-    if isinstance(exc, ImportError):
-        return XProtectError('%sa Python library is missing (%s): install pywinrm with the extra for this transport' % (doing, exc),
-                             kind=errors.INVALID)
-    return XProtectError('%sunexpected %s from the WinRM client: %s' % (doing, type(exc).__name__, _short_reason(exc, secret)), kind=errors.PROTOCOL)
+    text = server_text(exc, *_secrets(settings))
+    if 'not installed' in text:
+        return XProtectError('%s: install the pywinrm extra for transport %s (pip install "pywinrm[%s]")'
+                             % (text, transport, transport), kind=errors.INVALID)
+    return XProtectError('%s%s' % (doing, text), kind=errors.INVALID)
 
 
 def _auth_error(exc, settings):
     transport = getattr(settings, 'transport', None)
-    reason = ' '.join(str(exc).split())
+    password, user = _secrets(settings)
+    reason = server_text(exc, password, user)
     if isinstance(exc, winrm.exceptions.BasicAuthDisabledError):
         return XProtectError('Basic authentication is disabled on the WinRM listener: use another transport or enable it '
                              '(winrm set winrm/config/service/auth @{Basic="true"})', kind=errors.AUTH)
     if transport == 'certificate':
         return XProtectError('the WinRM listener rejected the client certificate (%s): check client_cert/client_key '
                              '(ansible_winrm_cert_pem/ansible_winrm_cert_key_pem) and the certificate mapping on the host' % reason, kind=errors.AUTH)
+    non_ascii = ''
+    if transport == 'basic' and not (str(password or '') + str(user or '')).isascii():
+        non_ascii = ('; the credentials hold non-ASCII characters, which Basic authentication carries in the host\'s ANSI code '
+                     'page (sent as Windows-1252): transport ntlm (ansible_winrm_transport: ntlm) carries any character')
     return XProtectError(
         "authentication as '%s' with transport %s failed (%s): check ansible_user/ansible_password (domain users as DOMAIN\\user or "
-        'user@domain) and that the listener allows %s (winrm get winrm/config/service/auth)'
-        % (getattr(settings, 'username', None), transport, reason, transport), kind=errors.AUTH)
+        'user@domain) and that the listener allows %s (winrm get winrm/config/service/auth)%s'
+        % (user, transport, reason, transport, non_ascii), kind=errors.AUTH)
 
 
+# -- what the transport (_transport.py) raises ----------------------------------------------------
+
+def reply_timeout_error(endpoint, seconds):
+    """No complete answer within the read timeout, however slowly its bytes came."""
+    return XProtectError(
+        'could not get an answer from the WinRM listener at %s within connection_timeout (%s s): no complete answer within %s s; '
+        'check that the host is up and not overloaded, or raise connection_timeout (ansible_winrm_read_timeout_sec)'
+        % (endpoint, seconds, seconds), kind=errors.TIMEOUT)
+
+
+def reply_too_large_error(endpoint, limit):
+    return XProtectError(
+        'the listener at %s sent a reply larger than %d MiB, refused while it came in: a WinRM listener\'s replies are far smaller; '
+        'check that ansible_host/ansible_port point at a Windows WinRM listener' % (endpoint, limit // (1024 * 1024)), kind=errors.PROTOCOL)
+
+
+def compressed_reply_error(endpoint, encoding):
+    return XProtectError(
+        'the listener at %s sent a compressed reply (Content-Encoding %s) though none was asked for: a WinRM listener never does; '
+        'check that ansible_host/ansible_port point at a Windows WinRM listener and that nothing in between rewrites its answers'
+        % (endpoint, server_text(encoding, limit=40)), kind=errors.PROTOCOL)
+
+
+def redirect_error(endpoint, status, location, secret=None, user=None):
+    """A 3xx answer: never followed (the credentials would go along)."""
+    return XProtectError(
+        'the listener at %s answered HTTP %s redirecting to %s, which was not followed: a WinRM listener never redirects; '
+        'check ansible_host, ansible_port and ansible_winrm_path' % (endpoint, status, server_text(location or '(no Location)', secret, user)),
+        kind=errors.PROTOCOL)
+
+
+def basic_encoding_error(what):
+    """Basic credentials Windows could not decode (see _transport.basic_credentials)."""
+    return XProtectError(
+        'transport basic cannot carry this %s: Windows decodes Basic credentials in the host\'s ANSI code page, and the %s has '
+        'characters outside Windows-1252 (the code page sent); nothing was sent. Use transport ntlm (ansible_winrm_transport: ntlm), '
+        'which carries any character' % (what, what), kind=errors.INVALID)

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
-from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError, server_text
 
 NS_SOAP = 'http://www.w3.org/2003/05/soap-envelope'
 NS_ADDRESSING = 'http://schemas.xmlsoap.org/ws/2004/08/addressing'
@@ -41,7 +41,8 @@ MAX_ELEMENTS = 32000
 DEFAULT_MAX_PAGES = 100
 DEFAULT_MAX_ITEMS = 10000
 
-# Limits on replies we are willing to parse (the largest real enumeration page is ~150 KB).
+# Limits on replies we are willing to parse (the largest real enumeration page is ~150 KB). The
+# transport applies MAX_REPLY_CHARS to the bytes on the wire too, while they stream in.
 MAX_REPLY_CHARS = 16 * 1024 * 1024
 MAX_XML_DEPTH = 64
 _FEED_CHUNK = 64 * 1024
@@ -52,12 +53,18 @@ CODES_ACCESS_DENIED = (5, 2147942405, 2147749891)
 CODE_NOT_FOUND = 2150858752              # resource URI + selectors match nothing
 CODE_CANNOT_PROCESS_FILTER = 2150858778
 CODE_TIMED_OUT = 2150858793
+# ERROR_WSMAN_ENUMERATE_INVALID_ENUMERATION_CONTEXT (0x8033801B), with subcode wsen:InvalidEnumerationContext:
+# what a Pull gets once the server dropped the enumeration (MS-WSMAN: after EnumerationTimeoutms without a
+# Pull, the server MUST answer wsen:InvalidEnumerationContext). Not 2150858787 (0x80338023), which is another error.
+CODE_INVALID_ENUMERATION_CONTEXT = 2150858779
 
 IDENTIFIER = re.compile(r'[A-Za-z_][A-Za-z0-9_]{0,127}')
 NAMESPACE = re.compile(r'root(/[A-Za-z0-9_]{1,64}){0,8}')
 # Characters XML 1.0 cannot carry, even escaped.
 _NOT_XML_CHAR = re.compile('[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
 _XML_DECLARATION = re.compile(r'\A\s*<\?xml[^>]*\?>')
+# A document type declaration or an entity declaration, however spelt: refused before any parser sees it.
+_DTD = re.compile(r'<!\s*(DOCTYPE|ENTITY)', re.IGNORECASE)
 
 # Keys of the dict pywinrm's build_wsman_header returns (xmltodict shape).
 ENVELOPE = 'env:Envelope'
@@ -113,6 +120,14 @@ def _decode(xml):
     return text.lstrip('\ufeff')
 
 
+def has_dtd(text):
+    """Does decoded reply text hold a document type or entity declaration?"""
+    return _DTD.search(text) is not None
+
+
+DTD_REFUSED = 'document type declarations are refused'
+
+
 def _parse_xml(xml):
     """Parse untrusted XML: no DTDs (so no entity expansion), bounded size and depth."""
     text = _decode(xml)
@@ -120,8 +135,8 @@ def _parse_xml(xml):
         raise protocol_error('empty reply')
     if len(text) > MAX_REPLY_CHARS:
         raise protocol_error('reply larger than %d characters' % MAX_REPLY_CHARS)
-    if '<!DOCTYPE' in text or '<!ENTITY' in text:
-        raise protocol_error('document type declarations are refused')
+    if has_dtd(text):
+        raise protocol_error(DTD_REFUSED)
     # The text is already decoded: an encoding declaration would only mislead the parser.
     text = _XML_DECLARATION.sub('', text, count=1)
 
@@ -150,7 +165,10 @@ def _parse_xml(xml):
 
 def _soap_body(xml):
     """The s:Body of a SOAP envelope; a fault in it becomes XProtectError."""
-    root = _parse_xml(xml)
+    return _envelope_body(_parse_xml(xml))
+
+
+def _envelope_body(root):
     if root.tag != '{%s}Envelope' % NS_SOAP:
         raise protocol_error('root element is %s, not a SOAP 1.2 Envelope' % _split_tag(root.tag)[1])
     body = root.find('{%s}Body' % NS_SOAP)
@@ -160,6 +178,28 @@ def _soap_body(xml):
     if fault is not None:
         raise FaultReply(Fault.from_element(fault))
     return body
+
+
+def raise_error_reply(data):
+    """The body of an HTTP error answer (4xx/5xx): raise FaultReply for a SOAP fault, XProtectError for a DTD.
+
+    Returns when the body is something else (HTML, text, empty), for the caller to report the status.
+    pywinrm parses such bodies itself with ElementTree; only bodies that pass here reach it.
+    """
+    try:
+        text = _decode(data)
+    except XProtectError:
+        return
+    if has_dtd(text):
+        raise protocol_error(DTD_REFUSED)
+    try:
+        root = _parse_xml(text)
+        if root.tag == '{%s}Envelope' % NS_SOAP:
+            _envelope_body(root)
+    except FaultReply:
+        raise
+    except XProtectError:
+        return
 
 
 def _is_nil(element):
@@ -283,11 +323,18 @@ class Fault:
 
     def __init__(self, subcode=None, reason=None, wsman_code=None, wmi_code=None, detail=None):
         self.subcode = _local_name(subcode)
-        self.reason = _cut(' '.join((reason or '').split()))
+        # Kept longer than a message shows: fault_error() scrubs the secrets first, then cuts to MAX_FAULT_TEXT.
+        self.reason = _bounded(reason)
         self.wsman_code = wsman_code
         self.wmi_code = wmi_code
-        self.detail = _cut(' '.join((detail or '').split()))
+        self.detail = _bounded(detail)
         self.kind = self._classify()
+
+    @property
+    def invalid_enumeration_context(self):
+        """The enumeration context a Pull named is gone (expired, or the server restarted)."""
+        return (self.subcode == 'InvalidEnumerationContext'
+                or CODE_INVALID_ENUMERATION_CONTEXT in (self.wsman_code, self.wmi_code))
 
     def _classify(self):
         codes = {self.wsman_code, self.wmi_code}
@@ -326,20 +373,25 @@ class Fault:
 
 # Windows' fault texts can be long; a server that echoes input back could make them huge.
 MAX_FAULT_TEXT = 300
+_FAULT_TEXT_KEPT = 16 * MAX_FAULT_TEXT
 
 
-def _cut(text):
-    return text if len(text) <= MAX_FAULT_TEXT else text[:MAX_FAULT_TEXT - 3] + '...'
+def _bounded(text):
+    text = ' '.join((text or '').split())
+    return text[:_FAULT_TEXT_KEPT]
 
 
 def fault_error(fault, settings=None, what=None, namespace='root/cimv2'):
-    """The message for a fault whose kind is already known, with the operation and the account when given.
+    """The error for a fault whose kind is already known, with the operation and the account when given.
 
-    namespace: the WMI namespace the request went to, which an access-denied answer names.
+    A FaultReply (which keeps the fault), or for a timed-out operation the same error as pywinrm's
+    WinRMOperationTimeoutError gets. namespace: the WMI namespace the request went to, which an
+    access-denied answer names. Server text is scrubbed of the settings' secrets, then cut.
     """
-    reason = fault.detail or fault.reason or 'no reason given'
-    doing = ('%s failed: ' % what) if what else ''
     user = getattr(settings, 'username', None)
+    reason = server_text(fault.detail or fault.reason or 'no reason given', getattr(settings, 'password', None), user,
+                         limit=MAX_FAULT_TEXT)
+    doing = ('%s failed: ' % what) if what else ''
     if fault.kind == errors.ACCESS_DENIED:
         message = ('%saccess denied (%s): the account %s needs membership in the Remote Management Users group, the WMI '
                    "permissions 'Enable Account' and 'Remote Enable' on %s (wmimgmt.msc), and rights on the service itself"
@@ -354,7 +406,7 @@ def fault_error(fault, settings=None, what=None, namespace='root/cimv2'):
         code = ' '.join(str(c) for c in (fault.wsman_code, fault.wmi_code) if c is not None)
         code = ' (code %s)' % code if code else ''
         message = '%sWS-Management fault %s%s: %s' % (doing, fault.subcode or 'without subcode', code, reason)
-    return XProtectError(message, kind=fault.kind)
+    return FaultReply(fault, message)
 
 
 def operation_timeout_error(settings, doing=''):
@@ -365,10 +417,14 @@ def operation_timeout_error(settings, doing=''):
 
 
 class FaultReply(XProtectError):
-    """A fault inside a reply body. The client adds the operation and the account to its message."""
+    """A fault from the server, with the Fault it came from (``fault``).
 
-    def __init__(self, fault):
-        super().__init__(fault_error(fault).message, kind=fault.kind)
+    Raised by the parsers with a bare message; the client's error mapping (fault_error) makes the one
+    the user sees, with the operation and the account.
+    """
+
+    def __init__(self, fault, message=None):
+        super().__init__(fault_error(fault).message if message is None else message, kind=fault.kind)
         self.fault = fault
 
 

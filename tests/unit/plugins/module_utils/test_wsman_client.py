@@ -233,6 +233,7 @@ def test_protocol_is_built_lazily_from_the_settings(monkeypatch, make_settings, 
 def test_certificate_transport_passes_the_client_certificate(monkeypatch, make_settings):
     built = []
     monkeypatch.setattr(_wsman, 'Protocol', lambda endpoint, **options: built.append(options) or object())
+    monkeypatch.setattr(_wsman, 'bound', lambda protocol: protocol)
     settings = make_settings(transport='certificate', username=None, password=None, client_cert='/c.pem', client_key='/k.pem')
     # pylint: disable-next=protected-access
     WsmanClient(settings)._get_protocol()
@@ -281,3 +282,102 @@ def test_module_imports_without_pywinrm():
                             env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == 'invalid h1: the pywinrm Python library is required on the controller (pip install pywinrm)'
+
+
+# -- an expired enumeration context --------------------------------------------------------------
+
+# wsen:InvalidEnumerationContext as Windows words it (ERROR_WSMAN_ENUMERATE_INVALID_ENUMERATION_CONTEXT, 0x8033801B).
+INVALID_CONTEXT = ENVELOPE % (
+    '<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>n:InvalidEnumerationContext</s:Value></s:Subcode></s:Code>'
+    '<s:Reason><s:Text xml:lang="en-US">The WS-Enumeration context in the enumeration is not valid. Enumeration may have been '
+    'completed or canceled. You cannot use this enumeration context anymore. Start a new enumeration. </s:Text></s:Reason>'
+    '<s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150858779" Machine="xp-go-01">'
+    '<f:Message>The WS-Enumeration context in the enumeration is not valid. </f:Message></f:WSManFault></s:Detail></s:Fault>')
+
+
+def last_page(names):
+    return ENVELOPE % ('<n:PullResponse><n:Items>%s</n:Items><n:EndOfSequence/></n:PullResponse>'
+                       % ''.join(service_xml(n) for n in names))
+
+
+def first_page(names, context='uuid:first'):
+    return ENVELOPE % ('<n:EnumerateResponse><n:EnumerationContext>%s</n:EnumerationContext><w:Items>%s</w:Items></n:EnumerateResponse>'
+                       % (context, ''.join(service_xml(n) for n in names)))
+
+
+def test_an_expired_enumeration_context_starts_the_enumeration_over_once(make_settings, fake_protocol):
+    protocol = fake_protocol([first_page(['A']), pull_page(['B']), INVALID_CONTEXT,
+                              first_page(['A'], 'uuid:second'), pull_page(['B'], 'uuid:third'), last_page(['C'])])
+    client = WsmanClient(make_settings(), protocol=protocol)
+    services = client.enumerate('SELECT * FROM Win32_Service')
+    assert [s['Name'] for s in services] == ['A', 'B', 'C'], 'the first attempt\'s items are dropped, not doubled'
+    assert [action.rsplit('/', 1)[1] for action, _uri in protocol.headers] == ['Enumerate', 'Pull', 'Pull', 'Enumerate', 'Pull', 'Pull']
+    assert client.round_trips == 6
+    _header, body = parsed(protocol.messages[3])
+    assert body.find(N + 'Enumerate/' + W + 'Filter').text == 'SELECT * FROM Win32_Service'
+
+
+def test_the_context_expiring_again_fails_with_a_clear_message(make_settings, fake_protocol):
+    protocol = fake_protocol([first_page(['A']), INVALID_CONTEXT, first_page(['A']), INVALID_CONTEXT])
+    client = WsmanClient(make_settings(), protocol=protocol)
+    with pytest.raises(XProtectError) as caught:
+        client.enumerate('SELECT * FROM Win32_Service')
+    text = str(caught.value)
+    assert caught.value.kind == 'fault' and client.round_trips == 4
+    assert text.startswith('xp-go-01.example.test: WQL query "SELECT * FROM Win32_Service" failed: the WinRM listener dropped the '
+                           'enumeration between two pulls (wsen:InvalidEnumerationContext), also after it was started over')
+    assert text.endswith('then run the task again')
+
+
+@pytest.mark.parametrize('by', ['subcode', 'code'])
+def test_the_context_fault_is_known_by_its_subcode_or_its_code(make_settings, fake_protocol, by):
+    fault = INVALID_CONTEXT.replace('n:InvalidEnumerationContext', 'w:InternalError') if by == 'code' else \
+        INVALID_CONTEXT.replace('2150858779', '2150859046')
+    protocol = fake_protocol([first_page(['A']), fault, first_page(['A']), last_page(['B'])])
+    assert [s['Name'] for s in WsmanClient(make_settings(), protocol=protocol).enumerate('SELECT * FROM Win32_Service')] == ['A', 'B']
+
+
+def test_the_context_fault_on_the_enumerate_itself_is_not_retried(make_settings, fake_protocol):
+    protocol = fake_protocol([INVALID_CONTEXT])
+    client = WsmanClient(make_settings(), protocol=protocol)
+    with pytest.raises(XProtectError) as caught:
+        client.enumerate('SELECT * FROM Win32_Service')
+    assert client.round_trips == 1 and 'InvalidEnumerationContext (code 2150858779)' in str(caught.value)
+
+
+def test_other_pull_faults_are_not_retried(capture, make_settings, fake_protocol):
+    protocol = fake_protocol([first_page(['A']), capture('fault-internalerror-max-concurrent-operations.xml')])
+    client = WsmanClient(make_settings(), protocol=protocol)
+    with pytest.raises(XProtectError):
+        client.enumerate('SELECT * FROM Win32_Service')
+    assert client.round_trips == 2
+
+
+# -- WQL length -----------------------------------------------------------------------------------
+
+def test_a_query_longer_than_windows_takes_is_refused_before_sending(make_settings, fake_protocol):
+    protocol = fake_protocol([])
+    client = WsmanClient(make_settings(), protocol=protocol)
+    wql = "SELECT Name FROM Win32_Service WHERE " + ' OR '.join("Name = 'Service%05d'" % i for i in range(800))
+    assert len(wql) > 16384
+    with pytest.raises(XProtectError) as caught:
+        client.enumerate(wql)
+    assert caught.value.kind == 'invalid' and protocol.messages == [] and client.round_trips == 0
+    assert str(caught.value).startswith('xp-go-01.example.test: WQL query "SELECT Name FROM Win32_Service WHERE ')
+    assert 'more than the 16384' in str(caught.value)
+
+
+def test_a_query_of_exactly_the_limit_is_sent(capture, make_settings, fake_protocol):
+    protocol = fake_protocol([capture('enumerate-win32_service-wql-star-ws2003-single-enumerate-response.xml')])
+    wql = "SELECT Name FROM Win32_Service WHERE Name = '%s'" % ('x' * (16384 - 46))
+    assert len(wql) == 16384
+    WsmanClient(make_settings(), protocol=protocol).enumerate(wql)
+    assert len(protocol.messages) == 1
+
+
+def test_enumerate_many_runs_each_query_in_order(make_settings, fake_protocol):
+    protocol = fake_protocol([ENVELOPE % ('<n:EnumerateResponse><w:Items>%s</w:Items><w:EndOfSequence/></n:EnumerateResponse>'
+                                          % service_xml(name)) for name in ('A', 'B')])
+    client = WsmanClient(make_settings(), protocol=protocol)
+    services = client.enumerate_many(["SELECT Name FROM Win32_Service WHERE Name = 'A'", "SELECT Name FROM Win32_Service WHERE Name = 'B'"])
+    assert [s['Name'] for s in services] == ['A', 'B'] and client.round_trips == 2

@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
+import base64
+import http.client
 import socket
 import ssl
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
+from xml.sax.saxutils import escape as xml_escape
 
 import pytest
 import requests.exceptions
@@ -296,3 +299,150 @@ def test_password_at_the_cut_of_a_long_reason_is_scrubbed(secret_settings, fake_
         client.enumerate('SELECT Name FROM Win32_Service')
     text = assert_clean(caught.value, 'unreachable')
     assert PASSWORD[:4] not in text
+
+
+# -- access denied, however Windows words it --------------------------------------------------
+
+def fault_with_code(wsman_code=None, wmi_code=None, subcode='w:InternalError'):
+    """A fault in the shape of Windows' own, with the code in f:WSManFault/@Code or in MSFT_WmiError/error_Code."""
+    wsman = ('<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="%s" Machine="xp-go-01">'
+             '<f:Message>Provider refused the request. </f:Message></f:WSManFault>' % wsman_code) if wsman_code is not None else ''
+    wmi = ('<p:MSFT_WmiError xmlns:p="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_WmiError">'
+           '<p:Message>Provider refused the request. </p:Message><p:error_Code>%s</p:error_Code></p:MSFT_WmiError>' % wmi_code
+           ) if wmi_code is not None else ''
+    return ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">'
+            '<s:Header/><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>%s</s:Value></s:Subcode></s:Code>'
+            '<s:Reason><s:Text xml:lang="en-US">Provider refused the request. </s:Text></s:Reason><s:Detail>%s%s</s:Detail></s:Fault>'
+            '</s:Body></s:Envelope>' % (subcode, wsman, wmi))
+
+
+ACCESS_DENIED_CODES = [5, 2147942405, 2147749891]  # Win32 error 5, its HRESULT 0x80070005, WBEM_E_ACCESS_DENIED 0x80041003
+
+
+@pytest.mark.parametrize('where', ['wsman', 'wmi'])
+@pytest.mark.parametrize('code', ACCESS_DENIED_CODES)
+@pytest.mark.parametrize('path', ['reply', 'pywinrm'])
+def test_access_denied_whatever_its_code(monkeypatch, fake_protocol, secret_settings, code, where, path):
+    """In a 200 reply (our parser) and in a 500 through pywinrm's WSManFaultError: the same kind and advice."""
+    body = fault_with_code(wsman_code=code) if where == 'wsman' else fault_with_code(wsman_code=2150859046, wmi_code=code)
+    protocol = fake_protocol([body]) if path == 'reply' else windows_protocol(monkeypatch, 500, body)
+    client = WsmanClient(secret_settings(), protocol=protocol)
+    with pytest.raises(XProtectError) as caught:
+        client.invoke('Win32_Service', 'StopService', selectors={'Name': SERVICE})
+    text = assert_clean(caught.value, 'access_denied')
+    assert 'access denied (Provider refused the request.)' in text and "'Remote Enable' on root/cimv2" in text
+
+
+def test_other_codes_are_not_access_denied(fake_protocol, secret_settings):
+    client = WsmanClient(secret_settings(), protocol=fake_protocol([fault_with_code(wsman_code=2150859046, wmi_code=2147749890)]))
+    with pytest.raises(XProtectError) as caught:
+        client.enumerate('SELECT Name FROM Win32_Service')
+    assert caught.value.kind == 'fault'
+
+
+# -- no form of a secret, and server text cut -------------------------------------------------
+
+BASIC_VALUE = 'Basic ' + base64.b64encode(('CORP\\xpgo-admin:' + PASSWORD).encode('utf-8')).decode()
+OTHER_BASIC = 'Basic ' + base64.b64encode(b'someone:else-entirely-1').decode()
+NEGOTIATE = 'Negotiate TlRMTVNTUAADAAAAGAAYAEgAAAAYABgAYAAAAAAAAAB4AAAAAAAAAHgAAAAAAAAAeAAAAAAAAAA='
+
+
+@pytest.mark.parametrize('exc', [
+    winrm_errors.WSManFaultError(500, 'Bad HTTP response', '', 'echo: Authorization: %s' % BASIC_VALUE, 's:Sender', 'w:InternalError', 1),
+    winrm_errors.WSManFaultError(500, 'Bad HTTP response', '', 'proxy saw %s and %s' % (OTHER_BASIC, NEGOTIATE), 's:Sender', None, 1),
+    winrm_errors.InvalidCredentialsError('server said: %s' % NEGOTIATE),
+    winrm_errors.InvalidCredentialsError("request headers {'Authorization': '%s'}" % OTHER_BASIC),
+    winrm_errors.WinRMError('auth failed with header %s' % BASIC_VALUE),
+    requests.exceptions.ConnectionError("('Connection aborted.', 'sent Authorization: %s')" % NEGOTIATE),
+    RuntimeError('spnego: token %s' % NEGOTIATE),
+])
+def test_authorization_values_are_masked_even_when_not_the_password(secret_settings, fake_protocol, exc):
+    client = client_raising(secret_settings, fake_protocol, exc)
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    text = assert_clean(caught.value, caught.value.kind)
+    for value in (BASIC_VALUE, OTHER_BASIC, NEGOTIATE):
+        assert value.split(' ')[1] not in text
+    assert '********' in text or 'closed the connection before answering' in text  # that message quotes no server text
+
+
+def test_fault_text_is_scrubbed_before_it_is_cut(fake_protocol, secret_settings):
+    """A password across the 300th character is masked whole, not left half visible by the cut."""
+    for padding in range(270, 300, 3):
+        reason = 'x' * padding + PASSWORD + ' and the rest of a long fault text ' * 20
+        client = WsmanClient(secret_settings(), protocol=fake_protocol([fault_with_code(wsman_code=2150859046).replace(
+            'Provider refused the request. </f:Message>', xml_escape(reason) + '</f:Message>')]))
+        with pytest.raises(XProtectError) as caught:
+            client.enumerate('SELECT Name FROM Win32_Service')
+        text = assert_clean(caught.value, 'fault')
+        assert PASSWORD[:4] not in text
+        server_part = text.split('(code 2150859046): ', 1)[1]
+        assert len(server_part) <= 300 and server_part.endswith('...')
+
+
+def test_long_texts_from_the_client_libraries_are_cut(secret_settings, fake_protocol):
+    for exc in (winrm_errors.InvalidCredentialsError('rejected ' + 'z' * 5000), winrm_errors.WinRMError('odd ' + 'z' * 5000)):
+        client = client_raising(secret_settings, fake_protocol, exc)
+        with pytest.raises(XProtectError) as caught:
+            client.get('Win32_Service', {'Name': 'WinRM'})
+        assert 'z' * 301 not in str(caught.value) and '...' in str(caught.value)
+
+
+def test_scrub_masks_header_values_but_not_words():
+    for text in ('Basic authentication is disabled', 'NTLM challenge failed', 'Negotiate auth', 'Kerberos realm'):
+        assert _errors.scrub(text, None) == text
+    assert _errors.scrub('"Authorization": "Basic abc"', None) == '"Authorization": "********"'
+    assert _errors.scrub(BASIC_VALUE, None) == 'Basic ********'
+    once = _errors.scrub('Authorization: %s (again %s)' % (BASIC_VALUE, BASIC_VALUE), PASSWORD, 'CORP\\xpgo-admin')
+    assert once == 'Authorization: ******** (again Basic ********)'
+    assert _errors.scrub(once, PASSWORD) == once, 'scrubbing twice changes nothing'
+
+
+def test_password_spellings_include_the_windows_1252_basic_value():
+    spellings = _errors.secret_spellings('Prüfung€', 'xpgo-admin')
+    assert base64.b64encode('xpgo-admin:Prüfung€'.encode('cp1252')).decode() in spellings
+
+
+# -- plain HTTP where TLS was asked, and the reverse ---------------------------------------
+
+@pytest.mark.parametrize('reason', ['[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)',
+                                    '[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1000)',
+                                    '[SSL: HTTP_REQUEST] http request (_ssl.c:1000)'])
+def test_plain_http_on_an_https_endpoint(secret_settings, fake_protocol, reason):
+    exc = requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, '/wsman', urllib3.exceptions.SSLError(ssl.SSLError(1, reason))))
+    client = client_raising(secret_settings, fake_protocol, exc)
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    text = assert_clean(caught.value, 'tls')
+    assert 'the listener at %s answered in plain HTTP, not TLS' % ENDPOINT in text
+    assert text.endswith('use scheme http (ansible_winrm_scheme: http) or port 5986')
+
+
+def test_tls_on_an_http_endpoint(secret_settings, fake_protocol):
+    exc = requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError(
+        'Connection aborted.', http.client.BadStatusLine('\x15\x03\x01\x00\x02\x02P')))
+    client = client_raising(secret_settings, fake_protocol, exc, scheme='http', port=5986)
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    text = assert_clean(caught.value, 'tls')
+    assert 'answered in TLS (https), not plain HTTP' in text
+    assert text.endswith('use scheme https (ansible_winrm_scheme: https) or port 5985')
+
+
+def test_dropped_on_an_http_endpoint_mentions_https(secret_settings, fake_protocol):
+    exc = requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))")
+    client = client_raising(secret_settings, fake_protocol, exc, scheme='http', port=5986)
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    text = assert_clean(caught.value, 'unreachable')
+    assert 'or the listener speaks https (then use scheme https, ansible_winrm_scheme: https, or port 5985)' in text
+
+
+def test_rejected_basic_credentials_with_non_ascii_characters_point_at_ntlm(secret_settings, fake_protocol):
+    exc = winrm_errors.InvalidCredentialsError('the specified credentials were rejected by the server')
+    client = client_raising(secret_settings, fake_protocol, exc, transport='basic', password='Prüfung-2024')
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    text = str(caught.value)
+    assert caught.value.kind == 'auth' and 'Prüfung' not in text
+    assert text.endswith("carries any character") and 'transport ntlm (ansible_winrm_transport: ntlm)' in text

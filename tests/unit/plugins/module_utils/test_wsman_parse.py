@@ -11,6 +11,7 @@ import codecs
 
 import pytest
 
+from ansible_collections.xprotect.go.plugins.module_utils import _wsman_xml
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
     XProtectError,
     parse_enumerate_response,
@@ -203,3 +204,34 @@ def test_typed_wrappers_arrays_and_embedded_instances():
              '</p:Win32_Service></s:Body></s:Envelope>')
     assert parse_get_response(reply) == {'__class__': 'Win32_Service', 'InstallDate': '2024-05-01T10:00:00Z',
                                          'Dependencies': ['RpcSs', 'Tcpip'], 'Embedded': {'A': '1', 'B': '2'}}
+
+
+# -- error bodies (HTTP 4xx/5xx): checked before pywinrm's own parser sees them -------------------
+
+@pytest.mark.parametrize('declaration', ['<!DOCTYPE x>', '<!doctype x>', '<! DOCTYPE x>', '<!ENTITY a "b">'])
+@pytest.mark.parametrize('encoding', ['utf-8', 'utf-16', 'utf-16-le', 'utf-8-sig'])
+def test_error_bodies_with_a_dtd_are_refused(capture, declaration, encoding):
+    text = capture('fault-internalerror-max-concurrent-operations.xml').decode('utf-8')
+    body = text.replace('<s:Envelope', declaration + '<s:Envelope', 1).encode(encoding)
+    with pytest.raises(XProtectError) as caught:
+        _wsman_xml.raise_error_reply(body)
+    assert caught.value.kind == 'protocol' and 'document type declarations are refused' in str(caught.value)
+
+
+def test_error_body_with_a_fault_raises_it(capture):
+    with pytest.raises(_wsman_xml.FaultReply) as caught:
+        _wsman_xml.raise_error_reply(capture('fault-quotalimit-msft_wmierror.xml'))
+    assert caught.value.fault.wmi_code == 2150859173
+
+
+@pytest.mark.parametrize('body', [b'', b'<html><body>Bad Request</body></html>', b'\xff\xfe\x00garbage', b'not xml at all',
+                                  b'<a><b></a>', b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>'])
+def test_other_error_bodies_are_left_to_the_status(body):
+    assert _wsman_xml.raise_error_reply(body) is None
+
+
+def test_fault_keeps_more_text_than_a_message_shows():
+    fault = _wsman_xml.Fault(subcode='w:InternalError', reason='r' * 2000, detail='d' * 10000)
+    assert len(fault.reason) == 2000 and len(fault.detail) == 16 * _wsman_xml.MAX_FAULT_TEXT
+    message = _wsman_xml.fault_error(fault).message
+    assert 'd' * (_wsman_xml.MAX_FAULT_TEXT - 3) + '...' in message and 'd' * _wsman_xml.MAX_FAULT_TEXT not in message
