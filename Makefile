@@ -13,10 +13,24 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.requirements-dev.stamp
 COMPAT_VENV := .venv-2.16
 COMPAT_STAMP := $(COMPAT_VENV)/.requirements.stamp
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.requirements.stamp
 STEP := scripts/step
+
+# CI's matrix (.github/workflows/ci.yml) sets ANSIBLE_CORE_VERSION (2.16, 2.17, 2.18 or 2.19): the venv is
+# then .venv-core-<version>, requirements-dev.txt with scripts/ansible-core/<version>.txt installed over it.
+# Unset (the default), nothing changes: .venv from requirements-dev.txt.
+ANSIBLE_CORE_VERSION ?=
+ifneq ($(ANSIBLE_CORE_VERSION),)
+VENV := .venv-core-$(ANSIBLE_CORE_VERSION)
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.requirements-dev.stamp
+CORE_REQUIREMENTS := scripts/ansible-core/$(ANSIBLE_CORE_VERSION).txt
+endif
 
 # The scripts take their tools from here.
 export XPGO_VENV_BIN := $(BIN)
+export XPGO_TOOLS_BIN := $(CURDIR)/$(TOOLS_VENV)/bin
 
 .PHONY: help test demo unit pytest sanity changelog lint build compat venv clean
 
@@ -34,14 +48,21 @@ help:
 venv: $(STAMP)
 
 # requirements-dev.txt installs ./simulator (editable): a change to its pyproject.toml reinstalls it.
-$(STAMP): requirements-dev.txt simulator/pyproject.toml
+$(STAMP): requirements-dev.txt simulator/pyproject.toml $(CORE_REQUIREMENTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(if $(CORE_REQUIREMENTS),$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(CORE_REQUIREMENTS))
 	@touch $@
 
 $(COMPAT_STAMP): scripts/requirements-ansible-2.16.txt
 	@test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
 	$(COMPAT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-ansible-2.16.txt
+	@touch $@
+
+# galaxy-importer, antsibull-docs (Sphinx) and ansible-builder, apart: their pins clash with .venv's.
+$(TOOLS_STAMP): scripts/requirements-tools.txt
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-tools.txt
 	@touch $@
 
 # Steps run one after the other and stop at the first failure.
