@@ -80,8 +80,8 @@ MAX_WQL_CHARS = 16384
 def check_length(wql, limit=MAX_WQL_CHARS):
     """Return ``wql`` when it is at most ``limit`` characters, else raise XProtectError(kind=errors.INVALID)."""
     if len(wql) > limit:
-        raise XProtectError('WQL query "%s..." is %d characters long, more than the %d Windows is sent: split it (_wql.build_or_chunks)'
-                            % (wql[:60], len(wql), limit), kind=errors.INVALID)
+        raise XProtectError('WQL query "%s..." is %d characters long, more than the %d this collection sends to Windows in one query: '
+                            'split it (_wql.build_or_chunks)' % (wql[:60], len(wql), limit), kind=errors.INVALID)
     return wql
 
 

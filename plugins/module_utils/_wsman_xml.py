@@ -405,7 +405,8 @@ def fault_error(fault, settings=None, what=None, namespace='root/cimv2'):
     else:
         code = ' '.join(str(c) for c in (fault.wsman_code, fault.wmi_code) if c is not None)
         code = ' (code %s)' % code if code else ''
-        message = '%sWS-Management fault %s%s: %s' % (doing, fault.subcode or 'without subcode', code, reason)
+        message = ('%sWS-Management fault %s%s: %s; see the Microsoft-Windows-WinRM/Operational event log on the host'
+                   % (doing, fault.subcode or 'without subcode', code, reason))
     return FaultReply(fault, message)
 
 
