@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The event source xprotect.go.service_status against simulated hosts, driven with an asyncio.Queue."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
+from ansible_collections.xprotect.go.plugins.module_utils import _maintenance as maintenance
+from tests.unit.eda.conftest import RECORDING_SERVER, of_type, quick_overrides, run_watch, write_inventory
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+SOURCE_IN_REPO = os.path.join('extensions', 'eda', 'plugins', 'event_source', 'service_status.py')
+
+
+def test_initial_state_of_every_service_then_one_round_trip_per_host_per_interval(sim_fleet, tmp_path):
+    fleet = sim_fleet(3, profile_mix='standard=2,custom=1', overrides_per_host=quick_overrides(3))
+    inventory = write_inventory(fleet, tmp_path / 'inventory.yml', xprotect_go_maintenance_dir=str(tmp_path / 'm'))
+    events, watch = run_watch({'inventory': inventory, 'interval': '0.3'}, 1.6)
+    initial = of_type(events, 'service_state', initial=True)
+    by_host = {name: sorted(e['service'] for e in initial if e['host'] == name) for name in ('xpgo-001', 'xpgo-002', 'xpgo-003')}
+    assert by_host['xpgo-001'] == by_host['xpgo-002'] == sorted(catalog.SERVICE_KEYS)
+    assert by_host['xpgo-003'] == sorted(catalog.CORE_KEYS), 'a Custom installation has no Event Server and no Mobile Server'
+    assert len(events) == len(initial), 'nothing changed, so nothing more is said'
+    for item in initial:
+        assert item['state'] == 'started' and item['previous_state'] is None and item['maintenance'] is False
+        assert item['verdict'] is None
+    assert all(item['meta'] == {'hosts': item['xprotect_go']['host']} for item in events)
+    for host, running in zip(watch.hosts, fleet.hosts):
+        assert 3 <= host.reads <= 7
+        assert host.round_trips == host.reads, 'one WS-Management round trip per read'
+        assert running.stats.as_dict()['soap_requests'] == host.reads
+    assert fleet.password not in json.dumps(events)
+
+
+def test_a_stop_is_a_change_then_a_heal(sim_fleet, tmp_path, control):
+    fleet = sim_fleet(2, overrides_per_host=quick_overrides(2))
+    inventory = write_inventory(fleet, tmp_path / 'inventory.yml', xprotect_go_maintenance_dir=str(tmp_path / 'm'))
+    events, dummy = run_watch({'inventory': inventory, 'interval': 0.2}, 1.5, steps=[(0.7, lambda: control.stop(fleet.hosts[1]))])
+    change = of_type(events, 'service_state', 'xpgo-002', initial=False)
+    assert [(e['service'], e['previous_state'], e['state'], e['windows_state'], e['exit_code']) for e in change] == [
+        ('recording_server', 'started', 'stopped', 'Stopped', 1067)]
+    assert change[0]['name'] == RECORDING_SERVER and change[0]['process_id'] == 0 and change[0]['previous_process_id'] > 0
+    heal = of_type(events, 'heal')
+    assert len(heal) == 1 and heal[0]['host'] == 'xpgo-002'
+    assert {key: heal[0][key] for key in ('service', 'name', 'state', 'exit_code', 'attempt', 'max_per_hour', 'healing', 'max_concurrent')} == {
+        'service': 'recording_server', 'name': RECORDING_SERVER, 'state': 'stopped', 'exit_code': 1067, 'attempt': 1,
+        'max_per_hour': 3, 'healing': 1, 'max_concurrent': 1}
+    order = [item['xprotect_go']['type'] for item in events if item['xprotect_go']['host'] == 'xpgo-002' and not item['xprotect_go'].get('initial')]
+    assert order == ['service_state', 'heal']
+    assert not of_type(events, 'service_state', 'xpgo-001', initial=False)
+
+
+def test_a_process_that_changed_between_two_reads_is_a_change(sim_fleet, tmp_path, control):
+    fleet = sim_fleet(1, overrides_per_host=quick_overrides(1))
+    inventory = write_inventory(fleet, tmp_path / 'inventory.yml')
+
+    def restart_unseen():
+        control.stop(fleet.hosts[0], exit_code=0)
+        control.configure(fleet.hosts[0], RECORDING_SERVER, State='Running')
+    events, dummy = run_watch({'inventory': inventory, 'interval': 0.3, 'heal': False}, 1.2, steps=[(0.5, restart_unseen)])
+    change = of_type(events, 'service_state', initial=False)
+    assert len(change) == 1 and change[0]['state'] == change[0]['previous_state'] == 'started'
+    assert change[0]['process_id'] != change[0]['previous_process_id']
+    assert not of_type(events, 'heal'), 'heal: false only watches'
+
+
+def test_a_host_that_stops_answering_is_said_once_tried_with_back_off_and_welcomed_back(sim_fleet, tmp_path, control):
+    fleet = sim_fleet(2, overrides_per_host=quick_overrides(2))
+    inventory = write_inventory(fleet, tmp_path / 'inventory.yml')
+    down, up = fleet.hosts[1], fleet.hosts[0]
+    events, watch = run_watch({'inventory': inventory, 'interval': 0.2, 'max_backoff': 0.8}, 4.0,
+                              steps=[(0.5, lambda: control.faults(down, refuse=True)), (2.6, lambda: control.faults(down))])
+    lost = of_type(events, 'host_unreachable')
+    assert len(lost) == 1 and lost[0]['host'] == 'xpgo-002' and lost[0]['kind'] == 'unreachable'
+    assert lost[0]['retry_in'] == 0.2
+    assert 'WinRM listener' in lost[0]['message'] and fleet.password not in lost[0]['message']
+    back = of_type(events, 'host_reachable')
+    assert len(back) == 1 and back[0]['host'] == 'xpgo-002' and 1.0 < back[0]['down_for'] < 3.5
+    assert not of_type(events, 'service_state', 'xpgo-002', initial=False), 'nothing changed while it was away'
+    answering, away = watch.hosts
+    # About 2.1 s away, tried after 0.2, 0.4, 0.8, 0.8 s: far fewer reads than the host that kept answering.
+    assert away.reads < answering.reads - 5
+    assert up.stats.as_dict()['soap_requests'] == answering.reads
+
+
+def test_maintenance_marks_the_events_and_keeps_every_heal_away(sim_fleet, tmp_path, control):
+    fleet = sim_fleet(2, overrides_per_host=quick_overrides(2))
+    switches = tmp_path / 'switches'
+    maintenance.set_switch(str(switches), 'xpgo-002', reason='disk swap')
+    inventory = write_inventory(fleet, tmp_path / 'inventory.yml', xprotect_go_maintenance_dir=str(switches))
+
+    def fleet_wide():
+        maintenance.set_switch(str(switches), None)
+        control.stop(fleet.hosts[0])
+    events, dummy = run_watch({'inventory': inventory, 'interval': 0.2}, 1.6,
+                              steps=[(0.5, lambda: control.stop(fleet.hosts[1])), (0.9, fleet_wide)])
+    assert all(e['maintenance'] for e in of_type(events, 'service_state', 'xpgo-002'))
+    assert not any(e['maintenance'] for e in of_type(events, 'service_state', 'xpgo-001', initial=True))
+    stops = of_type(events, 'service_state', state='stopped')
+    assert sorted(e['host'] for e in stops) == ['xpgo-001', 'xpgo-002'] and all(e['maintenance'] for e in stops)
+    assert not of_type(events, 'heal') and not of_type(events, 'deferred')
+
+
+def test_a_heal_waits_while_the_limit_of_hosts_is_being_healed(sim_fleet, tmp_path, control):
+    fleet = sim_fleet(2, overrides_per_host=quick_overrides(2))
+    inventory = write_inventory(fleet, tmp_path / 'inventory.yml', rolling_restart_max_recording_servers_down=1)
+
+    def both():
+        control.stop(fleet.hosts[0])
+        control.stop(fleet.hosts[1])
+    events, dummy = run_watch({'inventory': inventory, 'interval': 0.2}, 1.2, steps=[(0.5, both)])
+    heals, waits = of_type(events, 'heal'), of_type(events, 'deferred')
+    assert len(heals) == 1 and len(waits) == 1 and heals[0]['host'] != waits[0]['host']
+    assert waits[0]['healing'] == 1 and waits[0]['max_concurrent'] == 1 and 'waits to be started' in waits[0]['message']
+
+
+def test_a_recording_server_that_keeps_stopping_is_healed_n_times_then_given_up_on(sim_fleet, tmp_path, control):
+    fleet = sim_fleet(1, overrides_per_host=quick_overrides(1))
+    inventory = write_inventory(fleet, tmp_path / 'inventory.yml', xprotect_go_heal_max_per_hour=2)
+    host = fleet.hosts[0]
+
+    def heal():     # what the heal playbook would do
+        control.configure(host, RECORDING_SERVER, State='Running')
+    events, dummy = run_watch({'inventory': inventory, 'interval': 0.2}, 3.0, steps=[
+        (0.4, lambda: control.stop(host)),
+        (0.9, heal), (1.3, lambda: control.stop(host)), (1.8, heal), (2.2, lambda: control.stop(host))])
+    assert [e['attempt'] for e in of_type(events, 'heal')] == [1, 2]
+    giving_up = of_type(events, 'giving_up')
+    assert len(giving_up) == 1
+    assert giving_up[0]['attempts'] == 2 and giving_up[0]['max_per_hour'] == 2
+    assert 'stopped again after 2 heal(s) within the last hour' in giving_up[0]['message']
+
+
+def test_hosts_and_settings_from_explicit_arguments_and_the_environment(sim_fleet, tmp_path):
+    fleet = sim_fleet(1, auth='ntlm')
+    host = fleet.hosts[0]
+    environ = {'XPROTECT_GO_USERNAME': fleet.username, 'XPROTECT_GO_PASSWORD': fleet.password}
+    events, dummy = run_watch({'hosts': [host.address], 'port': str(host.port), 'scheme': 'http', 'transport': 'ntlm',
+                               'maintenance_dir': str(tmp_path)}, 0.8, environ=environ)
+    assert {e['host'] for e in of_type(events, 'service_state', initial=True)} == {host.address}
+    assert fleet.password not in json.dumps(events)
+
+
+def test_a_vaulted_and_templated_password_in_group_vars(sim_fleet, tmp_path):
+    pytest.importorskip('ansible')
+    from ansible.parsing.vault import VaultLib, VaultSecret
+    fleet = sim_fleet(1)
+    inventory = fleet.inventory()
+    group = inventory['all']['children']['xprotect']['vars']
+    group['ansible_password'] = '{{ vault_xprotect_password }}'
+    (tmp_path / 'vault-pass').write_text('vault-pass-1\n')
+    vault = VaultLib([('default', VaultSecret(b'vault-pass-1'))])
+    encrypted = vault.encrypt(fleet.password).decode()
+    (tmp_path / 'group_vars').mkdir()
+    (tmp_path / 'group_vars' / 'xprotect.yml').write_text(
+        'vault_xprotect_password: !vault |\n' + textwrap.indent(encrypted, '  ') + '\n')
+    import yaml
+    (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
+    events, dummy = run_watch({'inventory': str(tmp_path / 'inventory.yml'), 'vault_password_file': str(tmp_path / 'vault-pass')}, 0.8)
+    assert len(of_type(events, 'service_state', initial=True)) == 6
+    assert fleet.password not in json.dumps(events)
+
+
+def test_the_plugin_file_finds_the_collection_through_an_unresolved_symlink(tmp_path):
+    """ansible-rulebook runs the file with runpy: it must import the collection it sits in, not another copy."""
+    link = tmp_path / 'collections' / 'ansible_collections' / 'xprotect' / 'go'
+    link.parent.mkdir(parents=True)
+    link.symlink_to(REPO_ROOT)
+    plugin = link / SOURCE_IN_REPO
+    code = ('import runpy, sys; module = runpy.run_path(sys.argv[1]); '
+            'from ansible_collections.xprotect.go.plugins.plugin_utils import _fleet_watch; '
+            'print(_fleet_watch.__file__); print(callable(module["main"]))')
+    environ = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}
+    result = subprocess.run([sys.executable, '-c', code, str(plugin)], capture_output=True, text=True, check=True, cwd=str(tmp_path),
+                            env=environ, timeout=120)
+    imported, is_callable = result.stdout.split()
+    assert imported.startswith(str(link)) and is_callable == 'True'
+
+
+def test_the_plugin_says_what_to_do_outside_a_collections_tree(tmp_path):
+    copy = tmp_path / 'service_status.py'
+    copy.write_text((open(os.path.join(REPO_ROOT, SOURCE_IN_REPO), encoding='utf-8')).read())
+    environ = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}
+    result = subprocess.run([sys.executable, '-c', 'import runpy, sys; runpy.run_path(sys.argv[1])', str(copy)], capture_output=True,
+                            text=True, cwd=str(tmp_path), env=environ, timeout=120)
+    assert result.returncode != 0 and 'ansible_collections/xprotect/go' in result.stderr
