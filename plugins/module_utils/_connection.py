@@ -156,10 +156,14 @@ class ConnectionSettings:
         """Where the option's value came from: 'the task option port', 'inventory variable ansible_port', ..."""
         return self.sources.get(option) or 'the %s option' % option
 
+    def inventory_variable(self, option: str) -> t.Optional[str]:
+        """The inventory variable a hint names for the option on this host's connection, None without one."""
+        return OPTIONS[option].hint_variable(self.connection)
+
     def setting_name(self, option: str) -> str:
         """The option as a hint names it, with the inventory variable of this host's connection:
         'connection_timeout (ansible_psrp_read_timeout)'; only the option without an inventory host."""
-        variable = OPTIONS[option].hint_variable(self.connection)
+        variable = self.inventory_variable(option)
         return '%s (%s)' % (option, variable) if variable else option
 
     def __repr__(self) -> str:
@@ -248,5 +252,5 @@ def _check(settings: ConnectionSettings) -> None:
 
 def _inventory_names(settings: ConnectionSettings, *options: str) -> str:
     """' (ansible_winrm_cert_pem and ansible_winrm_cert_key_pem)' on an inventory host, else ''."""
-    names = [OPTIONS[option].hint_variable(settings.connection) for option in options]
+    names = [settings.inventory_variable(option) for option in options]
     return ' (%s)' % ' and '.join(names) if all(names) else ''

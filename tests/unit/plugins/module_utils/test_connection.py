@@ -176,6 +176,8 @@ def test_setting_names_follow_the_hosts_connection():
     assert (winrm.setting_name('host'), psrp.setting_name('port'), psrp.setting_name('password')) == (
         'host (ansible_host)', 'port (ansible_port)', 'password (ansible_password)')
     assert plain.setting_name('connection_timeout') == 'connection_timeout'
+    assert (psrp.inventory_variable('scheme'), winrm.inventory_variable('scheme'), plain.inventory_variable('scheme')) == (
+        'ansible_psrp_protocol', 'ansible_winrm_scheme', None)
 
 
 def test_repr_hides_password():
