@@ -138,4 +138,3 @@ def server_text(text: t.Any, secret: t.Any = None, username: t.Any = None, limit
     """Text from a server (or a library quoting one), fit for a message: one line, scrubbed, then cut to ``limit``."""
     text = scrub(' '.join(str(text).split()), secret, username)
     return text if len(text) <= limit else text[:limit - 3] + '...'
-

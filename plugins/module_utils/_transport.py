@@ -327,4 +327,3 @@ def bound(protocol: t.Any, max_reply_bytes: int = MAX_REPLY_CHARS) -> t.Any:
     transport.__class__ = BoundedTransport
     transport.max_reply_bytes = max_reply_bytes
     return protocol
-

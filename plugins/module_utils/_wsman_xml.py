@@ -499,4 +499,3 @@ def wmi_value(value):
     if isinstance(value, bool):
         return 'true' if value else 'false'
     return value
-

@@ -21,7 +21,6 @@ import urllib3.exceptions
 from winrm import exceptions as winrm_errors
 from winrm.protocol import Protocol
 
-from ansible_collections.xprotect.go.plugins.module_utils import _wsman
 from ansible_collections.xprotect.go.plugins.module_utils import _errors
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanClient
@@ -283,7 +282,7 @@ def test_error_string_is_one_line_with_host_and_service():
     assert not error.unreachable
     assert XProtectError('x').kind == 'error' and str(XProtectError('x')) == 'x'
     assert set(_errors.KINDS) >= {'unreachable', 'auth', 'tls', 'timeout', 'access_denied', 'not_found', 'fault', 'protocol',
-                                 'invalid', 'service'}
+                                  'invalid', 'service'}
 
 
 def test_scrub_leaves_text_alone_without_a_password():
