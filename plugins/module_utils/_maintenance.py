@@ -27,8 +27,10 @@ import tempfile
 import typing as t
 from urllib.parse import quote, unquote
 
-# The variable that names the directory, for the playbooks and the event source alike.
+# The variable that names the directory, for the playbooks and the event source alike; then the
+# environment variable (as the connection options have theirs); then the default.
 DIRECTORY_VARIABLE = 'xprotect_go_maintenance_dir'
+DIRECTORY_ENV = 'XPROTECT_GO_MAINTENANCE_DIR'
 DEFAULT_DIRECTORY = '~/.ansible/xprotect-go/maintenance'
 FLEET = '_fleet'
 # A record larger than this is not ours: it is read as "set, no details".
@@ -40,8 +42,9 @@ class MaintenanceError(Exception):
 
 
 def directory_path(directory: t.Optional[str] = None) -> str:
-    """The directory, ~ and variables expanded; the default when None or empty."""
-    return os.path.abspath(os.path.expanduser(os.path.expandvars(directory or DEFAULT_DIRECTORY)))
+    """The directory, ~ and variables expanded; when None or empty, $XPROTECT_GO_MAINTENANCE_DIR, else the default."""
+    directory = directory or os.environ.get(DIRECTORY_ENV) or DEFAULT_DIRECTORY
+    return os.path.abspath(os.path.expanduser(os.path.expandvars(directory)))
 
 
 def file_name(host: t.Optional[str]) -> str:

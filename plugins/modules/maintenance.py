@@ -69,7 +69,8 @@ options:
   directory:
     description:
       - The directory of the switch files, on the controller. It is created (mode 0700) when a switch is first set.
-      - Defaults to the variable C(xprotect_go_maintenance_dir), else C(~/.ansible/xprotect-go/maintenance).
+      - Defaults to the variable C(xprotect_go_maintenance_dir), else the environment variable
+        E(XPROTECT_GO_MAINTENANCE_DIR), else C(~/.ansible/xprotect-go/maintenance).
         The event source must read the same directory (it reads the same variable from the same inventory).
     type: path
 notes:

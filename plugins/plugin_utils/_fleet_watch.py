@@ -82,7 +82,8 @@ ARGUMENTS: t.Dict[str, dict] = {
     'max_heals_per_hour': {'type': 'int', 'default': 3, 'min': 0, 'max': 1000, 'variable': MAX_PER_HOUR_VARIABLE},
     'max_concurrent_heals': {'type': 'int', 'default': 1, 'min': 1, 'max': 10000, 'variable': MAX_DOWN_VARIABLE},
     'heal_timeout': {'type': 'float', 'default': 180.0, 'min': 1, 'max': 86400, 'variable': HEAL_TIMEOUT_VARIABLE},
-    'maintenance_dir': {'type': 'str', 'default': maintenance.DEFAULT_DIRECTORY, 'variable': maintenance.DIRECTORY_VARIABLE},
+    # Unset everywhere, it is $XPROTECT_GO_MAINTENANCE_DIR or the default (maintenance.directory_path).
+    'maintenance_dir': {'type': 'str', 'default': None, 'variable': maintenance.DIRECTORY_VARIABLE},
     'shutdown_after': {'type': 'float', 'default': 0.0, 'min': 0, 'max': 86400},
 }
 # The connection options of the modules (all but host, which each watched host has), as arguments.

@@ -56,6 +56,14 @@ class Control:
                    if item['service'] == service and item['state'] == 'Start Pending')
 
 
+@pytest.fixture(autouse=True)
+def own_maintenance_dir(tmp_path, monkeypatch):
+    """Never the user's ~/.ansible/xprotect-go/maintenance: a test's default directory is its own."""
+    path = tmp_path / 'maintenance-default'
+    monkeypatch.setenv('XPROTECT_GO_MAINTENANCE_DIR', str(path))
+    return path
+
+
 @pytest.fixture
 def control():
     return Control()

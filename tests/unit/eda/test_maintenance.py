@@ -28,6 +28,14 @@ def test_set_read_and_clear_a_host_switch(tmp_path):
     assert maintenance.read(directory, 'nvr07')['active'] is False
 
 
+def test_the_directory_defaults_to_the_environment_variable_then_the_home_directory(monkeypatch, tmp_path):
+    monkeypatch.setenv('XPROTECT_GO_MAINTENANCE_DIR', str(tmp_path / 'env'))
+    assert maintenance.directory_path(None) == str(tmp_path / 'env')
+    assert maintenance.directory_path(str(tmp_path / 'given')) == str(tmp_path / 'given')
+    monkeypatch.delenv('XPROTECT_GO_MAINTENANCE_DIR')
+    assert maintenance.directory_path('') == os.path.expanduser('~/.ansible/xprotect-go/maintenance')
+
+
 def test_the_fleet_switch_puts_every_host_under_maintenance(tmp_path):
     maintenance.set_switch(str(tmp_path), None, reason='storage migration')
     assert (tmp_path / '_fleet').is_file()

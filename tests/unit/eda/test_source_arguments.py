@@ -32,13 +32,13 @@ def test_templated_text_becomes_numbers_and_booleans():
     assert settings.connection_options()['port'] == 5985 and settings.connection_options()['validate_certs'] is False
 
 
-def test_null_is_unset_so_the_inventory_or_the_default_applies():
+def test_null_is_unset_so_the_inventory_or_the_default_applies(own_maintenance_dir):
     settings = parse_arguments({'hosts': ['a'], 'interval': None, 'max_heals_per_hour': None, 'maintenance_dir': None}, {})
     assert settings.interval is None and settings.max_heals_per_hour is None
     targets = load_targets(settings, {'XPROTECT_GO_USERNAME': 'u'})
     assert settings.interval == 10.0 and settings.max_concurrent_heals == 1
     assert targets[0].max_per_hour == 3 and targets[0].heal_timeout == 180.0
-    assert settings.maintenance_dir == os.path.expanduser('~/.ansible/xprotect-go/maintenance')
+    assert settings.maintenance_dir == str(own_maintenance_dir), 'XPROTECT_GO_MAINTENANCE_DIR, else the default'
 
 
 @pytest.mark.parametrize('args, message', [

@@ -119,7 +119,8 @@ options:
   maintenance_dir:
     description:
       - The directory of the maintenance switches (see the module C(xprotect.go.maintenance)).
-      - Default the C(xprotect_go_maintenance_dir) variable of the watched hosts, else C(~/.ansible/xprotect-go/maintenance).
+      - Default the C(xprotect_go_maintenance_dir) variable of the watched hosts, else E(XPROTECT_GO_MAINTENANCE_DIR),
+        else C(~/.ansible/xprotect-go/maintenance).
     type: str
   shutdown_after:
     description:
