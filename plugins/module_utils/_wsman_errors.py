@@ -84,11 +84,11 @@ def _classify(exc, settings, what, namespace):
     if isinstance(exc, ET.ParseError):
         return protocol_error('not well-formed XML')
     if not HAS_WINRM:
-        return XProtectError('%s%s: %s' % (doing, type(exc).__name__, _short_reason(exc)), kind=errors.ERROR)
+        return XProtectError('%s%s: %s' % (doing, type(exc).__name__, _short_reason(exc, *_secrets(settings))), kind=errors.ERROR)
     if isinstance(exc, requests.exceptions.RequestException):
         return _network_error(exc, settings, doing)
     if isinstance(exc, (winrm.exceptions.WinRMError, winrm.exceptions.WinRMTransportError, winrm.exceptions.WinRMOperationTimeoutError)):
-        return _winrm_error(exc, settings, what, namespace)
+        return _winrm_error(exc, settings, what, namespace, doing)
     if isinstance(exc, ImportError):
         return XProtectError('%sa Python library is missing (%s): install pywinrm with the extra for this transport' % (doing, exc),
                              kind=errors.INVALID)
@@ -138,9 +138,8 @@ def _network_error(exc, settings, doing):
                          % (doing, endpoint, type(exc).__name__, reason), kind=errors.PROTOCOL)
 
 
-def _winrm_error(exc, settings, what, namespace):
+def _winrm_error(exc, settings, what, namespace, doing):
     """pywinrm's own exceptions: authentication, faults, HTTP errors without a SOAP body."""
-    doing = ('%s failed: ' % what) if what else ''
     endpoint = getattr(settings, 'endpoint', None)
     transport = getattr(settings, 'transport', '?')
     if isinstance(exc, winrm.exceptions.AuthenticationError):

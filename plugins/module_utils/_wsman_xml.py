@@ -53,9 +53,11 @@ CODES_ACCESS_DENIED = (5, 2147942405, 2147749891)
 CODE_NOT_FOUND = 2150858752              # resource URI + selectors match nothing
 CODE_CANNOT_PROCESS_FILTER = 2150858778
 CODE_TIMED_OUT = 2150858793
-# ERROR_WSMAN_ENUMERATE_INVALID_ENUMERATION_CONTEXT (0x8033801B), with subcode wsen:InvalidEnumerationContext:
-# what a Pull gets once the server dropped the enumeration (MS-WSMAN: after EnumerationTimeoutms without a
-# Pull, the server MUST answer wsen:InvalidEnumerationContext). Not 2150858787 (0x80338023), which is another error.
+# ERROR_WSMAN_ENUMERATE_INVALID_ENUMERATION_CONTEXT (0x8033801B, wsmerror.h), with subcode
+# wsen:InvalidEnumerationContext: what a Pull gets once the server dropped the enumeration ([MS-WSMAN],
+# Enumeration Garbage Collection timer: after EnumerationTimeoutms without a Pull, the server MUST answer a
+# Pull or Release with wsen:InvalidEnumerationContext; learn.microsoft.com/en-us/openspecs/windows_protocols/
+# ms-wsman/0958650f-8612-40e6-8f15-9d585e90e91a).
 CODE_INVALID_ENUMERATION_CONTEXT = 2150858779
 
 IDENTIFIER = re.compile(r'[A-Za-z_][A-Za-z0-9_]{0,127}')
