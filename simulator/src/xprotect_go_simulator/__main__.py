@@ -11,15 +11,21 @@
 (`python -m xprotect_go_simulator` is the same command.)
 
 Each command prints ONE line once it serves, then serves until SIGTERM or SIGINT (exit 0):
-  READY endpoint=<wsman URL> control=<control URL> host=<name> profile=<profile> auth=<auth> ca=<CA PEM path or ->
-  READY control=<control URL> hosts=<count> inventory=<path or -> ca=<CA PEM path or ->
-The password comes from --password, else the XPGO_SIM_PASSWORD variable, else the default; it is never printed.
+  READY endpoint=<wsman URL> control=<control URL> token=<control token> host=<name> profile=<profile> auth=<auth> ca=<CA or ->
+  READY control=<control URL> token=<control token> hosts=<count> inventory=<path or -> ca=<CA PEM path or ->
+The control endpoint answers only requests with "Authorization: Bearer <control token>"; the token is
+new at every start (also in --state-file and the inventory).
+
+The password the hosts accept comes from --password-file (its first line), else --password (visible
+to every user in the process list: prefer the file or the variable), else the XPGO_SIM_PASSWORD
+variable, else the built-in test password. It is never printed; the inventory (mode 0600) holds it.
 """
 
 import argparse
 import json
 import logging
 import os
+import pathlib
 import signal
 import sys
 import threading
@@ -59,7 +65,11 @@ def _common_options(parser):
     parser.add_argument('--scheme', choices=('http', 'https'),
                         help='default: https for basic and certificate, http for ntlm (with message encryption)')
     parser.add_argument('--username', default=DEFAULT_USERNAME, help='the account clients log on with (default: %(default)s)')
-    parser.add_argument('--password', help='its password (default: $%s, else the built-in test password)' % PASSWORD_VARIABLE)
+    secret = parser.add_mutually_exclusive_group()
+    secret.add_argument('--password-file', metavar='PATH', type=pathlib.Path,
+                        help='read the password from the first line of this file (recommended, with $%s)' % PASSWORD_VARIABLE)
+    secret.add_argument('--password', help='the password itself: visible in the process list, prefer --password-file or $%s '
+                                           '(default: $%s, else the built-in test password)' % (PASSWORD_VARIABLE, PASSWORD_VARIABLE))
     parser.add_argument('--delay-ms', type=float, default=0.0, help='milliseconds every HTTP request waits before its answer')
     parser.add_argument('--override', action='append', type=parse_override, default=[], metavar='NAME:key=value',
                         help='configure(NAME, key=value) on every host after start; repeatable. '
@@ -69,7 +79,7 @@ def _common_options(parser):
     parser.add_argument('--inventory', metavar='PATH', help='write a YAML Ansible inventory for the served hosts here')
     parser.add_argument('--group', default='xprotect', help='inventory group of the hosts (default: %(default)s)')
     parser.add_argument('--state-file', metavar='PATH',
-                        help='write JSON with the control URL, CA path and hosts here (no password)')
+                        help='write JSON with the control URL and token, CA path and hosts here (mode 0600; no password)')
     parser.add_argument('--verbose', action='store_true', help='log requests and failures to stderr')
 
 
@@ -104,8 +114,22 @@ def _configure_hosts(fleet, args):
                 running.state.configure(service, **timings)
 
 
+def read_password(args, environ=os.environ):
+    """The password from --password-file, --password, $XPGO_SIM_PASSWORD or the default (ValueError for a bad file)."""
+    if args.password_file is not None:
+        try:
+            text = args.password_file.read_text(encoding='utf-8')
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError('cannot read --password-file %s: %s' % (args.password_file, error)) from None
+        password = text.splitlines()[0] if text.splitlines() else ''
+        if not password:
+            raise ValueError('--password-file %s is empty' % args.password_file)
+        return password
+    return args.password or environ.get(PASSWORD_VARIABLE) or DEFAULT_PASSWORD
+
+
 def _fleet_from(args):
-    password = args.password or os.environ.get(PASSWORD_VARIABLE) or DEFAULT_PASSWORD
+    password = read_password(args)
     options = {'auth': args.auth, 'scheme': args.scheme, 'username': args.username, 'password': password,
                'delay': args.delay_ms / 1000.0}
     if args.command == 'serve':
@@ -117,9 +141,16 @@ def _ready_line(fleet, args):
     ca = fleet.ca_path or '-'
     if args.command == 'serve':
         running = fleet.hosts[0]
-        return 'READY endpoint=%s control=%s host=%s profile=%s auth=%s ca=%s' % (
-            running.endpoint, fleet.control_url, running.name, running.profile, fleet.auth, ca)
-    return 'READY control=%s hosts=%d inventory=%s ca=%s' % (fleet.control_url, len(fleet.hosts), args.inventory or '-', ca)
+        return 'READY endpoint=%s control=%s token=%s host=%s profile=%s auth=%s ca=%s' % (
+            running.endpoint, fleet.control_url, fleet.control_token, running.name, running.profile, fleet.auth, ca)
+    return 'READY control=%s token=%s hosts=%d inventory=%s ca=%s' % (
+        fleet.control_url, fleet.control_token, len(fleet.hosts), args.inventory or '-', ca)
+
+
+def _write_state(path, fleet):
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, 'w', encoding='utf-8') as stream:
+        json.dump(fleet.state_dict(), stream, indent=2)
 
 
 def main(argv=None):
@@ -138,8 +169,7 @@ def main(argv=None):
         if args.inventory:
             fleet.write_inventory(args.inventory, args.group)
         if args.state_file:
-            with open(args.state_file, 'w', encoding='utf-8') as handle:
-                json.dump(fleet.state_dict(), handle, indent=2)
+            _write_state(args.state_file, fleet)
         print(_ready_line(fleet, args), flush=True)
         while not stop.wait(0.5):
             pass

@@ -5,6 +5,12 @@
 
 """JSON control endpoint of a fleet (127.0.0.1, ephemeral port), and a small client for it.
 
+Every request carries the fleet's control token, made at start (secrets.token_urlsafe) and given on
+the READY line, in the state file (control_token) and as fleet.control_token:
+  Authorization: Bearer <token>
+Without it (or with another) the answer is 401 {"error": ...}. ControlClient sends it: pass
+token=..., or let it find the token of a fleet started in the same process.
+
 Routes (h = host name, Name = service name, URL-encoded):
   GET    /hosts                       -> [{"name", "address", "port", "scheme", "endpoint", "profile"}]
   GET    /hosts/h                     -> that host's entry
@@ -17,12 +23,20 @@ Routes (h = host name, Name = service name, URL-encoded):
   POST   /hosts/h/faults              body = any subset of the faults -> all faults
   DELETE /hosts/h/faults              -> all faults, cleared
   POST   /hosts/h/reset               -> profile state, no faults, zeroed stats; returns snapshot()
-Errors are {"error": "..."} with 400 (bad body or value), 404 (unknown route, host or service)
-or 405 (method not allowed).
+  GET    /hosts/h/enumerations        -> {"open": valid enumeration contexts, "timeout": their lifetime in s}
+  POST   /hosts/h/enumerations/expire -> {"expired": n}: every open context becomes invalid at once
+The faults include enumeration_timeout (seconds, default 240 like WinRM's EnumerationTimeoutms;
+0 makes every context expire at once).
+Errors are {"error": "..."} (one line) with 400 (bad body or value), 401 (no or wrong token), 404
+(unknown route, host or service), 405 (method not allowed) or 500 (a simulator bug). A request that
+stalls for REQUEST_TIMEOUT seconds while sending its headers or body is dropped without an answer.
 """
 
+import hmac
 import http.server
 import json
+import logging
+import secrets
 import threading
 import urllib.error
 import urllib.request
@@ -30,7 +44,28 @@ from urllib.parse import unquote, urlsplit
 
 from .listener import require_loopback
 
+log = logging.getLogger(__name__)
+
 MAX_BODY = 1024 * 1024
+REQUEST_TIMEOUT = 10.0
+TOKEN_HEADER = 'Authorization'
+TOKEN_SCHEME = 'Bearer'
+
+# Tokens of the control endpoints served by this process, by origin (scheme://host:port), so that a
+# ControlClient made without a token still authenticates to a fleet started in the same process.
+_TOKENS = {}
+_TOKENS_LOCK = threading.Lock()
+
+
+def _origin(url):
+    parts = urlsplit(url)
+    return '%s://%s' % (parts.scheme, parts.netloc)
+
+
+def known_token(url):
+    """The token of the control endpoint serving url, if this process serves it; else None."""
+    with _TOKENS_LOCK:
+        return _TOKENS.get(_origin(url))
 
 
 class ControlError(Exception):
@@ -55,6 +90,8 @@ def _host_route(fleet, method, name, rest, body):
         raise _RouteError(404, 'no host named %r' % name) from None
     routes = {
         ('GET', ()): running.as_dict,
+        ('GET', ('enumerations',)): running.state.enumerations,
+        ('POST', ('enumerations', 'expire')): lambda: {'expired': running.state.expire_enumerations()},
         ('GET', ('services',)): running.state.snapshot,
         ('GET', ('history',)): lambda: running.state.history,
         ('GET', ('stats',)): running.stats.as_dict,
@@ -104,38 +141,76 @@ def dispatch(fleet, method, path, body):
     raise _RouteError(404, 'no route %s %s' % (method, path))
 
 
+def _one_line(error):
+    return ' '.join(str(error).split()) or error.__class__.__name__
+
+
 class _ControlHandler(http.server.BaseHTTPRequestHandler):
     server_version = 'xpgo-simulator-control'
-    timeout = 30
+
+    def setup(self):
+        self.timeout = self.server.request_timeout
+        super().setup()
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        pass
+        log.debug('control %s', format % args)
 
-    def _send(self, status, payload):
+    def _send(self, status, payload, headers=()):
         data = json.dumps(payload, indent=None, sort_keys=True, default=str).encode('utf-8')
         self.send_response(status)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(data)))
+        for name, value in headers:
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
-    def _handle(self):
+    def _read(self):
         try:
             length = int(self.headers.get('Content-Length') or 0)
-            if not 0 <= length <= MAX_BODY:
-                raise _RouteError(400, 'bad Content-Length')
-            raw = self.rfile.read(length) if length else b''
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except ValueError as error:
-                raise _RouteError(400, 'the request body is not JSON: %s' % error) from None
-            self._send(200, dispatch(self.server.fleet, self.command, self.path, body))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            raise _RouteError(400, 'bad Content-Length')
+        raw = self.rfile.read(length) if length else b''
+        if len(raw) != length:
+            raise ConnectionError('the client sent %d of %d body bytes' % (len(raw), length))
+        return raw
+
+    def _authorized(self):
+        scheme, _sep, token = self.headers.get(TOKEN_HEADER, '').strip().partition(' ')
+        return scheme.lower() == TOKEN_SCHEME.lower() and hmac.compare_digest(token.strip().encode(), self.server.token.encode())
+
+    def _handle(self):
+        try:
+            raw = self._read()
+            if not self._authorized():
+                self._send(401, {'error': 'the control endpoint needs its token: "%s: %s <token>"' % (TOKEN_HEADER, TOKEN_SCHEME)},
+                           [('WWW-Authenticate', '%s realm="xprotect-go-simulator"' % TOKEN_SCHEME)])
+                return
+            self._send(200, dispatch(self.server.fleet, self.command, self.path, _parse(raw)))
         except _RouteError as error:
-            self._send(error.status, {'error': str(error)})
+            self._send(error.status, {'error': _one_line(error)})
+        except (TimeoutError, ConnectionError) as error:
+            log.debug('control request dropped: %s', error)
+            self.close_connection = True
         except ValueError as error:
-            self._send(400, {'error': str(error)})
+            self._send(400, {'error': _one_line(error)})
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            log.debug('control request failed', exc_info=True)
+            self._send(500, {'error': 'the simulator failed on this request: %s' % _one_line(error)})
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _handle
+
+
+def _parse(raw):
+    """The JSON body ({} when empty); _RouteError 400 for anything that is not JSON, nested too deep included."""
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise _RouteError(400, 'the request body is not JSON: %s' % _one_line(error)) from None
 
 
 class _ControlHTTPServer(http.server.ThreadingHTTPServer):
@@ -143,18 +218,27 @@ class _ControlHTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
 
-    def __init__(self, address, fleet):
+    def __init__(self, address, fleet, token, request_timeout):
         self.fleet = fleet
+        self.token = token
+        self.request_timeout = request_timeout
         super().__init__(address, _ControlHandler)
+
+    def handle_error(self, request, client_address):
+        # Never a traceback on stderr: what a client sends cannot make the simulator print one.
+        log.debug('control connection from %s failed', client_address, exc_info=True)
 
 
 class ControlServer:
     """The control endpoint of one fleet: bound on creation, serving after start()."""
 
-    def __init__(self, fleet, address='127.0.0.1', port=0):
-        self._server = _ControlHTTPServer((require_loopback(address), port), fleet)
+    def __init__(self, fleet, address='127.0.0.1', port=0, token=None, request_timeout=REQUEST_TIMEOUT):
+        self.token = token or secrets.token_urlsafe(32)
+        self._server = _ControlHTTPServer((require_loopback(address), port), fleet, self.token, float(request_timeout))
         self.url = 'http://%s:%d' % self._server.server_address[:2]
         self._thread = None
+        with _TOKENS_LOCK:
+            _TOKENS[_origin(self.url)] = self.token
 
     def start(self):
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={'poll_interval': 0.1},
@@ -168,14 +252,22 @@ class ControlServer:
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        with _TOKENS_LOCK:
+            if _TOKENS.get(_origin(self.url)) == self.token:
+                del _TOKENS[_origin(self.url)]
 
 
 class ControlClient:
-    """Tiny JSON client: get/post/delete take an absolute URL or a path under base_url."""
+    """Tiny JSON client: get/post/delete take an absolute URL or a path under base_url.
 
-    def __init__(self, base_url='', timeout=10.0):
+    token: the control endpoint's token; None takes the token of the fleet serving the URL when it
+    runs in this process (a fleet started elsewhere gives its token on its READY line).
+    """
+
+    def __init__(self, base_url='', timeout=10.0, token=None):
         self.base_url = base_url.rstrip('/')
         self.timeout = timeout
+        self.token = token
         # No proxies: the control endpoint is always on loopback.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -185,8 +277,13 @@ class ControlClient:
         return '%s/%s' % (self.base_url, path.lstrip('/'))
 
     def request(self, method, path, body=None):
+        url = self.url(path)
         data = None if body is None else json.dumps(body).encode('utf-8')
-        request = urllib.request.Request(self.url(path), data=data, method=method, headers={'Content-Type': 'application/json'})
+        headers = {'Content-Type': 'application/json'}
+        token = self.token or known_token(url)
+        if token:
+            headers[TOKEN_HEADER] = '%s %s' % (TOKEN_SCHEME, token)
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b'null')

@@ -6,14 +6,23 @@
 """WS-Enumeration as Windows' WinRM answers it: Enumerate, Pull and Release over open contexts.
 
 OptimizeEnumeration, MaxElements (default 1), pages cut near 75 KB, a fresh context per page,
-contexts expiring after EnumerationTimeoutms (240 s) idle.
+contexts expiring after EnumerationTimeoutms (240 s) idle, and the enumeration modes of
+WS-Management (DSP0226 8.7): objects (the default), EnumerateEPR (endpoint references only) and
+EnumerateObjectAndEPR (w:Item holding the object, then its endpoint reference).
 """
 
 from __future__ import annotations
 
+from xml.sax.saxutils import escape, quoteattr
+
 from . import soap, wsman_faults
 
-ENUMERATION_TIMEOUT = 240.0       # seconds, WinRM's default EnumerationTimeoutms
+# WinRM's default EnumerationTimeoutms (winrm get winrm/config/service): an enumeration context not
+# pulled for this long is gone, and a Pull with it gets InvalidEnumerationContext. Per host through
+# the control endpoint (faults: enumeration_timeout).
+ENUMERATION_TIMEOUT = 240.0
+MODE_EPR = 'EnumerateEPR'
+MODE_OBJECT_AND_EPR = 'EnumerateObjectAndEPR'
 MAX_ENUMERATIONS = 500            # open contexts kept per host; the oldest go first
 PAGE_LIMIT = 75 * 1024            # Windows cuts Pull pages near 75 KB whatever MaxElements asks for
 ENVELOPE_OVERHEAD = 1024          # room for the envelope around the items
@@ -30,6 +39,27 @@ class _Context:
 
 def _reply(action, request, body):
     return soap.envelope('enumeration', soap.NS_ENUMERATION + '/' + action, request.message_id, body, request.operation_id)
+
+
+def endpoint_reference(class_uri, key, value):
+    """A wsa:EndpointReference to one instance: the anonymous address, its resource URI and key selector."""
+    return ('<a:EndpointReference><a:Address>%s</a:Address><a:ReferenceParameters><w:ResourceURI>%s</w:ResourceURI>'
+            '<w:SelectorSet><w:Selector Name=%s>%s</w:Selector></w:SelectorSet></a:ReferenceParameters></a:EndpointReference>'
+            % (soap.ANONYMOUS, escape(class_uri), quoteattr(key), escape(value)))
+
+
+def mode_items(enumerate_element, selected, class_uri, key='Name'):
+    """The items to enumerate for the request's w:EnumerationMode; selected is [(key value, object XML)]."""
+    mode_element = soap.child(enumerate_element, soap.NS_WSMAN, 'EnumerationMode')
+    mode = (mode_element.text or '').strip() if mode_element is not None else None
+    if mode is None:
+        return [item for _value, item in selected]
+    if mode == MODE_EPR:
+        return [endpoint_reference(class_uri, key, value) for value, _item in selected]
+    if mode == MODE_OBJECT_AND_EPR:
+        return ['<w:Item>%s%s</w:Item>' % (item, endpoint_reference(class_uri, key, value)) for value, item in selected]
+    # DSP0226 8.7: an enumeration mode the service does not support is wsman:UnsupportedFeature, detail EnumerationMode.
+    raise wsman_faults.unsupported_feature('EnumerationMode')
 
 
 def max_elements(element, namespace):
@@ -59,10 +89,20 @@ class Enumerations:
 
     def __init__(self):
         self.endless = False
+        self.timeout = ENUMERATION_TIMEOUT
         self._open = {}
 
     def clear(self):
         self._open = {}
+
+    def open_count(self, now):
+        self._forget_expired(now)
+        return len(self._open)
+
+    def expire_all(self):
+        """Make every open context invalid at once (as if EnumerationTimeoutms had passed); returns how many."""
+        count, self._open = len(self._open), {}
+        return count
 
     def enumerate(self, request, enumerate_element, items, now):
         """The EnumerateResponse for the selected items (XML text each)."""
@@ -112,17 +152,22 @@ class Enumerations:
         while len(self._open) >= MAX_ENUMERATIONS:
             del self._open[next(iter(self._open))]
         context = soap.new_uuid()
-        self._open[context] = _Context(items, position, now + ENUMERATION_TIMEOUT)
+        self._open[context] = _Context(items, position, now + self.timeout)
         return context
 
     def _take(self, element, now):
         context_element = soap.child(element, soap.NS_ENUMERATION, 'EnumerationContext')
         context = (context_element.text or '').strip() if context_element is not None else ''
         found = self._open.pop(context, None)
-        if found is None or (now is not None and found.deadline < now):
+        if found is None or (now is not None and _expired(found, now)):
             raise wsman_faults.invalid_context()
         return found
 
     def _forget_expired(self, now):
-        for context in [context for context, found in self._open.items() if found.deadline < now]:
+        for context in [context for context, found in self._open.items() if _expired(found, now)]:
             del self._open[context]
+
+
+def _expired(context, now):
+    # A deadline equal to now counts as passed, so that a timeout of 0 expires contexts at once.
+    return context.deadline <= now

@@ -6,7 +6,8 @@
 """Faults a listener injects at the HTTP level, and the fault WinRM sends when it fails itself.
 
 FaultSettings holds the wire-level faults of one listener (refused or reset connections, delays,
-HTTP 500, malformed bodies, endless enumerations); the control endpoint changes them.
+HTTP 500, malformed bodies, endless enumerations, the enumeration context lifetime); the control
+endpoint changes them.
 """
 
 import re
@@ -16,6 +17,8 @@ from xml.sax.saxutils import escape
 
 MALFORMED_KINDS = ('garbage', 'truncated')
 GARBAGE_BODY = b'\x00\x1fThis is not XML: the simulated host sent garbage.\xff\xfe'
+ENUMERATION_TIMEOUT = 240.0     # WinRM's default EnumerationTimeoutms, in seconds (enumeration.py)
+MAX_ENUMERATION_TIMEOUT = 86400.0
 
 FAULT_NAMESPACES = (
     'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
@@ -41,7 +44,8 @@ def _fault_property(name):
 class FaultSettings:
     """Wire-level faults of one listener; changes apply to the next request (refuse: at once)."""
 
-    DEFAULTS = {'refuse': False, 'reset': False, 'delay': 0.0, 'http_500': False, 'malformed': None, 'endless_enumeration': False}
+    DEFAULTS = {'refuse': False, 'reset': False, 'delay': 0.0, 'http_500': False, 'malformed': None, 'endless_enumeration': False,
+                'enumeration_timeout': ENUMERATION_TIMEOUT}
 
     refuse = _fault_property('refuse')
     reset = _fault_property('reset')
@@ -49,6 +53,7 @@ class FaultSettings:
     http_500 = _fault_property('http_500')
     malformed = _fault_property('malformed')
     endless_enumeration = _fault_property('endless_enumeration')
+    enumeration_timeout = _fault_property('enumeration_timeout')
 
     def __init__(self, on_change=None):
         self._lock = threading.Lock()
@@ -59,9 +64,10 @@ class FaultSettings:
     def _validate(name, value):
         if name not in FaultSettings.DEFAULTS:
             raise ValueError('unknown fault %r; known: %s' % (name, ', '.join(FaultSettings.DEFAULTS)))
-        if name == 'delay':
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3600:
-                raise ValueError('delay must be a number of seconds between 0 and 3600, not %r' % (value,))
+        if name in ('delay', 'enumeration_timeout'):
+            highest = 3600 if name == 'delay' else MAX_ENUMERATION_TIMEOUT
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= highest:
+                raise ValueError('%s must be a number of seconds between 0 and %d, not %r' % (name, highest, value))
             return float(value)
         if name == 'malformed':
             if value is not None and value not in MALFORMED_KINDS:

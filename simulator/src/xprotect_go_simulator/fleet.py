@@ -12,7 +12,7 @@ import tempfile
 
 import yaml
 
-from .control import ControlServer
+from .control import ControlClient, ControlServer
 from .host import SimulatedHost
 from .acceptor import Acceptor
 from .listener import WsmanListener, require_loopback
@@ -99,12 +99,13 @@ class Fleet:
 
     addresses/ports/names override the defaults per host (the CLI's `serve` uses them);
     overrides_per_host is {host name: overrides} or a list by position; extra_users {user: password}
-    are accepted by every host besides username.
+    are accepted by every host besides username. control_token is made at start unless given;
+    control_client() is a ControlClient that sends it.
     """
 
     def __init__(self, count=1, profile_mix=None, profile='standard', auth='basic', scheme=None,
                  username=DEFAULT_USERNAME, password=DEFAULT_PASSWORD, delay=0.0, overrides_per_host=None,
-                 extra_users=None, addresses=None, ports=None, names=None, host_factory=SimulatedHost):
+                 extra_users=None, addresses=None, ports=None, names=None, host_factory=SimulatedHost, control_token=None):
         if count < 1:
             raise ValueError('a fleet needs at least one host')
         if auth not in DEFAULT_SCHEMES:
@@ -130,6 +131,7 @@ class Fleet:
         self.client_cert_path = None
         self.client_key_path = None
         self.control_url = None
+        self.control_token = control_token
         self.directory = None
         self._acceptor = None
         self._control = None
@@ -150,8 +152,9 @@ class Fleet:
                 if self.auth == 'certificate':
                     self.client_cert_path, self.client_key_path = self.tls.client_certificate(self.username)
             self._acceptor = Acceptor()
-            self._control = ControlServer(self)
+            self._control = ControlServer(self, token=self.control_token)
             self.control_url = self._control.url
+            self.control_token = self._control.token
             for index, (name, profile, address, port) in enumerate(zip(self.names, self.profiles, self.addresses, self.ports)):
                 state = self._host_factory(name, profile=profile, overrides=self._host_overrides(index, name))
                 listener = WsmanListener(state, address=address, port=port, scheme=self.scheme, auth=self.auth, users=self.users,
@@ -169,6 +172,10 @@ class Fleet:
             if running.name.lower() == name.lower():
                 return running
         raise KeyError(name)
+
+    def control_client(self, timeout=10.0):
+        """A ControlClient for this fleet's control endpoint (paths relative to control_url), with its token."""
+        return ControlClient(self.control_url, timeout=timeout, token=self.control_token)
 
     def client_certificate(self, username):
         """(cert_pem, key_pem) paths for certificate authentication as username (https fleets)."""
@@ -204,6 +211,8 @@ class Fleet:
             'ansible_winrm_scheme': self.scheme,
             'ansible_winrm_path': '/wsman',
             'ansible_winrm_message_encryption': 'auto',
+            # With each host's xprotect_go_simulator_control URL: what a play needs to drive the simulator.
+            'xprotect_go_simulator_control_token': self.control_token,
         }
         if self.auth != 'certificate':
             group_vars['ansible_password'] = self.password
@@ -218,7 +227,7 @@ class Fleet:
         return {'all': {'children': {group: {'vars': group_vars, 'hosts': hosts}}}}
 
     def write_inventory(self, path, group='xprotect'):
-        """Write a YAML inventory for `ansible-playbook -i` (mode 0600: it holds the password)."""
+        """Write a YAML inventory for `ansible-playbook -i` (mode 0600: it holds the password and the control token)."""
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(handle, 'w', encoding='utf-8') as stream:
             stream.write('# Simulated XProtect Go hosts (xprotect-go-simulator); valid while the fleet runs.\n')
@@ -226,7 +235,7 @@ class Fleet:
         return path
 
     def state_dict(self):
-        """What `fleet --state-file` writes: control URL, CA path and the hosts (no password)."""
-        return {'control_url': self.control_url, 'ca_path': self.ca_path, 'auth': self.auth, 'scheme': self.scheme,
+        """What `--state-file` writes: control URL and token, CA path and the hosts (no password)."""
+        return {'control_url': self.control_url, 'control_token': self.control_token, 'ca_path': self.ca_path, 'auth': self.auth, 'scheme': self.scheme,
                 'username': self.username, 'client_cert_path': self.client_cert_path, 'client_key_path': self.client_key_path,
                 'hosts': [running.as_dict() for running in self.hosts]}

@@ -24,6 +24,10 @@ WSMAN_PATH = '/wsman'
 SERVER_HEADER = 'Microsoft-HTTPAPI/2.0'
 SOAP_CONTENT_TYPE = 'application/soap+xml;charset=UTF-8'
 IDLE_TIMEOUT = 120.0      # HTTP.sys drops idle keep-alive connections after about two minutes
+# Once a request has begun, each read of its headers and body must make progress within this many
+# seconds, or the connection is dropped without an answer (HTTP.sys' HeaderWait/EntityBody timeouts,
+# shorter here: a stalled client must not hold a thread for minutes). Per listener: body_timeout.
+REQUEST_TIMEOUT = 10.0
 MAX_BODY = 16 * 1024 * 1024
 
 
@@ -43,6 +47,23 @@ class WsmanRequestHandler(AuthenticationMixin, http.server.BaseHTTPRequestHandle
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         log.debug('%s %s', self.listener.endpoint, format % args)
+
+    def handle_one_request(self):
+        """Wait up to IDLE_TIMEOUT for a request to begin, then give its reads body_timeout each."""
+        self.connection.settimeout(IDLE_TIMEOUT)
+        try:
+            started = self.rfile.peek(1)
+        except (TimeoutError, OSError):
+            started = b''
+        if not started:
+            self.close_connection = True
+            return
+        self.connection.settimeout(self.listener.body_timeout)
+        try:
+            super().handle_one_request()
+        except TimeoutError:
+            log.debug('%s: a request stalled for %.1f s; connection dropped', self.listener.endpoint, self.listener.body_timeout)
+            self.close_connection = True
 
     # ---- responses ----------------------------------------------------------------------------
 
@@ -86,7 +107,12 @@ class WsmanRequestHandler(AuthenticationMixin, http.server.BaseHTTPRequestHandle
         if not 0 <= length <= MAX_BODY:
             self.send_error(400, 'Bad Request', 'Invalid Content-Length.')
             return None
-        return self.rfile.read(length) if length else b''
+        body = self.rfile.read(length) if length else b''
+        if len(body) != length:
+            # The client closed its side before sending the body it announced.
+            self.close_connection = True
+            return None
+        return body
 
     def _not_post(self):
         self.listener.stats.count_http()

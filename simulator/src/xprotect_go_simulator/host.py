@@ -16,13 +16,15 @@ from __future__ import annotations
 import threading
 import time
 
-from . import query, soap, wsman_faults
+from . import enumeration, query, soap, wsman_faults
 from .enumeration import Enumerations
 from .profiles import PROFILES
-from .query import CIMV2_ALL_URI, DEPENDENT_SERVICE_CLASS  # noqa: F401 (re-exported)
-from .registry import HKEY_LOCAL_MACHINE, STDREGPROV_URI, StdRegProv  # noqa: F401 (re-exported)
-from .services import (SERVICE_CLASS, SERVICE_URI, SNAPSHOT_KEYS, WIN32_SERVICE_PROPERTIES,  # noqa: F401 (re-exported)
-                       ServiceControlManager, account_name)
+from .query import CIMV2_ALL_URI
+from .registry import HKEY_LOCAL_MACHINE, STDREGPROV_URI, StdRegProv
+from .services import SERVICE_CLASS, SERVICE_URI, SNAPSHOT_KEYS, ServiceControlManager, account_name
+
+# Re-exported: the resource URIs and snapshot keys tests and clients use with a SimulatedHost.
+__all__ = ['CIMV2_ALL_URI', 'HKEY_LOCAL_MACHINE', 'SERVICE_URI', 'SNAPSHOT_KEYS', 'STDREGPROV_URI', 'SimulatedHost', 'account_name']
 
 SERVICE_METHODS = ('StartService', 'StopService', 'ChangeStartMode')
 
@@ -61,6 +63,26 @@ class SimulatedHost:
     def endless_enumeration(self, value):
         self._enumerations.endless = bool(value)
 
+    @property
+    def enumeration_timeout(self):
+        """Seconds an enumeration context lives unpulled (WinRM's EnumerationTimeoutms; 0: contexts expire at once)."""
+        return self._enumerations.timeout
+
+    @enumeration_timeout.setter
+    def enumeration_timeout(self, seconds):
+        with self._lock:
+            self._enumerations.timeout = float(seconds)
+
+    def enumerations(self):
+        """{"open": contexts still valid, "timeout": enumeration_timeout}."""
+        with self._lock:
+            return {'open': self._enumerations.open_count(self._clock()), 'timeout': self._enumerations.timeout}
+
+    def expire_enumerations(self):
+        """Invalidate every open enumeration context now, as if it had timed out; returns how many there were."""
+        with self._lock:
+            return self._enumerations.expire_all()
+
     # -- out-of-band API (tests, control endpoint) ------------------------------------------------
 
     def snapshot(self):
@@ -90,6 +112,7 @@ class SimulatedHost:
         """Back to the profile's state (with the constructor's overrides); history, contexts and faults cleared."""
         with self._lock:
             self.endless_enumeration = False
+            self._enumerations.timeout = enumeration.ENUMERATION_TIMEOUT
             self._load()
 
     def handle(self, body, username):
@@ -144,7 +167,8 @@ class SimulatedHost:
             selected = query.select(self._scm, query_filter, now)
         else:
             raise _unknown_resource(uri)
-        return self._enumerations.enumerate(request, enumerate_element, [item for _service, item in selected], now)
+        items = enumeration.mode_items(enumerate_element, [(service.name, item) for service, item in selected], SERVICE_URI)
+        return self._enumerations.enumerate(request, enumerate_element, items, now)
 
     def _get(self, request, now):
         uri = request.resource_uri.lower()
@@ -200,6 +224,3 @@ def _method_input(request, method):
     if soap.local_name(element.tag).lower() != ('%s_INPUT' % method).lower():
         raise wsman_faults.missing_element('%s_INPUT' % method)
     return {soap.local_name(param.tag).lower(): None if soap.is_nil(param) else (param.text or '') for param in element}
-
-
-__all__ = ['CIMV2_ALL_URI', 'HKEY_LOCAL_MACHINE', 'SERVICE_URI', 'SNAPSHOT_KEYS', 'STDREGPROV_URI', 'SimulatedHost', 'account_name']

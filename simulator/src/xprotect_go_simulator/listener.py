@@ -22,7 +22,7 @@ import threading
 from .acceptor import Acceptor, Connection, reset_socket
 from .auth import AUTH_MODES
 from .faults import GARBAGE_BODY, FaultSettings, header_value, internal_error_fault, soap_text
-from .handler import WSMAN_PATH, WsmanRequestHandler
+from .handler import REQUEST_TIMEOUT, WSMAN_PATH, WsmanRequestHandler
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class WsmanListener:
     """A WinRM listener for one simulated host on a loopback address."""
 
     def __init__(self, state, address='127.0.0.1', port=0, scheme='http', auth='basic', users=None, tls=None,
-                 delay=0.0, allow_unencrypted=None, acceptor=None, name=None):
+                 delay=0.0, allow_unencrypted=None, acceptor=None, name=None, body_timeout=REQUEST_TIMEOUT):
         self.state = state
         self.name = name or getattr(state, 'name', address)
         self.address = require_loopback(address)
@@ -107,6 +107,7 @@ class WsmanListener:
         self.allow_unencrypted = (scheme == 'https' or 'basic' in self.auth) if allow_unencrypted is None else allow_unencrypted
         self._ssl_context = tls.server_context('certificate' in self.auth) if scheme == 'https' else None
         self.base_delay = float(delay)
+        self.body_timeout = float(body_timeout)
         self.port = port
         self.faults = FaultSettings(on_change=self._faults_changed)
         self.stats = ListenerStats()
@@ -162,8 +163,9 @@ class WsmanListener:
 
     def _faults_changed(self, names):
         values = self.faults.as_dict()
-        if 'endless_enumeration' in names:
-            self.state.endless_enumeration = values['endless_enumeration']
+        for name in ('endless_enumeration', 'enumeration_timeout'):
+            if name in names and hasattr(self.state, name):
+                setattr(self.state, name, values[name])
         if 'refuse' in names:
             with self._lock:
                 if not self._started or self._stopping.is_set():

@@ -11,6 +11,10 @@ from . import soap, wql, wsman_faults
 from .services import SERVICE_CLASS, SERVICE_URI, WIN32_SERVICE_PROPERTIES
 
 CIMV2_ALL_URI = soap.WMI_BASE + 'root/cimv2/*'
+# WMI takes queries of at most 16384 characters: WBEM_LIMITS.WBEM_MAX_QUERY = 0x4000 in wbemcli.h
+# (learn.microsoft.com/windows/win32/api/wbemcli/ne-wbemcli-wbem_limits). WinRM hands a query WMI refuses
+# back as n:CannotProcessFilter with WMI's provider fault, the shape of the captured unknown-class fault.
+WBEM_MAX_QUERY = 0x4000
 DEPENDENT_SERVICE_CLASS = 'Win32_DependentService'
 _ROLES = {'antecedent': 'Antecedent', 'dependent': 'Dependent', None: None}
 
@@ -33,6 +37,8 @@ def select(scm, query_filter, now):
     if query_filter.get('Dialect') != soap.WQL_DIALECT:
         raise wsman_faults.dialect_unavailable()
     text = query_filter.text or ''
+    if len(text) > WBEM_MAX_QUERY:
+        raise wsman_faults.filter_fault(text, 'length')
     try:
         query = wql.parse(text, {SERVICE_CLASS: WIN32_SERVICE_PROPERTIES})
         if isinstance(query, wql.AssociatorsQuery):

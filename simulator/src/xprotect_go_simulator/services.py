@@ -59,6 +59,7 @@ PROCESS_TERMINATED = 1067         # ExitCode of a crashed service
 CHECKPOINT_SECONDS = 0.5          # a pending service advances its CheckPoint this often
 HUNG_WAIT_HINT = 2000             # ms; a hung service reports a wait hint but never advances
 
+
 def account_name(user):
     """The account part of 'DOMAIN\\user', 'user@domain' or 'user', lower case."""
     user = (user or '').strip().rsplit('\\', 1)[-1]

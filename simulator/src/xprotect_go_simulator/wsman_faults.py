@@ -21,6 +21,7 @@ FILTER_MESSAGES = {
     'class': 'The specified class does not exist in the given namespace. ',
     'property': 'The WQL query is invalid: it names a property the class does not have. ',
     'syntax': 'The WQL query is invalid. ',
+    'length': 'The WQL query is longer than the 16384 characters WMI accepts. ',
 }
 INVALID_CONTEXT = 'The WS-Enumeration context in the enumeration is not valid. Enumeration may have been completed or ' \
                   'canceled. You cannot use this enumeration context anymore. Start a new enumeration. '
@@ -67,5 +68,13 @@ def dialect_unavailable():
 
 
 def invalid_context():
+    """A used, released or expired context: wsmerror.h ERROR_WSMAN_ENUMERATE_INVALID_ENUMERATION_CONTEXT (0x8033801B),
+    "wsen, code=Receiver, subcode=WS-Enumeration InvalidEnumerationContext"."""
     return soap.Fault('n:InvalidEnumerationContext', 2150858779, INVALID_CONTEXT, action=soap.FAULT_ACTION_ENUMERATION,
                       code='s:Receiver')
+
+
+def unsupported_feature(detail):
+    """wsman:UnsupportedFeature (ERROR_WSMAN_UNSUPPORTED_FEATURE, 0x80338042 in wsmerror.h) with a FaultDetail."""
+    return soap.Fault('w:UnsupportedFeature', 2150858818, 'The WS-Management service does not support the specified feature. '
+                      'Remove the unsupported feature from the request and retry. ', detail=detail)

@@ -13,11 +13,14 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from xprotect_go_simulator.__main__ import build_parser
+from xprotect_go_simulator import ControlClient, ControlError
+from xprotect_go_simulator.__main__ import DEFAULT_PASSWORD, build_parser, read_password
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PASSWORD = 'Cli-Secret-987!'
@@ -84,7 +87,7 @@ def simulator():
 
 @pytest.mark.slow
 @pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
-def test_serve_prints_ready_serves_and_exits_cleanly(simulator, wsman, sim_control, signum):
+def test_serve_prints_ready_serves_and_exits_cleanly(simulator, wsman, signum):
     sim = simulator('serve', '--auth', 'ntlm', '--port', '0', '--address', '127.0.0.5', '--profile', 'custom',
                     '--override', 'Spooler:State=Stopped')
     fields = sim.ready_fields()
@@ -97,14 +100,24 @@ def test_serve_prints_ready_serves_and_exits_cleanly(simulator, wsman, sim_contr
     names = {item['Name']: item['State'] for item in wsman.enumerate_all(protocol, 'SELECT Name, State FROM Win32_Service')}
     assert 'Milestone Mobile Service' not in names
     assert names['Spooler'] == 'Stopped'
-    assert sim_control.get(fields['control'] + '/hosts')[0]['endpoint'] == fields['endpoint']
+    assert ControlClient(token=fields['token']).get(fields['control'] + '/hosts')[0]['endpoint'] == fields['endpoint']
+    with pytest.raises(ControlError) as refused:
+        ControlClient().get(fields['control'] + '/hosts')  # another process's fleet: no token known here
+    assert refused.value.status == 401
+    deep = urllib.request.Request(fields['control'] + '/hosts/xpgo-001/faults', data=b'[' * 10000 + b']' * 10000, method='POST',
+                                  headers={'Authorization': 'Bearer ' + fields['token']})
+    with pytest.raises(urllib.error.HTTPError) as bad:
+        urllib.request.build_opener(urllib.request.ProxyHandler({})).open(deep, timeout=10)
+    assert bad.value.code == 400
 
     assert sim.terminate(signum) == 0
-    assert PASSWORD not in ''.join(sim.output) + sim.kill()
+    stderr = sim.kill()
+    assert PASSWORD not in ''.join(sim.output) + stderr
+    assert 'Traceback' not in stderr
 
 
 @pytest.mark.slow
-def test_fleet_writes_a_valid_inventory(simulator, tmp_path, sim_control):
+def test_fleet_writes_a_valid_inventory(simulator, tmp_path):
     inventory = tmp_path / 'hosts.yml'
     state_file = tmp_path / 'state.json'
     sim = simulator('fleet', '--hosts', '3', '--profile-mix', 'standard=2,custom=1', '--inventory', str(inventory),
@@ -119,7 +132,8 @@ def test_fleet_writes_a_valid_inventory(simulator, tmp_path, sim_control):
     assert parsed['xprotect']['hosts'] == ['xpgo-001', 'xpgo-002', 'xpgo-003']
     hostvars = parsed['_meta']['hostvars']
     state = json.loads(state_file.read_text())
-    assert state['control_url'] == fields['control']
+    assert state['control_url'] == fields['control'] and state['control_token'] == fields['token']
+    assert state_file.stat().st_mode & 0o777 == 0o600, 'the state file holds the control token'
     for host in state['hosts']:
         variables = hostvars[host['name']]
         assert variables['ansible_host'] == host['address'] and variables['ansible_port'] == host['port']
@@ -129,7 +143,9 @@ def test_fleet_writes_a_valid_inventory(simulator, tmp_path, sim_control):
         assert variables['ansible_winrm_ca_trust_path'] == fields['ca']
         assert variables['ansible_password'] == PASSWORD
         assert variables['xprotect_go_simulator_control'] == '%s/hosts/%s' % (fields['control'], host['name'])
-    assert [host['profile'] for host in sim_control.get(fields['control'] + '/hosts')] == ['standard', 'standard', 'custom']
+        assert variables['xprotect_go_simulator_control_token'] == fields['token']
+    control = ControlClient(fields['control'], token=fields['token'])
+    assert [host['profile'] for host in control.get('/hosts')] == ['standard', 'standard', 'custom']
     assert PASSWORD not in state_file.read_text()
 
     assert sim.terminate() == 0
@@ -152,4 +168,43 @@ def test_bad_arguments_exit_non_zero():
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert 'loopback' in result.stderr
+    assert 'READY' not in result.stdout
+
+
+def test_password_sources_in_order(tmp_path):
+    secret = tmp_path / 'password'
+    secret.write_text('From-File-1!\nignored second line\n', encoding='utf-8')
+    parse = build_parser().parse_args
+    environ = {'XPGO_SIM_PASSWORD': 'From-Env-2!'}
+    assert read_password(parse(['serve', '--password-file', str(secret)]), environ) == 'From-File-1!'
+    assert read_password(parse(['serve', '--password', 'From-Argv-3!']), environ) == 'From-Argv-3!'
+    assert read_password(parse(['serve']), environ) == 'From-Env-2!'
+    assert read_password(parse(['serve']), {}) == DEFAULT_PASSWORD
+    with pytest.raises(SystemExit):
+        parse(['serve', '--password', 'x', '--password-file', str(secret)])
+
+
+@pytest.mark.slow
+def test_serve_takes_the_password_from_a_file(simulator, tmp_path, wsman):
+    secret = tmp_path / 'password'
+    secret.write_text('File-Secret-654!\n', encoding='utf-8')
+    sim = simulator('serve', '--auth', 'basic', '--scheme', 'http', '--address', '127.0.0.6', '--password-file', str(secret))
+    fields = sim.ready_fields()
+    session = wsman.plain_session()
+    for password, status in (('File-Secret-654!', 200), (PASSWORD, 401)):  # the file wins over $XPGO_SIM_PASSWORD
+        session.auth = ('xpgo-admin', password)
+        assert session.post(fields['endpoint'], data=b'', timeout=10).status_code == status
+    assert sim.terminate() == 0
+    assert 'File-Secret-654!' not in ''.join(sim.output) + sim.kill()
+
+
+@pytest.mark.parametrize('content', [None, ''], ids=['missing', 'empty'])
+def test_an_unusable_password_file_stops_the_start(tmp_path, content):
+    secret = tmp_path / 'password'
+    if content is not None:
+        secret.write_text(content, encoding='utf-8')
+    result = subprocess.run([CONSOLE_SCRIPT, 'serve', '--password-file', str(secret)], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2
+    assert '--password-file' in result.stderr and 'Traceback' not in result.stderr
     assert 'READY' not in result.stdout

@@ -77,7 +77,7 @@ def test_faults_set_read_and_clear(fleet, sim_control):
     running = fleet.hosts[1]
     faults = sim_control.post(running.control_url + '/faults', {'delay': 0.5, 'malformed': 'truncated'})
     assert faults == {'refuse': False, 'reset': False, 'delay': 0.5, 'http_500': False, 'malformed': 'truncated',
-                      'endless_enumeration': False}
+                      'endless_enumeration': False, 'enumeration_timeout': 240.0}
     assert running.faults.delay == 0.5
     assert sim_control.get(running.control_url + '/faults') == faults
     for bad in ({'delay': -1}, {'malformed': 'weird'}, {'reset': 'yes'}, {'explode': True}):
@@ -116,7 +116,8 @@ def test_errors_are_json(fleet, sim_control, method, path, status):
 
 
 def test_bad_json_body_is_a_400(fleet):
-    request = urllib.request.Request(fleet.hosts[0].control_url + '/faults', data=b'{not json', method='POST')
+    request = urllib.request.Request(fleet.hosts[0].control_url + '/faults', data=b'{not json', method='POST',
+                                     headers={'Authorization': 'Bearer ' + fleet.control_token})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with pytest.raises(urllib.error.HTTPError) as raised:
         opener.open(request, timeout=10)

@@ -43,7 +43,7 @@ def test_fleet_hosts_and_inventory(sim_fleet, tmp_path):
     assert group['vars'] == {
         'ansible_connection': 'winrm', 'ansible_user': 'xpgo-admin', 'ansible_winrm_transport': 'ntlm',
         'ansible_winrm_scheme': 'http', 'ansible_winrm_path': '/wsman', 'ansible_winrm_message_encryption': 'auto',
-        'ansible_password': 'Sim-Pass-123!'}
+        'ansible_password': 'Sim-Pass-123!', 'xprotect_go_simulator_control_token': fleet.control_token}
     assert group['hosts']['xpgo-002'] == {'ansible_host': '127.0.0.3', 'ansible_port': fleet.hosts[1].port,
                                           'xprotect_go_simulator_control': fleet.control_url + '/hosts/xpgo-002'}
 

@@ -107,3 +107,56 @@ def test_invoke_start_service(client):
     again = wsman.invoke(SERVICE_URI + '/StartService', SERVICE_URI, ET.Element('{%s}StartService_INPUT' % SERVICE_URI),
                          selector_set=_service_selector(name))
     assert again.find('.//{%s}ReturnValue' % SERVICE_URI).text == '10'
+
+
+ADDRESSING = 'http://schemas.xmlsoap.org/ws/2004/08/addressing'
+
+
+def _epr_enumerate_body(mode, wql):
+    body = _enumerate_body(wql, 50)
+    ET.SubElement(body, '{%s}EnumerationMode' % WSMAN).text = mode
+    return body
+
+
+def _epr_selector(epr):
+    parameters = epr.find('{%s}ReferenceParameters' % ADDRESSING)
+    selector = parameters.find('{%s}SelectorSet/{%s}Selector' % (WSMAN, WSMAN))
+    return parameters.findtext('{%s}ResourceURI' % WSMAN), selector.get('Name'), selector.text
+
+
+def _all_items(wsman, body):
+    """Every item element of an enumeration (pypsrp's enumerate, then pull), as ElementTree elements."""
+    response = wsman.enumerate(CIMV2_ALL, body)
+    items = [item for element in response.iter() if _local(element.tag) == 'Items' for item in element]
+    context = next((element.text for element in response.iter() if _local(element.tag) == 'EnumerationContext'), None)
+    while context:
+        response = wsman.pull(CIMV2_ALL, _pull_body(context, 50))
+        items += [item for element in response.iter() if _local(element.tag) == 'Items' for item in element]
+        context = next((element.text for element in response.iter() if _local(element.tag) == 'EnumerationContext'), None)
+    return items
+
+
+def test_epr_enumeration_gives_references_a_get_can_follow(client):
+    wsman, running = client
+    items = _all_items(wsman, _epr_enumerate_body('EnumerateEPR', "SELECT Name FROM Win32_Service WHERE Name LIKE 'Milestone%'"))
+    assert items and all(item.tag == '{%s}EndpointReference' % ADDRESSING for item in items)
+    names = []
+    for epr in items:
+        uri, key, name = _epr_selector(epr)
+        assert (uri, key) == (SERVICE_URI, 'Name')
+        # The reference is usable as it is: its resource URI and selector set address the instance.
+        instance = next(iter(wsman.get(uri, selector_set=_service_selector(name))))
+        assert instance.find('{%s}Name' % SERVICE_URI).text == name
+        names.append(name)
+    assert sorted(names) == sorted(name for name in running.state.snapshot() if name.startswith('Milestone'))
+
+
+def test_object_and_epr_enumeration_gives_both_in_each_item(client):
+    wsman, running = client
+    items = _all_items(wsman, _epr_enumerate_body('EnumerateObjectAndEPR', 'SELECT * FROM Win32_Service'))
+    assert len(items) == len(running.state.snapshot())
+    for item in items:
+        assert item.tag == '{%s}Item' % WSMAN
+        instance, epr = list(item)
+        assert _local(instance.tag) == 'Win32_Service'
+        assert _epr_selector(epr)[2] == instance.find('{%s}Name' % SERVICE_URI).text
