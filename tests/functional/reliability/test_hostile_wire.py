@@ -13,6 +13,7 @@ docs/reliability.md ("Faults on the wire").
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import subprocess
 import sys
@@ -187,11 +188,9 @@ VERDICT = {'trickle': 'unreachable', 'huge': 'failed', 'redirect': 'failed', 'dt
 @pytest.fixture(scope='module')
 def hostile_runs(module_dir, module_runner):
     """{way: (PlaybookRun, seconds the run took, {behaviour: server})}: all hostile hosts in one play."""
-    servers = {name: HostileServer(name, tls=CASES[name][1]) for name in CASES}
-    servers['non_ascii_basic'] = HostileServer('redirect')
-    for server in servers.values():
-        server.__enter__()
-    try:
+    with contextlib.ExitStack() as stack:
+        servers = {name: stack.enter_context(HostileServer(name, tls=CASES[name][1])) for name in CASES}
+        servers['non_ascii_basic'] = stack.enter_context(HostileServer('redirect'))
         hosts = {}
         for name, server in servers.items():
             scheme = CASES[name][0] if name in CASES else 'http'
@@ -208,9 +207,6 @@ def hostile_runs(module_dir, module_runner):
                                 env={'ANSIBLE_FORKS': str(len(hosts))}, timeout=240)
             runs[way] = (run, time.monotonic() - start, servers)
         yield runs
-    finally:
-        for server in servers.values():
-            server.__exit__(None, None, None)
 
 
 @pytest.mark.parametrize('way', WAYS)
