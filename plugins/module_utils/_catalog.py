@@ -15,7 +15,9 @@ order Name, then DisplayName, then the executable in PathName (match_services be
 
 from __future__ import annotations
 
+import difflib
 import ntpath
+import re
 
 # The six services of XProtect Go, in catalog order, with the manual's one-line description.
 # 'optional' services may be left out by a Custom installation; that is a normal shape.
@@ -208,3 +210,37 @@ def install_type(found_keys):
     if not set(CORE_KEYS) <= found:
         return 'incomplete'
     return 'standard' if set(OPTIONAL_KEYS) <= found else 'custom'
+
+
+# What a misspelt key looks like once case and separators are set aside: "Recording_Server",
+# "image-server" and "LogCheck" all fold to a key's folded form.
+_SEPARATORS = re.compile(r'[\s_.\-]+')
+# How alike a folded name and a folded key must be to count as a misspelling (difflib's ratio);
+# high enough that real Windows service names (Spooler, MSSQLSERVER, EventLog, LanmanServer) never match.
+NEAR_KEY_CUTOFF = 0.8
+
+
+def _fold(text):
+    return _SEPARATORS.sub('', text.lower())
+
+
+def near_keys(text):
+    """The service keys and set names that ``text`` looks like a misspelling of, best first; [] when none.
+
+    A key or set name itself is not near anything. Matches, in this order: the same letters once
+    case and separators are ignored (``Recording_Server``, ``image-server``); the first word of keys
+    (``recording``, ``image``); a close spelling of five letters or more (``recordng_server``, ``standart``).
+    """
+    choices = SERVICE_KEYS + SERVICE_SETS
+    if not isinstance(text, str) or text in choices:
+        return []
+    folded = _fold(text)
+    by_fold = {_fold(choice): choice for choice in choices}
+    if folded in by_fold:
+        return [by_fold[folded]]
+    by_word = [key for key in SERVICE_KEYS if key.split('_')[0] == folded]
+    if by_word:
+        return by_word
+    if len(folded) < 5:
+        return []
+    return [by_fold[match] for match in difflib.get_close_matches(folded, list(by_fold), n=3, cutoff=NEAR_KEY_CUTOFF)]

@@ -17,6 +17,7 @@ from ansible_collections.xprotect.go.plugins.module_utils import _wql as wql
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.module_utils._windows import ServiceStatus
 
+
 class Target:
     """A service the task asked for, matched to what is installed."""
 
@@ -54,16 +55,41 @@ def expand_names(requested):
     return list(seen.items())
 
 
-def validate_service_names(service_names):
+def _key_list():
+    return 'the keys are %s' % ', '.join(catalog.SERVICE_KEYS)
+
+
+def validate_service_names(service_names: dict | None) -> None:
     """Refuse a service_names mapping with unknown keys or unsafe names. Raises XProtectError(kind=errors.INVALID)."""
     for key, name in (service_names or {}).items():
         if key not in catalog.SERVICE_KEYS:
-            raise XProtectError('service_names has an unknown key %r; the keys are %s' % (key, ', '.join(catalog.SERVICE_KEYS)),
-                                kind=errors.INVALID)
+            near = [choice for choice in catalog.near_keys(key) if choice in catalog.SERVICE_KEYS]
+            guess = ' (did you mean %s?)' % ' or '.join(near) if near else ''
+            raise XProtectError('service_names has an unknown key %r%s; %s' % (key, guess, _key_list()), kind=errors.INVALID)
         wql.validate_service_name(name)
 
 
-def validate_request(params):
+def _choices():
+    keys, sets = ', '.join(catalog.SERVICE_KEYS), ', '.join(catalog.SERVICE_SETS)
+    return 'a key (%s), a set (%s) or a Windows service name as installed' % (keys, sets)
+
+
+def not_a_key_message(name: str, near: list) -> str:
+    """Why a name that looks like a key is refused, and what the user may have meant."""
+    return 'name %r is not a service key: did you mean %s? Use %s' % (name, ' or '.join(near), _choices())
+
+
+def skipped_name_warnings(missing: list) -> list:
+    """A warning for every name skipped under missing: skip that is neither a catalog key nor installed.
+
+    A key of a service the host lacks is a normal (Custom) shape; any other name may be a typo.
+    """
+    return ['name %r is neither a service key nor a service installed on the host: it was skipped (missing: skip). If it '
+            'is not a typo, nothing needed doing; otherwise use %s' % (name, _choices())
+            for name in missing if name not in catalog.SERVICE_KEYS]
+
+
+def validate_request(params: dict) -> None:
     """Refuse bad input before anything is sent. Raises XProtectError(kind=errors.INVALID)."""
     names = params.get('name') or []
     if not names:
@@ -71,6 +97,10 @@ def validate_request(params):
     for item in names:
         if item not in catalog.SERVICE_KEYS and item not in catalog.SERVICE_SETS:
             wql.validate_service_name(item)
+            near = catalog.near_keys(item)
+            if near:
+                # A misspelt key is never taken for a Windows service name (which missing: skip would skip).
+                raise XProtectError(not_a_key_message(item, near), kind=errors.INVALID)
     validate_service_names(params.get('service_names'))
     timeout = params.get('timeout')
     if timeout is not None and not 1 <= timeout <= 86400:
@@ -149,6 +179,7 @@ class Step:
         self.after = set()
         self.started_at = None
         self.seconds = None
+        self.request = None  # the request PlanExecutor sent for it, once sent
         self.entry = None  # this step's entry in PlanExecutor.log, once sent
 
     @property

@@ -19,7 +19,9 @@ from ansible_collections.xprotect.go.plugins.module_utils import _errors as erro
 from ansible_collections.xprotect.go.plugins.module_utils._connection import resolve_connection
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.module_utils._execute import PlanExecutor
-from ansible_collections.xprotect.go.plugins.module_utils._plan import ServicePlan, add_dependents, expand_names, match_targets, validate_request, validate_service_names
+from ansible_collections.xprotect.go.plugins.module_utils._plan import (
+    ServicePlan, add_dependents, expand_names, match_targets, skipped_name_warnings, validate_request, validate_service_names,
+)
 from ansible_collections.xprotect.go.plugins.module_utils._result import service_result
 from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices, ServiceStatus
 from ansible_collections.xprotect.go.plugins.module_utils._wsman import WINRM_IMPORT_ERROR, WsmanClient  # noqa: F401 pylint: disable=unused-import
@@ -114,6 +116,9 @@ def converge(services, params, check_mode=False, diff=False, clock=time.monotoni
     started = clock()
     # 'missing', not 'skipped': Ansible takes a non-empty 'skipped' in a result for a skipped task.
     result = {'missing': missing}
+    warnings = skipped_name_warnings(missing)
+    if warnings:
+        result['warnings'] = warnings
     try:
         if not check_mode:
             executor.apply(plan)
