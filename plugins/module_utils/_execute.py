@@ -6,6 +6,13 @@
 """Executing a plan: issue each start or stop as the order allows, and wait for it, bounded.
 
 This is private to the collection: its interface may change without notice.
+
+What the log says about each request it sent (the module result's ``actions``):
+- ``seconds``: it reached its state (``failed`` too when it did not, e.g. it stopped again);
+- ``refused``: Windows answered no (access denied, disabled, ...): nothing was done;
+- ``unknown``: its answer, or the status reads after it, never came: whether it was carried out is
+  not known. One status read within what is left of the timeout then says what it saw
+  (``observed_after_loss``), as an observation, never as the outcome.
 """
 
 from __future__ import annotations
@@ -15,25 +22,73 @@ import time
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 
+# Failures of a request after which its outcome is not known: the answer never came (connection
+# lost or reset, read timeout, the WinRM operation timeout) or came unreadable.
+ANSWER_LOST = (errors.UNREACHABLE, errors.TIMEOUT, errors.PROTOCOL)
+METHODS = {'start': 'StartService', 'stop': 'StopService', 'change_start_mode': 'ChangeStartMode'}
+
+
 class PlanExecutor:
-    """Applies a plan. Every wait is bounded by the per-service timeout."""
+    """Applies a plan. Every wait, and the status read after a lost answer, ends within the timeout of its request."""
 
     POLL_INTERVAL = 0.1
 
-    def __init__(self, services, timeout, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, services, timeout: float, clock=time.monotonic, sleep=time.sleep) -> None:
         self.services = services
         self.timeout = timeout
         self.clock = clock
         self.sleep = sleep
-        # Every action in the order it was sent: {'service', 'action'}, then 'seconds' once it reached its
-        # state, or 'failed'. Logged when sent, so a result after a lost connection still says what was asked.
+        # Every request in the order it was sent: {'service', 'action'} and what became of it (see the
+        # module docstring). Logged when sent, so a result after a lost connection still says what was asked.
         self.log = []
+        self._requests = []
 
-    def apply(self, plan):
-        for target in plan.start_mode_changes:
-            self.services.change_start_mode(target.name, plan.start_mode)
-            self.log.append({'service': target.key, 'action': 'change_start_mode', 'start_mode': plan.start_mode})
-        self._run_steps(plan.steps)
+    @property
+    def changed(self) -> bool:
+        """Whether anything may have been done: a request was sent that Windows did not refuse."""
+        return any(not entry.get('refused') for entry in self.log)
+
+    def apply(self, plan) -> None:
+        try:
+            for target in plan.start_mode_changes:
+                self._change_start_mode(target, plan.start_mode)
+            self._run_steps(plan.steps)
+        finally:
+            # Whatever ended the run (a failure, a lost answer), a request without an outcome has an unknown one.
+            for request in self._requests:
+                if not request.settled:
+                    request.entry['unknown'] = True
+
+    def _send(self, target, action, **extra):
+        entry = dict({'service': target.key, 'action': action}, **extra)
+        request = Request(entry, target, METHODS[action], self.clock())
+        self.log.append(entry)
+        self._requests.append(request)
+        return request
+
+    def _call(self, request, method, call, first=True):
+        """Carry out one method call of a request; a refusal or a lost answer is recorded and raised."""
+        try:
+            return call()
+        except XProtectError as error:
+            if error.kind in ANSWER_LOST:
+                raise self._lost(error, [request], sent=method) from None
+            # Windows answered no: nothing was done by this call (and by the request, when it was its first call).
+            request.entry.update(failed=True, refused=first)
+            raise
+
+    def _change_start_mode(self, target, start_mode):
+        request = self._send(target, 'change_start_mode', start_mode=start_mode)
+        status = target.status
+        automatic = start_mode in ('auto', 'delayed')
+        self._call(request, 'ChangeStartMode', lambda: self.services.change_start_mode(target.name, start_mode))
+        # Windows accepted it (ReturnValue 0): that is the start mode now; Automatic is delayed as the registry says so far.
+        status.start_mode = ('delayed' if status.delayed else 'auto') if automatic else start_mode
+        if automatic:
+            self._call(request, 'SetDWORDValue (DelayedAutostart)',
+                       lambda: self.services.set_delayed(target.name, start_mode == 'delayed'), first=False)
+            status.delayed, status.start_mode = start_mode == 'delayed', start_mode
+        request.entry['seconds'] = round(self.clock() - request.sent_at, 3)
 
     def _run_steps(self, steps):
         pending = list(steps)
@@ -48,26 +103,65 @@ class PlanExecutor:
             if not in_flight:
                 raise XProtectError('the services\' start order is circular: %s' % ', '.join(s.target.label for s in pending),
                                     service=pending[0].target.name, kind=errors.SERVICE)
-            self.sleep(self.POLL_INTERVAL)
-            statuses = self.services.poll({step.target.name for step in in_flight})
+            self._pause(in_flight)
+            statuses = self._read(in_flight)
             for step in list(in_flight):
                 status = statuses.get(step.target.name.lower())
                 if self._finished(step, status):
                     in_flight.remove(step)
 
     def _issue(self, step):
-        step.entry = {'service': step.target.key, 'action': step.action}
-        self.log.append(step.entry)
+        step.request = self._send(step.target, step.action)
+        step.entry = step.request.entry
+        call = self.services.start if step.action == 'start' else self.services.stop
+        self._call(step.request, METHODS[step.action], lambda: call(step.target.name))
+
+    def _pause(self, in_flight):
+        """Sleep until the next poll, but not past the first deadline of a step in flight."""
+        left = min(step.started_at + self.timeout for step in in_flight) - self.clock()
+        self.sleep(max(0.0, min(self.POLL_INTERVAL, left)))
+
+    def _read(self, in_flight):
         try:
-            if step.action == 'start':
-                self.services.start(step.target.name)
-            else:
-                self.services.stop(step.target.name)
+            return self.services.poll({step.target.name for step in in_flight})
         except XProtectError as error:
-            # Refused (access denied, disabled, ...) or the answer was lost: the request may not have been carried out.
-            if error.kind != errors.UNREACHABLE:
-                step.entry['failed'] = True
-            raise
+            waiting = [step.request for step in in_flight if step.issue]
+            if not waiting:
+                raise  # nothing was sent that waits for this read (only services already on their way)
+            raise self._lost(error, waiting) from None
+
+    def _lost(self, error, requests, sent=None):
+        """The error to raise after a lost answer: says what was sent, that its outcome is not known, and what
+        one status read within what is left of the timeout saw (or why there was none).
+
+        requests: those whose answer (sent) or status read was lost; other requests still waiting are as unknown.
+        """
+        others = [request for request in self._requests if not request.settled and request not in requests]
+        every = list(requests) + others
+        for request in every:
+            request.entry['unknown'] = True
+        observed = self._read_after_loss(every)
+        message = _lost_message(error, requests, others, sent, observed, self.timeout)
+        return XProtectError(message, host=error.host, kind=error.kind)
+
+    def _read_after_loss(self, requests):
+        """One bounded status read: ('seen', statuses), ('failed', error) or ('skipped', seconds left)."""
+        left = min(request.sent_at for request in requests) + self.timeout - self.clock()
+        bound = getattr(self.services, 'request_timeout', None)
+        if left <= 0 or (bound is not None and left < bound):
+            return 'skipped', (max(0.0, left), bound)
+        try:
+            statuses = self.services.poll({request.target.name for request in requests})
+        except XProtectError as error:
+            return 'failed', error
+        now = self.clock()
+        for request in requests:
+            status = statuses.get(request.target.name.lower())
+            if status is not None:
+                request.entry['observed_after_loss'] = {
+                    'state': status.state, 'windows_state': status.windows_state, 'start_mode': status.start_mode,
+                    'process_id': status.process_id, 'exit_code': status.exit_code, 'at': round(now - request.sent_at, 3)}
+        return 'seen', statuses
 
     def _finished(self, step, status):
         elapsed = self.clock() - step.started_at
@@ -83,7 +177,7 @@ class PlanExecutor:
         if step.action == 'start' and status.state == 'stopped':
             failure = ('the service did not start: it stopped again with exit code %s after %.1f s; see the Windows event '
                        'log on the host' % (status.exit_code, elapsed))
-        elif elapsed > self.timeout:
+        elif elapsed >= self.timeout:
             failure = ('the service is still %s after %s s (timeout %s s): it did not reach %s; raise timeout if it needs '
                        'longer, or check the host' % (status.windows_state, int(elapsed), self.timeout,
                                                       'Running' if step.goal == 'started' else 'Stopped'))
@@ -92,3 +186,61 @@ class PlanExecutor:
         if step.issue:
             step.entry.update(failed=True, seconds=round(elapsed, 3))
         raise XProtectError(failure, service=step.target.name, kind=errors.SERVICE)
+
+
+class Request:
+    """One request sent to Windows: its log entry, the target it was about, the WMI method and when it was sent."""
+
+    def __init__(self, entry, target, method, sent_at):
+        self.entry = entry
+        self.target = target
+        self.method = method
+        self.sent_at = sent_at
+
+    @property
+    def settled(self):
+        """Its outcome is known: it reached its state, failed, or Windows refused it."""
+        return 'seconds' in self.entry or bool(self.entry.get('failed'))
+
+    @property
+    def what(self):
+        return "%s sent to '%s'" % (self.method, self.target.name)
+
+
+def _lost_message(error, requests, others, sent, observed, timeout):
+    """One line: what was sent, that the answer never came (the original reason), what a read afterwards saw, what to do."""
+    if sent:
+        lost = "%s was sent to '%s' but no answer came (%s): its outcome is not known" % (sent, requests[0].target.name, error.message)
+    else:
+        lost = 'no answer came to a status read while waiting for %s (%s): %s outcome is not known' % (
+            ' and '.join(request.what for request in requests), error.message, 'its' if len(requests) == 1 else 'their')
+    if others:
+        lost += ', nor that of %s' % ' and '.join(request.what for request in others)
+    return '%s; %s. Check the host and read the services (xprotect.go.service_info) before running the task again' % (
+        lost, _observation(list(requests) + others, observed, timeout))
+
+
+def _observation(requests, observed, timeout):
+    how, detail = observed
+    if how == 'skipped':
+        left, bound = detail
+        if left <= 0:
+            return 'no status read was tried: nothing of the timeout (%s s) was left' % timeout
+        return ('no status read was tried: %.1f s of the timeout (%s s) was left, less than one read may take '
+                '(connection_timeout %s s)' % (left, timeout, bound))
+    if how == 'failed':
+        return 'a status read afterwards got no answer either (%s)' % detail.message
+    seen, missing = [], []
+    for request in requests:
+        status = detail.get(request.target.name.lower())
+        if status is None:
+            missing.append("'%s'" % request.target.name)
+            continue
+        state = status.windows_state
+        if request.method == 'ChangeStartMode':
+            state += ' with start mode %s' % status.start_mode
+        seen.append(state if len(requests) == 1 else "'%s' %s" % (request.target.name, state))
+    if len(requests) == 1:
+        return 'a status read afterwards ' + ('saw it %s' % seen[0] if seen else 'did not find it')
+    parts = (['saw ' + ', '.join(seen)] if seen else []) + (['did not find ' + ', '.join(missing)] if missing else [])
+    return 'a status read afterwards ' + ' and '.join(parts)

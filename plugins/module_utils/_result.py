@@ -14,8 +14,13 @@ from __future__ import annotations
 _RESULT_FACTS = ('name', 'display_name', 'state', 'start_mode', 'process_id', 'exit_code')
 
 
-def service_result(result, targets, plan, executor, before, diff, check_mode, elapsed):
-    """The module's result. Outside check mode it says what was done, which after a failure is less than planned."""
+def service_result(result, targets, plan, executor, before, diff, check_mode, elapsed) -> dict:
+    """The module's result. Outside check mode it says what was done, which after a failure is less than planned.
+
+    A request Windows refused did nothing: it is not among a service's actions and changes nothing. A request
+    whose outcome is not known (its answer was lost) makes what it was about ``unknown`` (state, or start mode
+    for change_start_mode), with what a status read saw afterwards as ``observed_after_loss``.
+    """
     done = {}
     for entry in executor.log:
         done.setdefault(entry['service'], []).append(entry)
@@ -23,25 +28,25 @@ def service_result(result, targets, plan, executor, before, diff, check_mode, el
     for target in targets:
         planned = ['change_start_mode'] if target in plan.start_mode_changes else []
         planned += [step.action for step in plan.steps if step.target is target and step.issue]
+        entries = done.get(target.key, [])
         if check_mode:
             actions = ['would_' + action for action in planned]
         else:
-            actions = [entry['action'] for entry in done.get(target.key, [])]
+            actions = [entry['action'] for entry in entries if not entry.get('refused')]
         facts = {field: value for field, value in target.status.facts().items() if field in _RESULT_FACTS}
         facts.update({
             'changed': bool(actions),
             'actions': actions,
             'forced': target.forced,
-            'seconds': {entry['action']: entry['seconds'] for entry in done.get(target.key, []) if 'seconds' in entry and not entry.get('failed')},
+            'seconds': {entry['action']: entry['seconds'] for entry in entries if 'seconds' in entry and not entry.get('failed')},
         })
         if not check_mode and len(actions) < len(planned):
             facts['pending'] = planned[len(actions):]
-        if any('seconds' not in entry and not entry.get('failed') for entry in done.get(target.key, [])):
-            facts['state'] = 'unknown'  # sent, but the connection was lost before its outcome was seen
         if check_mode or not planned:
             facts.update(_predicted(target, plan))
+        facts.update(_unknown(entries))
         services[target.key] = facts
-    changed = plan.changes if check_mode else bool(executor.log)
+    changed = plan.changes if check_mode else executor.changed
     result = dict(result, changed=changed, services=services, actions=executor.log, elapsed=round(elapsed, 3))
     if diff:
         result['diff'] = {
@@ -49,6 +54,20 @@ def service_result(result, targets, plan, executor, before, diff, check_mode, el
             'after': {key: {'state': facts['state'], 'start_mode': facts['start_mode']} for key, facts in services.items()},
         }
     return result
+
+
+def _unknown(entries):
+    """What requests with an unknown outcome leave unknown about their service, and what was seen after the loss."""
+    facts = {}
+    for entry in (entry for entry in entries if entry.get('unknown')):
+        if entry['action'] == 'change_start_mode':
+            facts['start_mode'] = 'unknown'
+        else:
+            # Its process and exit code from before the request say nothing about now either.
+            facts.update(state='unknown', process_id=None, exit_code=None)
+        if 'observed_after_loss' in entry:
+            facts['observed_after_loss'] = entry['observed_after_loss']
+    return facts
 
 
 def _predicted(target, plan):

@@ -50,6 +50,8 @@ SERVICES_KEY = 'SYSTEM\\CurrentControlSet\\Services\\'
 
 # Discovery looks for anything Milestone-like besides the catalog's exact names, so unknown
 # Milestone services (Management Server, Log Server, ...) can be reported.
+SELECT_SERVICES = 'SELECT * FROM Win32_Service WHERE '
+
 _DISCOVERY_LIKE = (('Name', 'Milestone'), ('DisplayName', 'Milestone'), ('PathName', 'Milestone'), ('PathName', 'VideoOS.'))
 
 
@@ -100,21 +102,34 @@ class HostServices:
         self.client = client
         self.host = host
 
-    def discover(self, overrides=None, extra_names=()):
-        """Every Milestone-like service plus the named ones, in one round trip. Returns Win32_Service records."""
+    @property
+    def request_timeout(self) -> float | None:
+        """The longest one request may wait for its answer (the client's connection_timeout), None when not known."""
+        return getattr(getattr(self.client, 'settings', None), 'connection_timeout', None)
+
+    def discover(self, overrides: dict | None = None, extra_names=()) -> list:
+        """Every Milestone-like service plus the named ones: one round trip, more only when the names would make the
+        query longer than Windows accepts (wql.MAX_WQL_CHARS). Returns Win32_Service records, each service once."""
         names = set(extra_names) | set((overrides or {}).values())
         for key in catalog.SERVICE_KEYS:
             names.update(name for name in catalog.known_names(key) if not name.endswith('*'))
         clauses = [wql.like_contains(field, fragment) for field, fragment in _DISCOVERY_LIKE]
         clauses += [wql.like_contains('PathName', executable)
                     for key in catalog.SERVICE_KEYS for executable in catalog.known_executables(key)]
-        clauses.append(wql.build_or('Name', sorted(names)))
-        return self.client.enumerate('SELECT * FROM Win32_Service WHERE ' + ' OR '.join(clauses))
+        # Each query of a split list repeats the LIKE conditions: a service they match comes back from each, kept once.
+        records = {}
+        for query in wql.build_or_chunks('Name', sorted(names), SELECT_SERVICES + ' OR '.join(clauses) + ' OR '):
+            for record in self.client.enumerate(query):
+                records.setdefault((record.get('Name') or '').lower(), record)
+        return list(records.values())
 
-    def poll(self, names):
-        """The current status of the named services, in one round trip."""
-        records = self.client.enumerate('SELECT * FROM Win32_Service WHERE ' + wql.build_or('Name', sorted(names)))
-        return {record['Name'].lower(): ServiceStatus(record) for record in records}
+    def poll(self, names) -> dict:
+        """The current status of the named services, {lower-case name: ServiceStatus}: one round trip, more only when
+        the names would make the query longer than Windows accepts."""
+        statuses = {}
+        for query in wql.build_or_chunks('Name', sorted(names), SELECT_SERVICES) if names else []:
+            statuses.update({record['Name'].lower(): ServiceStatus(record) for record in self.client.enumerate(query)})
+        return statuses
 
     def dependents(self, name):
         """The services Windows registered as depending on this one (Win32_DependentService)."""
@@ -122,23 +137,23 @@ class HostServices:
                  % wql.quote(name))
         return [ServiceStatus(record) for record in self.client.enumerate(query)]
 
-    def start(self, name):
+    def start(self, name: str) -> int:
         return self._control(name, 'StartService')
 
-    def stop(self, name):
+    def stop(self, name: str) -> int:
         return self._control(name, 'StopService')
 
-    def change_start_mode(self, name, start_mode):
-        self._control(name, 'ChangeStartMode', {'StartMode': WMI_START_MODES[start_mode]})
-        if start_mode in ('auto', 'delayed'):
-            self._set_delayed(name, start_mode == 'delayed')
+    def change_start_mode(self, name: str, start_mode: str) -> int:
+        """Win32_Service.ChangeStartMode only; 'delayed' also needs set_delayed(name, True) afterwards."""
+        return self._control(name, 'ChangeStartMode', {'StartMode': WMI_START_MODES[start_mode]})
 
     def is_delayed(self, name):
         """Read DelayedAutostart from the registry, for Windows versions whose WMI lacks DelayedAutoStart."""
         output = self.client.invoke('StdRegProv', 'GetDWORDValue', params=self._registry_value(name), namespace='root/default')
         return _to_int(output.get('ReturnValue')) == 0 and _to_int(output.get('uValue')) == 1
 
-    def _set_delayed(self, name, delayed):
+    def set_delayed(self, name: str, delayed: bool) -> None:
+        """Write the service's DelayedAutostart registry value (StdRegProv.SetDWORDValue)."""
         params = dict(self._registry_value(name), uValue=1 if delayed else 0)
         output = self.client.invoke('StdRegProv', 'SetDWORDValue', params=params, namespace='root/default')
         code = _to_int(output.get('ReturnValue'))

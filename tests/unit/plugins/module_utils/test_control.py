@@ -1,121 +1,20 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Planning and applying, against an in-memory stand-in for the Windows side with a fake clock."""
+"""Planning and applying, against an in-memory stand-in for the Windows side with a fake clock (control_helpers)."""
 from __future__ import annotations
 
 import pytest
 
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _tasks as tasks
-from ansible_collections.xprotect.go.plugins.module_utils._execute import PlanExecutor
-from ansible_collections.xprotect.go.plugins.module_utils._windows import WMI_START_MODES, ServiceStatus
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
-
-NAMES = {
-    'recording_server': 'Milestone XProtect Recording Server',
-    'image_server': 'Milestone Image Server',
-    'image_import': 'Milestone Image Import Service',
-    'log_check': 'Milestone Log Check Service',
-    'event_server': 'MilestoneEventServerService',
-    'mobile_server': 'Milestone Mobile Service',
-}
-DURATIONS = {'recording_server': (2.0, 1.0), 'image_server': (1.0, 0.5), 'image_import': (0.6, 0.3),
-             'log_check': (0.4, 0.2), 'event_server': (1.2, 0.7), 'mobile_server': (0.8, 0.4)}
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
-class FakeWindows:
-    """What HostServices would see on a host, with Windows' timing and rules, driven by the fake clock."""
-
-    host = 'nvr01'
-
-    def __init__(self, clock, state='Running', keys=tuple(NAMES)):
-        self.clock = clock
-        self.calls = []
-        self.services = {}
-        for key in keys:
-            start, stop = DURATIONS[key]
-            self.add(NAMES[key], state=state, start=start, stop=stop)
-        self.add('Spooler', state='Running')
-
-    def add(self, name, state='Running', start=0.5, stop=0.5, depends_on=(), **extra):
-        self.services[name.lower()] = dict({'Name': name, 'DisplayName': name, 'State': state, 'StartMode': 'Auto',
-                                            'DelayedAutoStart': 'false', 'StartName': 'LocalSystem', 'ProcessId': '0',
-                                            'ExitCode': '0', 'PathName': 'C:\\%s.exe' % name.replace(' ', ''),
-                                            'AcceptStop': 'true'}, _start=start, _stop=stop, _until=None, _then=None,
-                                           _depends_on=[d.lower() for d in depends_on], _fail=None, _stuck=False, **extra)
-
-    def _settle(self, service):
-        if service['_until'] is not None and self.clock() >= service['_until'] and not service['_stuck']:
-            service['State'], service['_until'] = service['_then'], None
-            if service['_fail'] is not None and service['State'] == 'Running':
-                service['State'], service['ExitCode'] = 'Stopped', str(service['_fail'])
-        return service
-
-    def _record(self, name):
-        service = self._settle(self.services[name.lower()])
-        return {k: v for k, v in service.items() if not k.startswith('_')}
-
-    # HostServices' interface
-    def discover(self, overrides=None, extra_names=()):
-        self.calls.append(('discover',))
-        return [self._record(name) for name in self.services]
-
-    def poll(self, names):
-        self.calls.append(('poll', tuple(sorted(names))))
-        return {name.lower(): ServiceStatus(self._record(name)) for name in names if name.lower() in self.services}
-
-    def dependents(self, name):
-        self.calls.append(('dependents', name))
-        return [ServiceStatus(self._record(other)) for other, s in self.services.items() if name.lower() in s['_depends_on']]
-
-    def start(self, name):
-        self.calls.append(('start', name, self.clock()))
-        service = self._settle(self.services[name.lower()])
-        if service['StartMode'] == 'Disabled':
-            raise AssertionError('the plan started a disabled service')
-        service.update(State='Start Pending', _until=self.clock() + service['_start'], _then='Running')
-
-    def stop(self, name):
-        self.calls.append(('stop', name, self.clock()))
-        service = self._settle(self.services[name.lower()])
-        running = [o for o, s in self.services.items() if name.lower() in s['_depends_on'] and self._settle(s)['State'] != 'Stopped']
-        if running:
-            raise AssertionError('stopped %s while %s depend on it' % (name, running))
-        service.update(State='Stop Pending', _until=self.clock() + service['_stop'], _then='Stopped')
-
-    def change_start_mode(self, name, start_mode):
-        self.calls.append(('start_mode', name, start_mode))
-        service = self.services[name.lower()]
-        service['StartMode'] = WMI_START_MODES[start_mode].replace('Automatic', 'Auto')
-        service['DelayedAutoStart'] = 'true' if start_mode == 'delayed' else 'false'
-
-    def is_delayed(self, name):
-        return self.services[name.lower()]['DelayedAutoStart'] == 'true'
-
-    def actions(self, kind):
-        return [call for call in self.calls if call[0] == kind]
+from ansible_collections.xprotect.go.plugins.module_utils._execute import PlanExecutor
+from control_helpers import DURATIONS, NAMES, FakeClock, FakeWindows, converge
 
 
 @pytest.fixture
 def clock():
     return FakeClock()
-
-
-def converge(windows, clock, check_mode=False, diff=False, **params):
-    params.setdefault('timeout', 60)
-    params.setdefault('missing', 'auto')
-    return tasks.converge(windows, params, check_mode=check_mode, diff=diff, clock=clock, sleep=clock.sleep)
 
 
 def test_start_recording_server_first_then_the_rest_together(clock):
