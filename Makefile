@@ -15,6 +15,8 @@ COMPAT_VENV := .venv-2.16
 COMPAT_STAMP := $(COMPAT_VENV)/.requirements.stamp
 TOOLS_VENV := .venv-tools
 TOOLS_STAMP := $(TOOLS_VENV)/.requirements.stamp
+EDA_VENV := .venv-eda
+EDA_STAMP := $(EDA_VENV)/.requirements.stamp
 STEP := scripts/step
 
 # CI's matrix (.github/workflows/ci.yml) sets ANSIBLE_CORE_VERSION (2.16, 2.17, 2.18 or 2.19): the venv is
@@ -31,6 +33,7 @@ endif
 # The scripts take their tools from here.
 export XPGO_VENV_BIN := $(BIN)
 export XPGO_TOOLS_BIN := $(CURDIR)/$(TOOLS_VENV)/bin
+export XPGO_EDA_BIN := $(CURDIR)/$(EDA_VENV)/bin
 
 .PHONY: help test demo unit pytest sanity changelog lint build compat venv clean
 
@@ -65,8 +68,14 @@ $(TOOLS_STAMP): scripts/requirements-tools.txt
 	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-tools.txt
 	@touch $@
 
+# ansible-rulebook apart, for the self-healing end-to-end test and bench (tests/functional/eda): its pins are its own.
+$(EDA_STAMP): scripts/requirements-eda.txt
+	@test -x $(EDA_VENV)/bin/python || $(PYTHON) -m venv $(EDA_VENV)
+	$(EDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-eda.txt
+	@touch $@
+
 # Steps run one after the other and stop at the first failure.
-test: $(STAMP) $(COMPAT_STAMP)
+test: $(STAMP) $(COMPAT_STAMP) $(EDA_STAMP)
 	@$(STEP) "1/6 pytest (all tests)" $(BIN)/pytest tests/
 	@$(STEP) "2/6 ansible-test sanity" scripts/sanity
 	@$(STEP) "3/6 antsibull-changelog lint" $(BIN)/antsibull-changelog lint
