@@ -114,7 +114,7 @@ def _configure_hosts(fleet, args):
                 running.state.configure(service, **timings)
 
 
-def read_password(args, environ=os.environ):
+def read_password(args, environ=None):
     """The password from --password-file, --password, $XPGO_SIM_PASSWORD or the default (ValueError for a bad file)."""
     if args.password_file is not None:
         try:
@@ -125,6 +125,7 @@ def read_password(args, environ=os.environ):
         if not password:
             raise ValueError('--password-file %s is empty' % args.password_file)
         return password
+    environ = os.environ if environ is None else environ
     return args.password or environ.get(PASSWORD_VARIABLE) or DEFAULT_PASSWORD
 
 
