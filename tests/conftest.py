@@ -92,6 +92,8 @@ def ansible_environment(tmp_path):
         'ANSIBLE_REMOTE_TEMP': str(tmp_path / 'ansible-remote'),
         'ANSIBLE_STDOUT_CALLBACK': 'default',
         'ANSIBLE_PYTHON_INTERPRETER': str(bin_dir / 'python') if (bin_dir / 'python').exists() else sys.executable,
+        # The stop and restart playbooks set maintenance switches: in the test's directory, never the user's home.
+        'XPROTECT_GO_MAINTENANCE_DIR': str(tmp_path / 'maintenance'),
         'PATH': os.pathsep.join([str(bin_dir), env.get('PATH', '')]),
     })
     return env
