@@ -121,7 +121,6 @@ def parents_chain(element, parents):
     return chain
 
 
-@pytest.mark.skipif(not SEED_BYTES, reason='captures not found (shared/ must sit beside the checkout)')
 @pytest.mark.parametrize('parser', sorted(PARSERS))
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.one_of(mutated(), restructured()))
