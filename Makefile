@@ -35,17 +35,22 @@ export XPGO_VENV_BIN := $(BIN)
 export XPGO_TOOLS_BIN := $(CURDIR)/$(TOOLS_VENV)/bin
 export XPGO_EDA_BIN := $(CURDIR)/$(EDA_VENV)/bin
 
-.PHONY: help test demo unit pytest sanity changelog lint build compat venv clean
+.PHONY: help test demo unit pytest sanity changelog lint build compat venv clean changelog-rst importer docs ee
 
 help:
 	@echo "make demo       simulated fleet + playbooks/status.yml"
-	@echo "make test       everything CI checks: pytest, sanity, changelog, lint, build round trip, compat"
+	@echo "make test       everything CI checks: pytest, sanity, changelog, lint, build round trip, compat,"
+	@echo "                CHANGELOG.rst, galaxy-importer, docs site, execution environment"
 	@echo "make unit       pytest tests/unit only"
 	@echo "make sanity     ansible-test sanity on a staged copy (.tmp/sanity)"
 	@echo "make changelog  antsibull-changelog lint"
 	@echo "make lint       ansible-lint roles/ and playbooks/ (production profile)"
 	@echo "make build      build the tarball and the simulator wheel, install both, check what they hold"
 	@echo "make compat     compat-marked tests with ansible-playbook from ansible-core 2.16 (.venv-2.16)"
+	@echo "make changelog-rst  check CHANGELOG.rst against the fragments (scripts/changelog-rst --write updates it)"
+	@echo "make importer   galaxy-importer on the built tarball, as Galaxy and Automation Hub import it (.venv-tools)"
+	@echo "make docs       antsibull-docs lint, the Sphinx docs site (.tmp/docsite) and its rendering test"
+	@echo "make ee         ansible-builder create with docs/awx-aap.md's execution environment, checked offline"
 	@echo "make clean      remove .tmp, tests/output and caches (the venvs stay)"
 
 venv: $(STAMP)
@@ -75,13 +80,17 @@ $(EDA_STAMP): scripts/requirements-eda.txt
 	@touch $@
 
 # Steps run one after the other and stop at the first failure.
-test: $(STAMP) $(COMPAT_STAMP) $(EDA_STAMP)
-	@$(STEP) "1/6 pytest (all tests)" $(BIN)/pytest tests/
-	@$(STEP) "2/6 ansible-test sanity" scripts/sanity
-	@$(STEP) "3/6 antsibull-changelog lint" $(BIN)/antsibull-changelog lint
-	@$(STEP) "4/6 ansible-lint" scripts/lint
-	@$(STEP) "5/6 build and install round trip" scripts/build-roundtrip
-	@$(STEP) "6/6 compat: ansible-core 2.16" scripts/compat
+test: $(STAMP) $(COMPAT_STAMP) $(EDA_STAMP) $(TOOLS_STAMP)
+	@$(STEP) "1/10 pytest (all tests)" $(BIN)/pytest tests/
+	@$(STEP) "2/10 ansible-test sanity" scripts/sanity
+	@$(STEP) "3/10 antsibull-changelog lint" $(BIN)/antsibull-changelog lint
+	@$(STEP) "4/10 ansible-lint" scripts/lint
+	@$(STEP) "5/10 build and install round trip" scripts/build-roundtrip
+	@$(STEP) "6/10 compat: ansible-core 2.16" scripts/compat
+	@$(STEP) "7/10 CHANGELOG.rst matches the fragments" scripts/changelog-rst
+	@$(STEP) "8/10 galaxy-importer" scripts/galaxy-importer
+	@$(STEP) "9/10 docs site: antsibull-docs lint, Sphinx, Chromium" scripts/docs-site
+	@$(STEP) "10/10 execution environment: ansible-builder create" scripts/ee-check
 	@echo
 	@echo "make test: all steps passed"
 
@@ -109,6 +118,18 @@ build: $(STAMP)
 compat: $(STAMP) $(COMPAT_STAMP)
 	@$(STEP) "compat: ansible-core 2.16" scripts/compat
 
+changelog-rst: $(TOOLS_STAMP)
+	@$(STEP) "CHANGELOG.rst matches the fragments" scripts/changelog-rst
+
+importer: $(STAMP) $(TOOLS_STAMP)
+	@$(STEP) "galaxy-importer" scripts/galaxy-importer
+
+docs: $(STAMP) $(TOOLS_STAMP)
+	@$(STEP) "docs site: antsibull-docs lint, Sphinx, Chromium" scripts/docs-site
+
+ee: $(STAMP) $(TOOLS_STAMP)
+	@$(STEP) "execution environment: ansible-builder create" scripts/ee-check
+
 clean:
 	rm -rf .tmp tests/output .pytest_cache .hypothesis .ansible
-	find . -path ./.venv -prune -o -path ./$(COMPAT_VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -path './.venv*' -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
