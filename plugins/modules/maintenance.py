@@ -12,7 +12,7 @@ short_description: Put XProtect Go hosts under maintenance, so that self-healing
 version_added: 0.1.0
 description:
   - Sets, clears or reads the maintenance switch of a host or of the whole fleet. While a host is under maintenance
-    the C(xprotect.go.keep_recording) rulebook never starts its Recording Server: a server stopped on purpose
+    the C(xprotect.go.keep_recording) rulebook never starts its Recording Server, so a server stopped on purpose
     stays stopped.
   - The switch is a file on the Ansible controller, in O(directory), named after the inventory host; the file
     C(_fleet) is the switch of the whole fleet. Each file holds when, why and by whom it was set, as JSON.
@@ -74,7 +74,7 @@ options:
         The event source must read the same directory (it reads the same variable from the same inventory).
     type: path
 notes:
-  - The event source and the rulebook keep no other record of maintenance: removing the file by hand clears the
+  - The event source and the rulebook keep no other record of maintenance; removing the file by hand clears the
     switch as well.
 seealso:
   - module: xprotect.go.service
