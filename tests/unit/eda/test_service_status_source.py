@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -182,6 +183,19 @@ def test_the_plugin_file_finds_the_collection_through_an_unresolved_symlink(tmp_
                             env=environ, timeout=120)
     imported, is_callable = result.stdout.split()
     assert imported.startswith(str(link)) and is_callable == 'True'
+
+
+def test_the_plugin_file_finds_an_installed_collection(tmp_path):
+    """Installed (a real directory, as ansible-galaxy makes it), it imports its own copy of the collection's code."""
+    installed = tmp_path / 'collections' / 'ansible_collections' / 'xprotect' / 'go'
+    for part in ('plugins', 'extensions'):
+        shutil.copytree(os.path.join(REPO_ROOT, part), installed / part, ignore=shutil.ignore_patterns('__pycache__'))
+    code = ('import runpy, sys; module = runpy.run_path(sys.argv[1]); '
+            'from ansible_collections.xprotect.go.plugins.module_utils import _wsman; print(_wsman.__file__)')
+    environ = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}
+    result = subprocess.run([sys.executable, '-c', code, str(installed / SOURCE_IN_REPO)], capture_output=True, text=True,
+                            check=True, cwd=str(tmp_path), env=environ, timeout=120)
+    assert result.stdout.strip() == str(installed / 'plugins' / 'module_utils' / '_wsman.py')
 
 
 def test_the_plugin_says_what_to_do_outside_a_collections_tree(tmp_path):

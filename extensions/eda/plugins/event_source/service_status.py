@@ -226,7 +226,7 @@ async def main(queue, args):
 
 
 if __name__ == '__main__':
-    # python service_status.py <inventory> [pattern]: print the events of a short watch.
+    # python service_status.py INVENTORY [PATTERN [SECONDS]]: print the events of a short watch (30 s by default).
 
     class MockQueue:
         """Prints the events instead of queueing them."""
@@ -234,8 +234,8 @@ if __name__ == '__main__':
         async def put(self, item):
             print(item)
 
+    _ARGS = sys.argv[1:] + [None] * 3
     try:
-        asyncio.run(main(MockQueue(), {'inventory': sys.argv[1:2] or None, 'pattern': (sys.argv[2:3] or ['xprotect'])[0],
-                                       'shutdown_after': 30}))
+        asyncio.run(main(MockQueue(), {'inventory': _ARGS[0], 'pattern': _ARGS[1], 'shutdown_after': _ARGS[2] or 30}))
     except WatchError as _failure:
         sys.exit('xprotect.go.service_status: %s' % _failure)
