@@ -156,7 +156,7 @@ class _WatchedHTTPSPool(_POOLS[1]):  # type: ignore[misc,valid-type]
 _POOL_CLASSES = {'http': _WatchedHTTPPool, 'https': _WatchedHTTPSPool}
 
 
-def _read_body(response: t.Any, limit: int, endpoint: str) -> None:
+def _read_body(response: t.Any, limit: int, endpoint: str, settings: t.Any = None) -> None:
     """Read the body now, refusing it as soon as it passes ``limit`` bytes; requests' content then holds it.
 
     A 401 with a Content-Length within the limit stays unread: the auth libraries read it themselves
@@ -167,20 +167,20 @@ def _read_body(response: t.Any, limit: int, endpoint: str) -> None:
     encoding = (response.headers.get('Content-Encoding') or 'identity').strip().lower()
     if length.isdigit() and int(length) > limit:
         response.close()
-        raise reply_too_large_error(endpoint, limit)
+        raise reply_too_large_error(endpoint, limit, settings)
     if response.status_code == 401 and length.isdigit() and encoding == 'identity':
         return
     if encoding != 'identity':
         # We ask for identity; a compressed body could expand far beyond what came over the wire.
         response.close()
-        raise compressed_reply_error(endpoint, encoding)
+        raise compressed_reply_error(endpoint, encoding, settings)
     chunks = []
     size = 0
     for chunk in response.iter_content(_CHUNK):
         size += len(chunk)
         if size > limit:
             response.close()
-            raise reply_too_large_error(endpoint, limit)
+            raise reply_too_large_error(endpoint, limit, settings)
         chunks.append(chunk)
     # What requests itself caches after reading: auth hooks and pywinrm's decryption use .content.
     response._content = b''.join(chunks)  # pylint: disable=protected-access
@@ -193,9 +193,10 @@ class _BoundedAdapter(_ADAPTER):  # type: ignore[misc,valid-type]
     rounds through the adapter too, so no body on this session is ever read unbounded.
     """
 
-    def __init__(self, limit: int, endpoint: str) -> None:
+    def __init__(self, limit: int, endpoint: str, settings: t.Any = None) -> None:
         self.limit = limit
         self.endpoint = endpoint
+        self.settings = settings  # for hints that name this host's connection settings
         super().__init__()
 
     def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -214,11 +215,11 @@ class _BoundedAdapter(_ADAPTER):  # type: ignore[misc,valid-type]
         if deadline is not None:
             timeout = deadline.remaining()
         response = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
-        _read_body(response, self.limit, self.endpoint)
+        _read_body(response, self.limit, self.endpoint, self.settings)
         return response
 
 
-def basic_credentials(username: t.Optional[str], password: t.Optional[str]) -> bytes:
+def basic_credentials(username: t.Optional[str], password: t.Optional[str], settings: t.Any = None) -> bytes:
     """``user:password`` as Windows' WinRM service decodes Basic credentials, or XProtectError(INVALID).
 
     requests encodes Basic credentials as latin-1 and fails with a UnicodeEncodeError outside it
@@ -234,11 +235,11 @@ def basic_credentials(username: t.Optional[str], password: t.Optional[str]) -> b
     try:
         user = (username or '').encode(BASIC_ENCODING)
     except UnicodeEncodeError:
-        raise basic_encoding_error('user name') from None
+        raise basic_encoding_error('user name', settings) from None
     try:
         secret = (password or '').encode(BASIC_ENCODING)
     except UnicodeEncodeError:
-        raise basic_encoding_error('password') from None
+        raise basic_encoding_error('password', settings) from None
     return user + b':' + secret
 
 
@@ -262,6 +263,7 @@ class BoundedTransport(Transport):  # type: ignore[misc,valid-type]
     """pywinrm's Transport with one deadline per message, bounded replies, no redirects."""
 
     max_reply_bytes = MAX_REPLY_CHARS
+    settings: t.Any = None  # the ConnectionSettings, for hints that name the host's settings
 
     def build_session(self) -> t.Any:
         session = super().build_session()
@@ -276,7 +278,7 @@ class BoundedTransport(Transport):  # type: ignore[misc,valid-type]
     def _harden(self, session: t.Any) -> None:
         if isinstance(session.get_adapter(self.endpoint), _BoundedAdapter):
             return
-        adapter = _BoundedAdapter(self.max_reply_bytes, self.endpoint)
+        adapter = _BoundedAdapter(self.max_reply_bytes, self.endpoint, self.settings)
         session.mount('https://', adapter)
         session.mount('http://', adapter)
         session.headers['Accept-Encoding'] = 'identity'
@@ -296,14 +298,14 @@ class BoundedTransport(Transport):  # type: ignore[misc,valid-type]
                 if isinstance(exc, (XProtectError, requests.exceptions.ConnectTimeout)):
                     raise  # refused by us, or the connection never came: say so, not "no answer"
                 if deadline.expired or isinstance(exc, requests.exceptions.ReadTimeout):
-                    raise reply_timeout_error(self.endpoint, self.read_timeout_sec) from None
+                    raise reply_timeout_error(self.endpoint, self.read_timeout_sec, self.settings) from None
                 raise
 
     def _send_message_request(self, session: t.Any, prepared_request: t.Any) -> t.Any:
         response = session.send(prepared_request, timeout=self.read_timeout_sec, allow_redirects=False)
         status = response.status_code
         if 300 <= status < 400:
-            raise redirect_error(self.endpoint, status, response.headers.get('Location'), self.password, self.username)
+            raise redirect_error(self.endpoint, status, response.headers.get('Location'), self.password, self.username, self.settings)
         if status == 401:
             raise InvalidCredentialsError('the specified credentials were rejected by the server')
         if status >= 400:
@@ -314,7 +316,7 @@ class BoundedTransport(Transport):  # type: ignore[misc,valid-type]
         return response
 
 
-def bound(protocol: t.Any, max_reply_bytes: int = MAX_REPLY_CHARS) -> t.Any:
+def bound(protocol: t.Any, max_reply_bytes: int = MAX_REPLY_CHARS, settings: t.Any = None) -> t.Any:
     """Make a ``winrm.protocol.Protocol`` send through BoundedTransport; returns the protocol.
 
     pywinrm builds its Transport inside Protocol() from the options it validated; the instance is
@@ -323,7 +325,8 @@ def bound(protocol: t.Any, max_reply_bytes: int = MAX_REPLY_CHARS) -> t.Any:
     """
     transport = protocol.transport
     if _uses_basic(transport):
-        basic_credentials(transport.username, transport.password)
+        basic_credentials(transport.username, transport.password, settings)
     transport.__class__ = BoundedTransport
+    transport.settings = settings
     transport.max_reply_bytes = max_reply_bytes
     return protocol

@@ -176,7 +176,7 @@ class WsmanClient:
             options['ca_trust_path'] = settings.ca_trust_path
         try:
             # Our transport: one deadline per message, bounded replies, no redirects (see _transport).
-            return bound(Protocol(settings.endpoint, **options))
+            return bound(Protocol(settings.endpoint, **options), settings=settings)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # pywinrm validates its arguments with several exception types; all become XProtectError.
             raise to_xprotect_error(exc, settings, 'setting up the WinRM client') from None

@@ -16,7 +16,9 @@ import xml.etree.ElementTree as ET
 
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError, scrub, server_text
-from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import Fault, FaultReply, fault_error, protocol_error, operation_timeout_error
+from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
+    Fault, FaultReply, ProtocolError, fault_error, operation_timeout_error, protocol_error,
+)
 
 try:
     import requests.exceptions
@@ -78,11 +80,13 @@ def to_xprotect_error(exc, settings, what=None, namespace='root/cimv2'):
 def _classify(exc, settings, what, namespace):
     if isinstance(exc, FaultReply):
         return fault_error(exc.fault, settings, what, namespace)
+    if isinstance(exc, ProtocolError):
+        return protocol_error(exc.detail, settings)
     if isinstance(exc, XProtectError):
         return exc
     doing = ('%s failed: ' % what) if what else ''
     if isinstance(exc, ET.ParseError):
-        return protocol_error('not well-formed XML')
+        return protocol_error('not well-formed XML', settings)
     if not HAS_WINRM:
         return XProtectError('%s%s: %s' % (doing, type(exc).__name__, _short_reason(exc, *_secrets(settings))), kind=errors.ERROR)
     if isinstance(exc, requests.exceptions.RequestException):
@@ -96,6 +100,19 @@ def _classify(exc, settings, what, namespace):
                          % (doing, type(exc).__name__, _short_reason(exc, *_secrets(settings))), kind=errors.PROTOCOL)
 
 
+def _setting(settings, option):
+    """The option as a hint names it: 'connection_timeout (ansible_psrp_read_timeout)' on a psrp host."""
+    name = getattr(settings, 'setting_name', None)
+    return name(option) if name else option
+
+
+def _inventory(settings, option, value):
+    """' (ansible_winrm_scheme: http)': the inventory variable to set on this host's connection, '' without one."""
+    name = getattr(settings, 'inventory_variable', None)
+    variable = name(option) if name else None
+    return ' (%s: %s)' % (variable, value) if variable else ''
+
+
 def _secrets(settings):
     return getattr(settings, 'password', None), getattr(settings, 'username', None)
 
@@ -107,24 +124,24 @@ def _network_error(exc, settings, doing):
     scheme = getattr(settings, 'scheme', None)
     if isinstance(exc, requests.exceptions.SSLError):
         if _PLAIN_HTTP.search(reason):
-            return XProtectError('the listener at %s answered in plain HTTP, not TLS (%s): use scheme http (ansible_winrm_scheme: http) '
-                                 'or port 5986' % (endpoint, reason), kind=errors.TLS)
+            return XProtectError('the listener at %s answered in plain HTTP, not TLS (%s): use scheme http%s '
+                                 'or port 5986' % (endpoint, reason, _inventory(settings, 'scheme', 'http')), kind=errors.TLS)
         return XProtectError(
-            'TLS handshake with the WinRM listener at %s failed (%s): if its certificate comes from a private CA, set ca_trust_path '
-            '(ansible_winrm_ca_trust_path) to that CA\'s PEM file; only to skip verification set validate_certs: false '
-            '(ansible_winrm_server_cert_validation: ignore)' % (endpoint, reason), kind=errors.TLS)
+            'TLS handshake with the WinRM listener at %s failed (%s): if its certificate comes from a private CA, set %s '
+            'to that CA\'s PEM file; only to skip verification set validate_certs: false%s'
+            % (endpoint, reason, _setting(settings, 'ca_trust_path'), _inventory(settings, 'validate_certs', 'ignore')), kind=errors.TLS)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return XProtectError(
             'could not connect to the WinRM listener at %s within connection_timeout (%s s): check that the host is up and not '
-            'overloaded, or raise connection_timeout (ansible_winrm_read_timeout_sec)' % (endpoint, getattr(settings, 'connection_timeout', '?')),
+            'overloaded, or raise %s' % (endpoint, getattr(settings, 'connection_timeout', '?'), _setting(settings, 'connection_timeout')),
             kind=errors.TIMEOUT)
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return reply_timeout_error(endpoint, getattr(settings, 'connection_timeout', '?'))
+        return reply_timeout_error(endpoint, getattr(settings, 'connection_timeout', '?'), settings)
     if scheme == 'http' and _TLS_RECORD.search(str(exc)):
-        return XProtectError('the listener at %s answered in TLS (https), not plain HTTP: use scheme https (ansible_winrm_scheme: https) '
-                             'or port 5985' % endpoint, kind=errors.TLS)
+        return XProtectError('the listener at %s answered in TLS (https), not plain HTTP: use scheme https%s '
+                             'or port 5985' % (endpoint, _inventory(settings, 'scheme', 'https')), kind=errors.TLS)
     if isinstance(exc, requests.exceptions.ConnectionError) and _dropped(exc):
-        https_hint = (', or the listener speaks https (then use scheme https, ansible_winrm_scheme: https, or port 5985)'
+        https_hint = (', or the listener speaks https (then use scheme https%s, or port 5985)' % _inventory(settings, 'scheme', 'https')
                       if scheme == 'http' else '')
         return XProtectError(
             'the WinRM listener at %s closed the connection before answering: the host may be restarting or overloaded, or '
@@ -132,8 +149,8 @@ def _network_error(exc, settings, doing):
             kind=errors.UNREACHABLE)
     if isinstance(exc, requests.exceptions.ConnectionError):
         return XProtectError(
-            'cannot connect to the WinRM listener at %s (%s): check ansible_host/ansible_port and that WinRM listens '
-            '(winrm quickconfig)' % (endpoint, reason), kind=errors.UNREACHABLE)
+            'cannot connect to the WinRM listener at %s (%s): check %s and %s and that WinRM listens '
+            '(winrm quickconfig)' % (endpoint, reason, _setting(settings, 'host'), _setting(settings, 'port')), kind=errors.UNREACHABLE)
     return XProtectError('%sHTTP exchange with the WinRM listener at %s failed (%s: %s)'
                          % (doing, endpoint, type(exc).__name__, reason), kind=errors.PROTOCOL)
 
@@ -149,7 +166,7 @@ def _winrm_error(exc, settings, what, namespace, doing):
     if isinstance(exc, winrm.exceptions.WinRMOperationTimeoutError):
         return operation_timeout_error(settings, doing)
     if isinstance(exc, winrm.exceptions.WinRMTransportError):
-        hint = 'check ansible_winrm_path (normally /wsman)' if exc.code == 404 else 'see the Microsoft-Windows-WinRM/Operational event log on the host'
+        hint = 'check %s (normally /wsman)' % _setting(settings, 'path') if exc.code == 404 else 'see the Microsoft-Windows-WinRM/Operational event log on the host'
         return XProtectError('%sthe WinRM listener at %s answered HTTP %s without a SOAP reply: %s'
                              % (doing, endpoint, exc.code, hint), kind=errors.PROTOCOL)
     text = server_text(exc, *_secrets(settings))
@@ -167,52 +184,53 @@ def _auth_error(exc, settings):
         return XProtectError('Basic authentication is disabled on the WinRM listener: use another transport or enable it '
                              '(winrm set winrm/config/service/auth @{Basic="true"})', kind=errors.AUTH)
     if transport == 'certificate':
-        return XProtectError('the WinRM listener rejected the client certificate (%s): check client_cert/client_key '
-                             '(ansible_winrm_cert_pem/ansible_winrm_cert_key_pem) and the certificate mapping on the host' % reason, kind=errors.AUTH)
+        return XProtectError('the WinRM listener rejected the client certificate (%s): check %s and %s '
+                             'and the certificate mapping on the host' % (reason, _setting(settings, 'client_cert'), _setting(settings, 'client_key')), kind=errors.AUTH)
     non_ascii = ''
     if transport == 'basic' and not (str(password or '') + str(user or '')).isascii():
         non_ascii = ('; the credentials hold non-ASCII characters, which Basic authentication carries in the host\'s ANSI code '
-                     'page (sent as Windows-1252): transport ntlm (ansible_winrm_transport: ntlm) carries any character')
+                     'page (sent as Windows-1252): transport ntlm%s carries any character' % _inventory(settings, 'transport', 'ntlm'))
     return XProtectError(
-        "authentication as '%s' with transport %s failed (%s): check ansible_user/ansible_password (domain users as DOMAIN\\user or "
+        "authentication as '%s' with transport %s failed (%s): check %s and %s (domain users as DOMAIN\\user or "
         'user@domain) and that the listener allows %s (winrm get winrm/config/service/auth)%s'
-        % (user, transport, reason, transport, non_ascii), kind=errors.AUTH)
+        % (user, transport, reason, _setting(settings, 'username'), _setting(settings, 'password'), transport, non_ascii), kind=errors.AUTH)
 
 
 # -- what the transport (_transport.py) raises ----------------------------------------------------
 
-def reply_timeout_error(endpoint, seconds):
+def reply_timeout_error(endpoint, seconds, settings=None):
     """No complete answer within the read timeout, however slowly its bytes came."""
     return XProtectError(
         'could not get an answer from the WinRM listener at %s within connection_timeout (%s s): no complete answer within %s s; '
-        'check that the host is up and not overloaded, or raise connection_timeout (ansible_winrm_read_timeout_sec)'
-        % (endpoint, seconds, seconds), kind=errors.TIMEOUT)
+        'check that the host is up and not overloaded, or raise %s'
+        % (endpoint, seconds, seconds, _setting(settings, 'connection_timeout')), kind=errors.TIMEOUT)
 
 
-def reply_too_large_error(endpoint, limit):
+def reply_too_large_error(endpoint, limit, settings=None):
     return XProtectError(
         'the listener at %s sent a reply larger than %d MiB, refused while it came in: a WinRM listener\'s replies are far smaller; '
-        'check that ansible_host/ansible_port point at a Windows WinRM listener' % (endpoint, limit // (1024 * 1024)), kind=errors.PROTOCOL)
+        'check that %s and %s point at a Windows WinRM listener' % (endpoint, limit // (1024 * 1024), _setting(settings, 'host'), _setting(settings, 'port')), kind=errors.PROTOCOL)
 
 
-def compressed_reply_error(endpoint, encoding):
+def compressed_reply_error(endpoint, encoding, settings=None):
     return XProtectError(
         'the listener at %s sent a compressed reply (Content-Encoding %s) though none was asked for: a WinRM listener never does; '
-        'check that ansible_host/ansible_port point at a Windows WinRM listener and that nothing in between rewrites its answers'
-        % (endpoint, server_text(encoding, limit=40)), kind=errors.PROTOCOL)
+        'check that %s and %s point at a Windows WinRM listener and that nothing in between rewrites its answers'
+        % (endpoint, server_text(encoding, limit=40), _setting(settings, 'host'), _setting(settings, 'port')), kind=errors.PROTOCOL)
 
 
-def redirect_error(endpoint, status, location, secret=None, user=None):
+def redirect_error(endpoint, status, location, secret=None, user=None, settings=None):
     """A 3xx answer: never followed (the credentials would go along)."""
     return XProtectError(
         'the listener at %s answered HTTP %s redirecting to %s, which was not followed: a WinRM listener never redirects; '
-        'check ansible_host, ansible_port and ansible_winrm_path' % (endpoint, status, server_text(location or '(no Location)', secret, user)),
+        'check %s, %s and %s' % (endpoint, status, server_text(location or '(no Location)', secret, user),
+                                 _setting(settings, 'host'), _setting(settings, 'port'), _setting(settings, 'path')),
         kind=errors.PROTOCOL)
 
 
-def basic_encoding_error(what):
+def basic_encoding_error(what, settings=None):
     """Basic credentials Windows could not decode (see _transport.basic_credentials)."""
     return XProtectError(
         'transport basic cannot carry this %s: Windows decodes Basic credentials in the host\'s ANSI code page, and the %s has '
-        'characters outside Windows-1252 (the code page sent); nothing was sent. Use transport ntlm (ansible_winrm_transport: ntlm), '
-        'which carries any character' % (what, what), kind=errors.INVALID)
+        'characters outside Windows-1252 (the code page sent); nothing was sent. Use transport ntlm%s, '
+        'which carries any character' % (what, what, _inventory(settings, 'transport', 'ntlm')), kind=errors.INVALID)

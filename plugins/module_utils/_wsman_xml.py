@@ -82,9 +82,18 @@ class EnumerationPage(t.NamedTuple):
     end_of_sequence: bool
 
 
-def protocol_error(detail):
-    return XProtectError('unexpected reply from the WinRM listener (%s): check that ansible_host/ansible_port point at a '
-                         'Windows WinRM listener and that nothing in between rewrites its answers' % detail, kind=errors.PROTOCOL)
+class ProtocolError(XProtectError):
+    """A reply that is not what a WinRM listener sends; ``detail`` says how. The client names the host's settings."""
+
+    def __init__(self, detail, settings=None):
+        host, port = (settings.setting_name('host'), settings.setting_name('port')) if hasattr(settings, 'setting_name') else ('host', 'port')
+        super().__init__('unexpected reply from the WinRM listener (%s): check that %s and %s point at a Windows WinRM listener '
+                         'and that nothing in between rewrites its answers' % (detail, host, port), kind=errors.PROTOCOL)
+        self.detail = detail
+
+
+def protocol_error(detail, settings=None):
+    return ProtocolError(detail, settings)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,9 +423,11 @@ def fault_error(fault, settings=None, what=None, namespace='root/cimv2'):
 
 def operation_timeout_error(settings, doing=''):
     seconds = getattr(settings, 'operation_timeout', None)
-    return XProtectError('%sthe WinRM service did not finish the operation within operation_timeout%s: raise operation_timeout '
-                         '(and connection_timeout above it) or check the load on the host'
-                         % (doing, ' (%s s)' % seconds if seconds is not None else ''), kind=errors.TIMEOUT)
+    operation, connection = ((settings.setting_name('operation_timeout'), settings.setting_name('connection_timeout'))
+                             if hasattr(settings, 'setting_name') else ('operation_timeout', 'connection_timeout'))
+    return XProtectError('%sthe WinRM service did not finish the operation within operation_timeout%s: raise %s '
+                         '(and %s above it) or check the load on the host'
+                         % (doing, ' (%s s)' % seconds if seconds is not None else '', operation, connection), kind=errors.TIMEOUT)
 
 
 class FaultReply(XProtectError):

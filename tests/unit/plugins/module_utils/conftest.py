@@ -30,7 +30,7 @@ def capture():
 def make_settings():
     def make(**changes):
         values = {'host': 'xp-go-01.example.test', 'port': 5986, 'scheme': 'https', 'username': 'CORP\\xpgo-admin',
-                  'password': 'unit-test-password', 'transport': 'ntlm'}
+                  'password': 'unit-test-password', 'transport': 'ntlm', 'connection': 'winrm'}
         values.update(changes)
         return ConnectionSettings(**values)
     return make

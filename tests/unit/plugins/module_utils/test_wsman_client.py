@@ -233,7 +233,7 @@ def test_protocol_is_built_lazily_from_the_settings(monkeypatch, make_settings, 
 def test_certificate_transport_passes_the_client_certificate(monkeypatch, make_settings):
     built = []
     monkeypatch.setattr(_wsman, 'Protocol', lambda endpoint, **options: built.append(options) or object())
-    monkeypatch.setattr(_wsman, 'bound', lambda protocol: protocol)
+    monkeypatch.setattr(_wsman, 'bound', lambda protocol, settings=None: protocol)
     settings = make_settings(transport='certificate', username=None, password=None, client_cert='/c.pem', client_key='/k.pem')
     # pylint: disable-next=protected-access
     WsmanClient(settings)._get_protocol()

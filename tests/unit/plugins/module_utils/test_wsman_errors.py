@@ -169,7 +169,7 @@ def test_unreachable(secret_settings, fake_protocol, exc, reason):
         client.enumerate('SELECT Name FROM Win32_Service')
     text = assert_clean(caught.value, 'unreachable')
     assert 'cannot connect to the WinRM listener at %s (%s)' % (ENDPOINT, reason) in text
-    assert 'ansible_host/ansible_port' in text and 'winrm quickconfig' in text
+    assert 'host (ansible_host) and port (ansible_port)' in text and 'winrm quickconfig' in text
     assert caught.value.unreachable
 
 
@@ -214,7 +214,7 @@ def test_rejected_credentials(secret_settings, fake_protocol, transport):
         client.enumerate('SELECT Name FROM Win32_Service')
     text = assert_clean(caught.value, 'auth')
     assert "'CORP\\xpgo-admin'" in text and 'transport %s' % transport in text
-    assert 'ansible_user/ansible_password' in text and 'rejected by the server' in text
+    assert 'username (ansible_user) and password (ansible_password)' in text and 'rejected by the server' in text
 
 
 def test_certificate_files_missing_is_an_auth_error(secret_settings, tmp_path):
@@ -223,7 +223,7 @@ def test_certificate_files_missing_is_an_auth_error(secret_settings, tmp_path):
     with pytest.raises(XProtectError) as caught:
         WsmanClient(settings).get('Win32_Service', {'Name': 'WinRM'})
     text = assert_clean(caught.value, 'auth')
-    assert 'cert_pem file not found' in text and 'client_cert/client_key' in text
+    assert 'cert_pem file not found' in text and 'client_cert (ansible_winrm_cert_pem) and client_key (ansible_winrm_cert_key_pem)' in text
 
 
 def test_basic_auth_disabled(secret_settings, fake_protocol):
@@ -434,7 +434,7 @@ def test_dropped_on_an_http_endpoint_mentions_https(secret_settings, fake_protoc
     with pytest.raises(XProtectError) as caught:
         client.get('Win32_Service', {'Name': 'WinRM'})
     text = assert_clean(caught.value, 'unreachable')
-    assert 'or the listener speaks https (then use scheme https, ansible_winrm_scheme: https, or port 5985)' in text
+    assert 'or the listener speaks https (then use scheme https (ansible_winrm_scheme: https), or port 5985)' in text
 
 
 def test_rejected_basic_credentials_with_non_ascii_characters_point_at_ntlm(secret_settings, fake_protocol):
@@ -445,3 +445,23 @@ def test_rejected_basic_credentials_with_non_ascii_characters_point_at_ntlm(secr
     text = str(caught.value)
     assert caught.value.kind == 'auth' and 'Prüfung' not in text
     assert text.endswith("carries any character") and 'transport ntlm (ansible_winrm_transport: ntlm)' in text
+
+
+@pytest.mark.parametrize('connection, words', [
+    ('psrp', ['ca_trust_path (ansible_psrp_ca_cert)', 'validate_certs: false (ansible_psrp_cert_validation: ignore)']),
+    ('winrm', ['ca_trust_path (ansible_winrm_ca_trust_path)', 'validate_certs: false (ansible_winrm_server_cert_validation: ignore)']),
+    (None, ['set ca_trust_path to', 'set validate_certs: false']),
+])
+def test_hints_name_the_settings_of_the_hosts_own_connection(make_settings, fake_protocol, connection, words):
+    verify = ssl.SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed (_ssl.c:1006)')
+    exc = requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, '/wsman', urllib3.exceptions.SSLError(verify)))
+    text = str(to_xprotect_error(exc, make_settings(connection=connection)))
+    for word in words:
+        assert word in text
+    if connection != 'winrm':
+        assert 'ansible_winrm' not in text
+
+
+def test_a_psrp_host_is_told_its_own_timeout_variable(make_settings):
+    text = str(to_xprotect_error(requests.exceptions.ReadTimeout('Read timed out.'), make_settings(connection='psrp')))
+    assert text.endswith('raise connection_timeout (ansible_psrp_read_timeout)')
