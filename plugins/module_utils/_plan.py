@@ -15,6 +15,7 @@ from ansible_collections.xprotect.go.plugins.module_utils import _catalog as cat
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils import _wql as wql
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._specs import TASK_TIMEOUT_MAX, TASK_TIMEOUT_MIN
 from ansible_collections.xprotect.go.plugins.module_utils._windows import ServiceStatus
 
 
@@ -103,8 +104,9 @@ def validate_request(params: dict) -> None:
                 raise XProtectError(not_a_key_message(item, near), kind=errors.INVALID)
     validate_service_names(params.get('service_names'))
     timeout = params.get('timeout')
-    if timeout is not None and not 1 <= timeout <= 86400:
-        raise XProtectError('timeout must be between 1 and 86400 seconds, got %s' % timeout, kind=errors.INVALID)
+    if timeout is not None and not TASK_TIMEOUT_MIN <= timeout <= TASK_TIMEOUT_MAX:
+        raise XProtectError('timeout must be between %d and %d seconds, got %s' % (TASK_TIMEOUT_MIN, TASK_TIMEOUT_MAX, timeout),
+                            kind=errors.INVALID)
     if params.get('start_mode') == 'disabled' and params.get('state') in ('started', 'restarted'):
         raise XProtectError('state %s and start_mode disabled contradict each other: a disabled service cannot run'
                             % params['state'], kind=errors.INVALID)

@@ -23,6 +23,7 @@ from ansible_collections.xprotect.go.plugins.module_utils._plan import (
     ServicePlan, add_dependents, expand_names, match_targets, skipped_name_warnings, validate_request, validate_service_names,
 )
 from ansible_collections.xprotect.go.plugins.module_utils._result import service_result
+from ansible_collections.xprotect.go.plugins.module_utils._specs import TASK_TIMEOUT
 from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices, ServiceStatus
 from ansible_collections.xprotect.go.plugins.module_utils._wsman import WINRM_IMPORT_ERROR, WsmanClient  # noqa: F401 pylint: disable=unused-import
 
@@ -112,7 +113,7 @@ def converge(services, params, check_mode=False, diff=False, clock=time.monotoni
 
     before = {t.key: {'state': t.status.state, 'start_mode': t.status.start_mode} for t in targets}
     plan = ServicePlan(targets, state, start_mode)
-    executor = PlanExecutor(services, params.get('timeout') or 120, clock=clock, sleep=sleep)
+    executor = PlanExecutor(services, params.get('timeout') or TASK_TIMEOUT, clock=clock, sleep=sleep)
     started = clock()
     # 'missing', not 'skipped': Ansible takes a non-empty 'skipped' in a result for a skipped task.
     result = {'missing': missing}
