@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import WAYS_IN
 
 from .conftest import RECORDING_SERVER, Trigger, play, quick_overrides, write_yaml
-from .test_bad_input import ROWS
+from .test_bad_input import HOST_VARS, ROWS
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,8 @@ PATHS = {
     'reset-mid-restart': ({}, {}, {}, RESTART),
     'settle-crash': ({}, {}, {}, None),
 }
-PATHS.update({'bad-' + row.replace('_', '-'): ({}, {}, {'xpgo_row': {'module': module, 'arguments': arguments}}, None)
+# Each bad-input row with its own inventory variables too ({address} and {port}: the host's own listener).
+PATHS.update({'bad-' + row.replace('_', '-'): ({}, {}, dict(HOST_VARS.get(row, {}), xpgo_row={'module': module, 'arguments': arguments}), None)
               for row, (module, arguments, dummy) in ROWS.items()})
 OPTIONS = sorted({option for dummy, arguments, dummy in ROWS.values() for option in arguments})
 IGNORE = {'ignore_errors': True, 'ignore_unreachable': True}
@@ -107,7 +108,9 @@ def everything(sim_fleet, runner, tmp_path):
     dump = tmp_path / 'registered.json'
     for running in fleet.hosts:
         settings, faults, variables, task = PATHS[running.name]
-        inventory['all']['children']['xprotect']['hosts'][running.name].update(variables)
+        host = inventory['all']['children']['xprotect']['hosts'][running.name]
+        own = {'address': host['ansible_host'], 'port': host['ansible_port']}
+        host.update({name: value.format(**own) if isinstance(value, str) else value for name, value in variables.items()})
         if task:
             inventory['all']['children']['xprotect']['hosts'][running.name]['xpgo_task'] = task
         if faults:
