@@ -16,6 +16,7 @@ import time
 
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
+from ansible_collections.xprotect.go.plugins.module_utils import _health as health
 from ansible_collections.xprotect.go.plugins.module_utils._connection import resolve_connection
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.module_utils._execute import PlanExecutor
@@ -27,7 +28,8 @@ from ansible_collections.xprotect.go.plugins.module_utils._specs import TASK_TIM
 from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices, ServiceStatus
 from ansible_collections.xprotect.go.plugins.module_utils._wsman import WINRM_IMPORT_ERROR, WsmanClient  # noqa: F401 pylint: disable=unused-import
 
-LOCAL_SYSTEM_ACCOUNTS = ('localsystem', '.\\localsystem', 'nt authority\\system', 'system')
+# Where it always was; the health rules (_health) own it now.
+LOCAL_SYSTEM_ACCOUNTS = health.LOCAL_SYSTEM_ACCOUNTS
 
 
 def _host_services(params, host_settings, environ):
@@ -36,8 +38,13 @@ def _host_services(params, host_settings, environ):
 
 
 def run_service_info(params, host_settings=None, environ=None):
-    services = _host_services(params, host_settings, environ)
-    return describe_host(services, params.get('service_names'))
+    try:
+        services = _host_services(params, host_settings, environ)
+        return describe_host(services, params.get('service_names'))
+    except XProtectError as error:
+        # A host that could not be read still gets a verdict: unreachable or unknown (_health.UNREADABLE_RULES).
+        error.result = dict(error.result, **health.unreadable(error.kind, str(error)))
+        raise
 
 
 def run_service(params, host_settings=None, environ=None, check_mode=False, diff=False):
@@ -64,27 +71,21 @@ def describe_host(services, overrides=None):
     claimed = {record['Name'].lower() for record in matched.values()}
     others = [ServiceStatus(record).facts() for record in records
               if record['Name'].lower() not in claimed and catalog.is_milestone_service(record)]
+    verdict = health.host_verdict(report)
     return {
         'install_type': catalog.install_type(matched),
         'services': report,
         'missing': [key for key in catalog.SERVICE_KEYS if key not in matched],
         'other_services': sorted(others, key=lambda facts: facts['name'].lower()),
-        'warnings': host_warnings(report),
+        'warnings': health.warnings(verdict),
+        'verdict': verdict['verdict'],
+        'reasons': verdict['reasons'],
     }
 
 
 def host_warnings(report):
-    """The manual's knowledge, turned into warnings about what was observed."""
-    warnings = []
-    image_server = report['image_server']
-    if image_server['installed'] and (image_server.get('start_name') or '').lower() not in LOCAL_SYSTEM_ACCOUNTS:
-        warnings.append('The Image Server service logs on as %s, not Local System: Smart Clients on other computers can '
-                        'log in only by this server\'s IP address, not its host name.' % image_server.get('start_name'))
-    recording_server = report['recording_server']
-    if recording_server['installed'] and recording_server['state'] != 'started':
-        warnings.append('The Recording Server service is %s: no video reaches the system until it runs.'
-                        % recording_server['state'])
-    return warnings
+    """The manual's knowledge, turned into warnings about what was observed: the warning texts of the health rules."""
+    return health.warnings(health.host_verdict(report))
 
 
 def converge(services, params, check_mode=False, diff=False, clock=time.monotonic, sleep=time.sleep):
