@@ -22,10 +22,13 @@ from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtec
 from ansible_collections.xprotect.go.plugins.module_utils._transport import bound
 from ansible_collections.xprotect.go.plugins.module_utils._wql import check_length
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_errors import to_xprotect_error
+from ansible_collections.xprotect.go.plugins.module_utils._wsman_build import (
+    ACTION_ENUMERATE, ACTION_GET, ACTION_PULL, BODY, ENVELOPE, HEADER, IDENTIFIER, MAX_ELEMENTS, WQL_DIALECT, check, class_uri, to_xml,
+    wmi_value,
+)
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
-    ACTION_ENUMERATE, ACTION_GET, ACTION_PULL, BODY, DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES, ENVELOPE, HEADER, IDENTIFIER,
-    MAX_ELEMENTS, WQL_DIALECT, FaultReply, check, class_uri, parse_enumerate_response, parse_get_response, parse_invoke_response,
-    parse_pull_response, to_xml, wmi_value,
+    DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES, FaultReply, parse_enumerate_response, parse_get_response, parse_invoke_response,
+    parse_pull_response,
 )
 
 try:
@@ -54,8 +57,11 @@ class WsmanClient:
 
     # -- public operations ----------------------------------------------------------------
 
-    def enumerate(self, wql, namespace='root/cimv2'):
+    def enumerate(self, wql, namespace='root/cimv2', limit=None):
         """All instances a WQL query selects (Enumerate, then Pull until EndOfSequence, bounded).
+
+        limit: stop pulling once this many instances came (the first ones sent; the rest of the enumeration is left to
+        expire on the server, after EnumerationTimeoutms). For reads whose size the query cannot bound, the event log's.
 
         A query longer than Windows takes is refused before anything is sent. When the listener has
         dropped the enumeration between two pulls (wsen:InvalidEnumerationContext: it expired, or
@@ -71,7 +77,7 @@ class WsmanClient:
         what = 'WQL query "%s"' % (wql if len(wql) <= 100 else wql[:97] + '...')
         for _attempt in range(2):
             try:
-                return self._enumerate(wql, resource_uri, what, namespace)
+                return self._enumerate(wql, resource_uri, what, namespace, limit)
             except _EnumerationDropped:
                 continue
         raise XProtectError('%s failed: the WinRM listener dropped the enumeration between two pulls (wsen:InvalidEnumerationContext), '
@@ -86,7 +92,7 @@ class WsmanClient:
             items.extend(self.enumerate(wql, namespace))
         return items
 
-    def _enumerate(self, wql, resource_uri, what, namespace):
+    def _enumerate(self, wql, resource_uri, what, namespace, limit=None):
         body = {'n:Enumerate': {
             'w:OptimizeEnumeration': None,
             'w:MaxElements': str(MAX_ELEMENTS),
@@ -96,6 +102,8 @@ class WsmanClient:
         items = list(page.items)
         pages = 1
         while not page.end_of_sequence:
+            if limit is not None and len(items) >= limit:
+                return items[:limit]
             if pages >= self.max_pages or len(items) > self.max_items:
                 break
             body = {'n:Pull': {'n:EnumerationContext': page.context, 'n:MaxElements': str(MAX_ELEMENTS)}}
@@ -112,7 +120,7 @@ class WsmanClient:
                                 'listener keeps sending pages; check the query or the host' % (what, pages, len(items), self.max_pages,
                                                                                                self.max_items),
                                 host=self.settings.host, kind=errors.PROTOCOL)
-        return items
+        return items if limit is None else items[:limit]
 
     def get(self, class_name, selectors, namespace='root/cimv2'):
         """One instance by its key properties (WS-Transfer Get)."""
@@ -121,8 +129,11 @@ class WsmanClient:
         return self._call(ACTION_GET, class_uri(namespace, class_name), None, parse_get_response, what, namespace,
                           selectors=selectors, service=self._service(class_name, selectors))
 
-    def invoke(self, class_name, method, selectors=None, params=None, namespace='root/cimv2'):
-        """Call a WMI method; returns the <method>_OUTPUT properties (see return_value())."""
+    def invoke(self, class_name, method, selectors=None, params=None, namespace='root/cimv2', secrets=()):
+        """Call a WMI method; returns the <method>_OUTPUT properties (see return_value()).
+
+        secrets: parameter values that must never show (a service account's password): scrubbed from any error.
+        """
         check(IDENTIFIER, class_name, 'class name')
         check(IDENTIFIER, method, 'method name')
         resource_uri = class_uri(namespace, class_name)
@@ -133,7 +144,7 @@ class WsmanClient:
         body = {'p:%s_INPUT' % method: arguments}
         what = '%s.%s' % (class_name, method)
         return self._call('%s/%s' % (resource_uri, method), resource_uri, body, lambda reply: parse_invoke_response(reply, method),
-                          what, namespace, selectors=selectors, service=self._service(class_name, selectors))
+                          what, namespace, selectors=selectors, service=self._service(class_name, selectors), secrets=secrets)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -191,7 +202,7 @@ class WsmanClient:
         envelope[BODY] = body
         return '<?xml version="1.0" encoding="utf-8"?>' + to_xml(ENVELOPE, envelope)
 
-    def _call(self, action, resource_uri, body, parse, what, namespace, selectors=None, service=None):
+    def _call(self, action, resource_uri, body, parse, what, namespace, selectors=None, service=None, secrets=()):
         """namespace: the WMI namespace of resource_uri, which an access-denied error names."""
         protocol = self._get_protocol()
         message = self._message(protocol, action, resource_uri, body, selectors)
@@ -202,7 +213,7 @@ class WsmanClient:
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # pywinrm, requests and its auth plugins raise many unrelated types; this is the one place they become
             # XProtectError. "from None": a chained exception could carry the password into a traceback.
-            error = to_xprotect_error(exc, self.settings, what, namespace)
+            error = to_xprotect_error(exc, self.settings, what, namespace, secrets=secrets)
             if error.service is None and service:
                 error.service = service
             raise error from None

@@ -15,9 +15,9 @@ import re
 import xml.etree.ElementTree as ET
 
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
-from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError, scrub, server_text
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError, scrub_all, server_text
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
-    Fault, FaultReply, ProtocolError, fault_error, operation_timeout_error, protocol_error,
+    CODE_CANNOT_PROCESS_FILTER, MAX_FAULT_TEXT, Fault, FaultReply, ProtocolError, protocol_error,
 )
 
 try:
@@ -34,6 +34,44 @@ _PLAIN_HTTP = re.compile(r'wrong version number|record layer failure|unknown pro
 # The first bytes of a TLS record (alert 0x15 or handshake 0x16, version 3.x) where an HTTP status line was expected.
 _TLS_RECORD = re.compile(r"BadStatusLine\(['\"]\\x1[56]\\x03")
 
+
+
+def fault_error(fault, settings=None, what=None, namespace='root/cimv2'):
+    """The error for a fault whose kind is already known, with the operation and the account when given.
+
+    A FaultReply (which keeps the fault), or for a timed-out operation the same error as pywinrm's
+    WinRMOperationTimeoutError gets. namespace: the WMI namespace the request went to, which an
+    access-denied answer names. Server text is scrubbed of the settings' secrets, then cut.
+    """
+    user = getattr(settings, 'username', None)
+    reason = server_text(fault.detail or fault.reason or 'no reason given', getattr(settings, 'password', None), user,
+                         limit=MAX_FAULT_TEXT)
+    doing = ('%s failed: ' % what) if what else ''
+    if fault.kind == errors.ACCESS_DENIED:
+        message = ('%saccess denied (%s): the account %s needs membership in the Remote Management Users group, the WMI '
+                   "permissions 'Enable Account' and 'Remote Enable' on %s (wmimgmt.msc), and rights on the service itself"
+                   % (doing, reason, "'%s'" % user if user else 'in use', namespace))
+    elif fault.kind == errors.NOT_FOUND:
+        message = '%sno such WMI instance or class (%s): check the name' % (doing, reason)
+    elif fault.kind == errors.TIMEOUT:
+        return operation_timeout_error(settings, doing)
+    elif CODE_CANNOT_PROCESS_FILTER in (fault.wsman_code, fault.wmi_code) or fault.subcode == 'CannotProcessFilter':
+        message = '%sWMI rejected the query: %s' % (doing, reason)
+    else:
+        code = ' '.join(str(c) for c in (fault.wsman_code, fault.wmi_code) if c is not None)
+        code = ' (code %s)' % code if code else ''
+        message = ('%sWS-Management fault %s%s: %s; see the Microsoft-Windows-WinRM/Operational event log on the host'
+                   % (doing, fault.subcode or 'without subcode', code, reason))
+    return FaultReply(fault, message)
+
+
+def operation_timeout_error(settings, doing=''):
+    seconds = getattr(settings, 'operation_timeout', None)
+    operation, connection = ((settings.setting_name('operation_timeout'), settings.setting_name('connection_timeout'))
+                             if hasattr(settings, 'setting_name') else ('operation_timeout', 'connection_timeout'))
+    return XProtectError('%sthe WinRM service did not finish the operation within operation_timeout%s: raise %s '
+                         '(and %s above it) or check the load on the host'
+                         % (doing, ' (%s s)' % seconds if seconds is not None else '', operation, connection), kind=errors.TIMEOUT)
 
 def _short_reason(exc, secret=None, user=None):
     """The operating system's words for a network failure ('Connection refused'), else the text; at most 200 characters."""
@@ -64,16 +102,21 @@ def _dropped(exc):
     return 'Connection aborted' in text or 'RemoteDisconnected' in text or 'Connection reset' in text
 
 
-def to_xprotect_error(exc, settings, what=None, namespace='root/cimv2'):
-    """The one place where exceptions from pywinrm, requests and XML parsing become XProtectError."""
+def to_xprotect_error(exc, settings, what=None, namespace='root/cimv2', secrets=()):
+    """The one place where exceptions from pywinrm, requests and XML parsing become XProtectError.
+
+    secrets: values the request carried besides the connection's password (a service account's password given to
+    Win32_Service.Change): scrubbed from the message as the password is.
+    """
     host = getattr(settings, 'host', None)
     error = _classify(exc, settings, what, namespace)
     if error.host is None:
         error.host = host
-    secret, user = getattr(settings, 'password', None), getattr(settings, 'username', None)
-    error.message = scrub(error.message, secret, user)
+    user = getattr(settings, 'username', None)
+    every = [getattr(settings, 'password', None)] + [secret for secret in secrets if secret]
+    error.message = scrub_all(error.message, every, user)
     if error.service is not None:
-        error.service = scrub(error.service, secret, user)
+        error.service = scrub_all(error.service, every, user)
     return error
 
 

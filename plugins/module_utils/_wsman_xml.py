@@ -3,12 +3,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""WS-Management XML: building request bodies and parsing replies, safely. No I/O here.
+"""WS-Management replies: parsing them, safely. No I/O here; requests are built in _wsman_build.
 
 This is private to the collection: its interface may change without notice.
 
 Replies are untrusted: no DTDs (so no entity expansion), bounded size and depth. A fault in a
-reply body becomes FaultReply, whose kind is decided once, here, from Windows' codes.
+reply body becomes FaultReply, whose kind is decided once, here, from Windows' codes; the
+message the user reads is made where it is caught (_wsman_errors), with the operation and account.
 """
 
 from __future__ import annotations
@@ -17,27 +18,16 @@ import codecs
 import re
 import typing as t
 import xml.etree.ElementTree as ET
-from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
-from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError, server_text
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._wsman_build import NS_ENUMERATION, NS_TRANSFER
 
 NS_SOAP = 'http://www.w3.org/2003/05/soap-envelope'
 NS_ADDRESSING = 'http://schemas.xmlsoap.org/ws/2004/08/addressing'
 NS_WSMAN = 'http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd'
-NS_ENUMERATION = 'http://schemas.xmlsoap.org/ws/2004/09/enumeration'
-NS_TRANSFER = 'http://schemas.xmlsoap.org/ws/2004/09/transfer'
 NS_WSMAN_FAULT = 'http://schemas.microsoft.com/wbem/wsman/1/wsmanfault'
 NS_WMI_ERROR = 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_WmiError'
-WMI_RESOURCE_BASE = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/'
-WQL_DIALECT = 'http://schemas.microsoft.com/wbem/wsman/1/WQL'
-
-ACTION_ENUMERATE = NS_ENUMERATION + '/Enumerate'
-ACTION_PULL = NS_ENUMERATION + '/Pull'
-ACTION_GET = NS_TRANSFER + '/Get'
-
-# Windows cuts pages by envelope size anyway; this only says "as many as fit".
-MAX_ELEMENTS = 32000
 DEFAULT_MAX_PAGES = 100
 DEFAULT_MAX_ITEMS = 10000
 
@@ -60,18 +50,9 @@ CODE_TIMED_OUT = 2150858793
 # ms-wsman/0958650f-8612-40e6-8f15-9d585e90e91a).
 CODE_INVALID_ENUMERATION_CONTEXT = 2150858779
 
-IDENTIFIER = re.compile(r'[A-Za-z_][A-Za-z0-9_]{0,127}')
-NAMESPACE = re.compile(r'root(/[A-Za-z0-9_]{1,64}){0,8}')
-# Characters XML 1.0 cannot carry, even escaped.
-_NOT_XML_CHAR = re.compile('[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
 _XML_DECLARATION = re.compile(r'\A\s*<\?xml[^>]*\?>')
 # A document type declaration or an entity declaration, however spelt: refused before any parser sees it.
 _DTD = re.compile(r'<!\s*(DOCTYPE|ENTITY)', re.IGNORECASE)
-
-# Keys of the dict pywinrm's build_wsman_header returns (xmltodict shape).
-ENVELOPE = 'env:Envelope'
-HEADER = 'env:Header'
-BODY = 'env:Body'
 
 
 class EnumerationPage(t.NamedTuple):
@@ -392,53 +373,19 @@ def _bounded(text):
     return text[:_FAULT_TEXT_KEPT]
 
 
-def fault_error(fault, settings=None, what=None, namespace='root/cimv2'):
-    """The error for a fault whose kind is already known, with the operation and the account when given.
-
-    A FaultReply (which keeps the fault), or for a timed-out operation the same error as pywinrm's
-    WinRMOperationTimeoutError gets. namespace: the WMI namespace the request went to, which an
-    access-denied answer names. Server text is scrubbed of the settings' secrets, then cut.
-    """
-    user = getattr(settings, 'username', None)
-    reason = server_text(fault.detail or fault.reason or 'no reason given', getattr(settings, 'password', None), user,
-                         limit=MAX_FAULT_TEXT)
-    doing = ('%s failed: ' % what) if what else ''
-    if fault.kind == errors.ACCESS_DENIED:
-        message = ('%saccess denied (%s): the account %s needs membership in the Remote Management Users group, the WMI '
-                   "permissions 'Enable Account' and 'Remote Enable' on %s (wmimgmt.msc), and rights on the service itself"
-                   % (doing, reason, "'%s'" % user if user else 'in use', namespace))
-    elif fault.kind == errors.NOT_FOUND:
-        message = '%sno such WMI instance or class (%s): check the name' % (doing, reason)
-    elif fault.kind == errors.TIMEOUT:
-        return operation_timeout_error(settings, doing)
-    elif CODE_CANNOT_PROCESS_FILTER in (fault.wsman_code, fault.wmi_code) or fault.subcode == 'CannotProcessFilter':
-        message = '%sWMI rejected the query: %s' % (doing, reason)
-    else:
-        code = ' '.join(str(c) for c in (fault.wsman_code, fault.wmi_code) if c is not None)
-        code = ' (code %s)' % code if code else ''
-        message = ('%sWS-Management fault %s%s: %s; see the Microsoft-Windows-WinRM/Operational event log on the host'
-                   % (doing, fault.subcode or 'without subcode', code, reason))
-    return FaultReply(fault, message)
-
-
-def operation_timeout_error(settings, doing=''):
-    seconds = getattr(settings, 'operation_timeout', None)
-    operation, connection = ((settings.setting_name('operation_timeout'), settings.setting_name('connection_timeout'))
-                             if hasattr(settings, 'setting_name') else ('operation_timeout', 'connection_timeout'))
-    return XProtectError('%sthe WinRM service did not finish the operation within operation_timeout%s: raise %s '
-                         '(and %s above it) or check the load on the host'
-                         % (doing, ' (%s s)' % seconds if seconds is not None else '', operation, connection), kind=errors.TIMEOUT)
-
-
 class FaultReply(XProtectError):
     """A fault from the server, with the Fault it came from (``fault``).
 
-    Raised by the parsers with a bare message; the client's error mapping (fault_error) makes the one
-    the user sees, with the operation and the account.
+    Raised by the parsers with a bare message; the client's error mapping (_wsman_errors.fault_error)
+    makes the one the user sees, with the operation and the account.
     """
 
     def __init__(self, fault, message=None):
-        super().__init__(fault_error(fault).message if message is None else message, kind=fault.kind)
+        if message is None:
+            code = ' '.join(str(c) for c in (fault.wsman_code, fault.wmi_code) if c is not None)
+            message = 'WS-Management fault %s%s: %s' % (fault.subcode or 'without subcode', ' (code %s)' % code if code else '',
+                                                       (fault.detail or fault.reason or 'no reason given')[:MAX_FAULT_TEXT])
+        super().__init__(message, kind=fault.kind)
         self.fault = fault
 
 
@@ -466,49 +413,3 @@ def _innermost_message(element):
             if text:
                 message = text
     return message
-
-
-# ---------------------------------------------------------------------------------------------
-# Building requests
-
-def _xml_text(value):
-    text = str(value)
-    if _NOT_XML_CHAR.search(text):
-        raise XProtectError('value %r holds characters XML cannot carry' % text[:80], kind=errors.INVALID)
-    return text
-
-
-def to_xml(tag, value):
-    """Serialise pywinrm's xmltodict-shaped dict ('@attr', '#text', 'prefix:child') with escaping."""
-    if isinstance(value, list):
-        return ''.join(to_xml(tag, item) for item in value)
-    attributes = []
-    text = ''
-    children = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key.startswith('@'):
-                attributes.append(' %s=%s' % (key[1:], quoteattr(_xml_text(item))))
-            elif key == '#text':
-                text = escape(_xml_text(item))
-            else:
-                children.append(to_xml(key, item))
-    elif value is not None:
-        text = escape(_xml_text(value))
-    return '<%s%s>%s%s</%s>' % (tag, ''.join(attributes), text, ''.join(children), tag)
-
-
-def check(pattern, value, what):
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise XProtectError('invalid WMI %s %r' % (what, value), kind=errors.INVALID)
-    return value
-
-
-def class_uri(namespace, class_name):
-    return '%s%s/%s' % (WMI_RESOURCE_BASE, check(NAMESPACE, namespace, 'namespace'), class_name)
-
-
-def wmi_value(value):
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return value

@@ -11,7 +11,7 @@ import codecs
 
 import pytest
 
-from ansible_collections.xprotect.go.plugins.module_utils import _wsman_xml
+from ansible_collections.xprotect.go.plugins.module_utils import _wsman_errors, _wsman_xml
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
     XProtectError,
     parse_enumerate_response,
@@ -186,11 +186,13 @@ def test_refusal_reasons_are_specific():
     ('fault-internalerror-win32-file-not-found.xml', 'fault', 'The system cannot find the file specified.'),
 ])
 def test_fault_in_a_reply_body_is_classified(capture, name, kind, words):
+    # The kind is decided where the fault is parsed; the message the user reads is made where it is caught.
     with pytest.raises(XProtectError) as caught:
         parse_get_response(capture(name))
     assert caught.value.kind == kind
-    assert words in str(caught.value)
-    assert '\n' not in str(caught.value)
+    message = str(_wsman_errors.to_xprotect_error(caught.value, None))
+    assert words in message
+    assert '\n' not in message
 
 
 def test_typed_wrappers_arrays_and_embedded_instances():
@@ -233,5 +235,5 @@ def test_other_error_bodies_are_left_to_the_status(body):
 def test_fault_keeps_more_text_than_a_message_shows():
     fault = _wsman_xml.Fault(subcode='w:InternalError', reason='r' * 2000, detail='d' * 10000)
     assert len(fault.reason) == 2000 and len(fault.detail) == 16 * _wsman_xml.MAX_FAULT_TEXT
-    message = _wsman_xml.fault_error(fault).message
+    message = _wsman_errors.fault_error(fault).message
     assert 'd' * (_wsman_xml.MAX_FAULT_TEXT - 3) + '...' in message and 'd' * _wsman_xml.MAX_FAULT_TEXT not in message
