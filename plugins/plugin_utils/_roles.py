@@ -1,0 +1,259 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What the collection's roles compute, as plain Python. Private to the collection.
+
+The roles stay declarative: they gather results and hand them to the filter plugins in
+plugins/filter/, which are thin shells over these functions (names, documentation, and turning
+RoleDataError into AnsibleFilterError). Everything here works on the data the modules return
+(xprotect.go.service_info and xprotect.go.service results, as registered by a task, including
+the failed and unreachable shapes Ansible gives them) and imports nothing from Ansible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+SERVICE_SETS = ('standard', 'custom', 'all')
+REPORT_STATUSES = ('ok', 'warning', 'failed', 'unreachable')
+NO_ANSWER = 'no answer'
+
+
+class RoleDataError(ValueError):
+    """Input a role handed over that does not have the shape the modules return."""
+
+
+# -- checks ---------------------------------------------------------------------------------------
+
+def _mapping(value, what):
+    if not isinstance(value, Mapping):
+        raise RoleDataError('%s must be a dictionary, got %s' % (what, type(value).__name__))
+    return value
+
+
+def _sequence(value, what):
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise RoleDataError('%s must be a list, got %s' % (what, type(value).__name__))
+    return value
+
+
+def _integer(value, what):
+    if isinstance(value, bool):
+        raise RoleDataError('%s must be a whole number, got %r' % (what, value))
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise RoleDataError('%s must be a whole number, got %r' % (what, value)) from None
+
+
+def _seconds(value, what):
+    if isinstance(value, bool):
+        raise RoleDataError('%s must be a number of seconds, got %r' % (what, value))
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise RoleDataError('%s must be a number of seconds, got %r' % (what, value)) from None
+
+
+def task_failed(result):
+    """Ansible's `is failed` test on a registered result."""
+    return bool(_mapping(result, 'a task result').get('failed'))
+
+
+def task_unreachable(result):
+    """Ansible's `is unreachable` test on a registered result."""
+    return bool(_mapping(result, 'a task result').get('unreachable'))
+
+
+# -- the services role: which services a set means on one host ------------------------------------
+
+def _service_entries(services):
+    """(key, entry) pairs of service_info's `services`, in the module's (catalog) order."""
+    entries = list(_mapping(services, "service_info's services").items())
+    for key, entry in entries:
+        _mapping(entry, 'service %r' % key)
+        for flag in ('installed', 'optional'):
+            if flag not in entry:
+                raise RoleDataError("service %r has no %r: pass service_info's services, not the service module's" % (key, flag))
+    return entries
+
+
+def service_set(services, set_name):
+    """The keys of the services `set_name` means on this host, in the module's order.
+
+    standard: every catalog service, installed or not (a missing one then fails the host);
+    custom: the core (not optional) services plus the optional ones the host has;
+    all: whatever the host has installed.
+    """
+    entries = _service_entries(services)
+    if set_name == 'standard':
+        return [key for key, _entry in entries]
+    if set_name == 'custom':
+        return [key for key, entry in entries if entry['installed'] or not entry['optional']]
+    if set_name == 'all':
+        return [key for key, entry in entries if entry['installed']]
+    raise RoleDataError('the service set must be one of %s, got %r' % (', '.join(SERVICE_SETS), set_name))
+
+
+def missing_services(services, set_name):
+    """The keys of the set `set_name` that the host does not have installed."""
+    return [key for key in service_set(services, set_name) if not services[key]['installed']]
+
+
+# -- the fleet_report role ------------------------------------------------------------------------
+
+def report_entry(info, host, address=None):
+    """One host's entry of the fleet report, from its registered service_info result.
+
+    status is unreachable, failed (the query failed), warning (the module warned, or an
+    installed service is not running) or ok; line is the host's line of the text summary.
+    """
+    info = _mapping(info, "the host's service_info result")
+    services = _mapping(info.get('services', {}), "service_info's services")
+    installed_services = [entry for _key, entry in _service_entries(services) if entry['installed']]
+    installed = len(installed_services)
+    running = len([entry for entry in installed_services if entry.get('state') == 'started'])
+    warnings = [str(warning) for warning in _sequence(info.get('warnings', []), "service_info's warnings")]
+    install_type = info.get('install_type', 'unknown')
+    if task_unreachable(info):
+        status = 'unreachable'
+    elif task_failed(info):
+        status = 'failed'
+    elif warnings or running < installed:
+        status = 'warning'
+    else:
+        status = 'ok'
+    problem = info.get('msg', NO_ANSWER) if status in ('unreachable', 'failed') else ''
+    if problem:
+        detail = problem
+    else:
+        detail = '%s installation, %d of %d services running%s' % (
+            install_type, running, installed, ('; ' + ' '.join(warnings)) if warnings else '')
+    return {
+        'name': host,
+        'address': host if address is None else address,
+        'status': status,
+        'error': problem,
+        'install_type': install_type,
+        'installed': installed,
+        'running': running,
+        'warnings': warnings,
+        'services': services,
+        'other_services': info.get('other_services', []),
+        'line': '%-16s %-12s %s' % (host, status, detail),
+    }
+
+
+def fleet_report(hosts, title, generated):
+    """The report document: {title, generated, summary: {hosts, ok, warning, failed, unreachable}, hosts}."""
+    hosts = list(_sequence(hosts, 'the report entries'))
+    summary = {'hosts': len(hosts)}
+    for status in REPORT_STATUSES:
+        summary[status] = 0
+    for index, entry in enumerate(hosts):
+        status = _mapping(entry, 'report entry %d' % index).get('status')
+        if status not in REPORT_STATUSES:
+            raise RoleDataError('report entry %d (%s) has status %r, not one of %s: build entries with report_entry'
+                                % (index, entry.get('name', '?'), status, ', '.join(REPORT_STATUSES)))
+        summary[status] += 1
+    return {'title': title, 'generated': generated, 'summary': summary, 'hosts': hosts}
+
+
+def fleet_summary(report, html_path, json_path):
+    """The plain-text summary: a headline with the counts, a line per host, where the files are."""
+    report = _mapping(report, 'the report')
+    for key in ('title', 'summary', 'hosts'):
+        if key not in report:
+            raise RoleDataError('the report has no %r: build it with fleet_report' % key)
+    counts = _mapping(report['summary'], "the report's summary")
+    headline = '%s: %d hosts, %d ok, %d warning, %d failed, %d unreachable' % (
+        report['title'], _integer(counts.get('hosts'), 'summary.hosts'), _integer(counts.get('ok'), 'summary.ok'),
+        _integer(counts.get('warning'), 'summary.warning'), _integer(counts.get('failed'), 'summary.failed'),
+        _integer(counts.get('unreachable'), 'summary.unreachable'))
+    lines = [_mapping(entry, 'report entry').get('line', '') for entry in _sequence(report['hosts'], "the report's hosts")]
+    return [headline] + lines + ['HTML report: %s' % html_path, 'JSON report: %s' % json_path]
+
+
+# -- the rolling_restart role ---------------------------------------------------------------------
+
+def failure_reason(result, task_name):
+    """Why a task failed, in one line: "<task>: <message>"; a loop's failed items' messages joined."""
+    result = _mapping(result, 'the failed result')
+    items = _sequence(result.get('results', []), "the failed result's results")
+    messages = [str(item.get('msg', '')) for item in items if isinstance(item, Mapping) and item.get('failed')]
+    return '%s: %s' % (task_name, ' '.join(messages or [str(result.get('msg', 'failed'))]))
+
+
+def _timings(services):
+    """"recording_server stop 1.0 s, start 1.5 s; image_server ..." from the service module's services."""
+    parts = []
+    for key, entry in services:
+        entry = _mapping(entry, 'service %r of the restart result' % key)
+        seconds = _mapping(entry.get('seconds', {}), 'the seconds of service %r' % key)
+        actions = ['%s%s' % (action, ' %.1f s' % _seconds(seconds[action], 'seconds.%s of %r' % (action, key)) if action in seconds else '')
+                   for action in _sequence(entry.get('actions', []), 'the actions of service %r' % key)]
+        parts.append('%s %s' % (key, ', '.join(actions)))
+    return '; '.join(parts)
+
+
+def rollout_outcome(before, host, restart=None, error='', check_mode=False):
+    """What the rollout did to one host: {host, status, line}.
+
+    before: the service_info result read before the restart (unreachable or failed there means the
+    host was not touched); restart: the services role's services_result (the service module's
+    result); error: why the restart failed, empty when it did not.
+    """
+    if task_unreachable(before):
+        status = 'unreachable'
+    elif task_failed(before) or error:
+        status = 'failed'
+    else:
+        status = 'restarted'
+    if status != 'restarted':
+        reason = before.get('msg', '') if task_unreachable(before) or task_failed(before) else error
+        return {'host': host, 'status': status, 'line': '%s: %s: %s' % (host, status.upper(), reason)}
+    restart = _mapping(restart if restart is not None else {}, 'the restart result')
+    services = list(_mapping(restart.get('services', {}), "the restart result's services").items())
+    took = '' if check_mode else ' in %.1f s' % _seconds(restart.get('elapsed', 0), "the restart result's elapsed")
+    line = '%s: %s%d services%s (%s)' % (host, 'would restart ' if check_mode else 'restarted ', len(services), took, _timings(services))
+    return {'host': host, 'status': status, 'line': line}
+
+
+def rollout_stops(batch_failed, batch_size, max_fail_percentage, pending):
+    """Whether Ansible ends the rollout after this batch (max_fail_percentage), as it decides it.
+
+    Ansible counts only this batch's failures (it forgets earlier batches'): it stops when they are
+    more than max_fail_percentage of the batch, or the whole batch failed. Nothing is left to stop
+    when no host is pending.
+    """
+    batch_failed = _integer(batch_failed, 'the failed hosts of the batch')
+    batch_size = _integer(batch_size, 'the batch size')
+    max_fail_percentage = _integer(max_fail_percentage, 'max_fail_percentage')
+    return bool(pending) and batch_failed > 0 and (batch_failed * 100 > max_fail_percentage * batch_size or batch_failed == batch_size)
+
+
+def rollout_summary(outcomes, hosts, batch, max_fail_percentage=0, check_mode=False):
+    """The rollout so far: a headline, each done host's line, then the hosts not restarted (yet)."""
+    outcomes = [_mapping(outcome, 'outcome %d' % index) for index, outcome in enumerate(_sequence(outcomes, 'the outcomes'))]
+    for index, outcome in enumerate(outcomes):
+        if not {'host', 'status', 'line'} <= set(outcome):
+            raise RoleDataError('outcome %d needs host, status and line: build it with rollout_outcome' % index)
+    hosts = _sequence(hosts, 'the hosts')
+    batch = _sequence(batch, 'the batch')
+    done = {outcome['host'] for outcome in outcomes}
+    pending = [host for host in hosts if host not in done]
+    batch_failed = len([outcome for outcome in outcomes if outcome['host'] in batch and outcome['status'] != 'restarted'])
+    stops = rollout_stops(batch_failed, len(batch), max_fail_percentage, pending)
+
+    def count(status):
+        return len([outcome for outcome in outcomes if outcome['status'] == status])
+
+    headline = 'Rolling restart%s %s: %d %s, %d failed, %d unreachable, %d not restarted, of %d hosts.' % (
+        ' (check mode, nothing was restarted)' if check_mode else '',
+        'stopped' if stops else 'done' if not pending else 'so far',
+        count('restarted'), 'would be restarted' if check_mode else 'restarted', count('failed'), count('unreachable'),
+        len(pending), len(hosts))
+    waiting = ': not restarted' + (' (the rollout stopped before it)' if stops else ' yet')
+    return [headline] + [outcome['line'] for outcome in outcomes] + [host + waiting for host in pending]
