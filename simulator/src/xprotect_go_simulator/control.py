@@ -17,7 +17,8 @@ Routes (h = host name, Name = service name, URL-encoded):
   GET    /hosts/h/services            -> snapshot()
   POST   /hosts/h/services/Name       body = configure() keyword arguments -> that service's new snapshot (null once removed)
   GET    /hosts/h/history             -> history
-  GET    /hosts/h/stats               -> {"http_requests", "soap_requests", "by_action"}
+  GET    /hosts/h/stats               -> {"http_requests", "http_responses", "soap_requests", "by_action", "delayed_answers",
+                                          "delayed_seconds", "lost_answers"}
   POST   /hosts/h/stats/reset         -> the zeroed stats
   GET    /hosts/h/faults              -> the faults
   POST   /hosts/h/faults              body = any subset of the faults -> all faults
@@ -26,7 +27,8 @@ Routes (h = host name, Name = service name, URL-encoded):
   GET    /hosts/h/enumerations        -> {"open": valid enumeration contexts, "timeout": their lifetime in s}
   POST   /hosts/h/enumerations/expire -> {"expired": n}: every open context becomes invalid at once
 The faults include enumeration_timeout (seconds, default 240 like WinRM's EnumerationTimeoutms;
-0 makes every context expire at once).
+0 makes every context expire at once) and lose_answer ({"method", "how": reset|hold|garble, "times",
+"hold_seconds", "service"}: the request is carried out, then its answer is lost; see faults.py).
 Errors are {"error": "..."} (one line) with 400 (bad body or value), 401 (no or wrong token), 404
 (unknown route, host or service), 405 (method not allowed) or 500 (a simulator bug). A request that
 stalls for REQUEST_TIMEOUT seconds while sending its headers or body is dropped without an answer.

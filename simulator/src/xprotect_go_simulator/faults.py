@@ -6,19 +6,28 @@
 """Faults a listener injects at the HTTP level, and the fault WinRM sends when it fails itself.
 
 FaultSettings holds the wire-level faults of one listener (refused or reset connections, delays,
-HTTP 500, malformed bodies, endless enumerations, the enumeration context lifetime); the control
-endpoint changes them.
+HTTP 500, malformed bodies, endless enumerations, the enumeration context lifetime, answers lost
+after the request was carried out); the control endpoint changes them.
 """
 
 import re
 import threading
 import uuid
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
 
 MALFORMED_KINDS = ('garbage', 'truncated')
 GARBAGE_BODY = b'\x00\x1fThis is not XML: the simulated host sent garbage.\xff\xfe'
 ENUMERATION_TIMEOUT = 240.0     # WinRM's default EnumerationTimeoutms, in seconds (enumeration.py)
 MAX_ENUMERATION_TIMEOUT = 86400.0
+MAX_DELAY = 3600
+# lose_answer: the request is carried out, then its answer is lost in one of these ways.
+LOSE_HOW = ('reset', 'hold', 'garble')
+# The requests whose answer can be lost, by their action's last segment (as the stats count them).
+LOSABLE_ACTIONS = ('StartService', 'StopService', 'ChangeStartMode', 'SetDWORDValue', 'GetDWORDValue', 'Enumerate', 'Pull',
+                   'Get', 'Release')
+LOSE_ANSWER_KEYS = ('method', 'how', 'times', 'hold_seconds', 'service')
+DEFAULT_HOLD_SECONDS = 60.0
+MAX_TIMES = 1000000
 
 FAULT_NAMESPACES = (
     'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
@@ -45,7 +54,7 @@ class FaultSettings:
     """Wire-level faults of one listener; changes apply to the next request (refuse: at once)."""
 
     DEFAULTS = {'refuse': False, 'reset': False, 'delay': 0.0, 'http_500': False, 'malformed': None, 'endless_enumeration': False,
-                'enumeration_timeout': ENUMERATION_TIMEOUT}
+                'enumeration_timeout': ENUMERATION_TIMEOUT, 'lose_answer': None}
 
     refuse = _fault_property('refuse')
     reset = _fault_property('reset')
@@ -54,6 +63,7 @@ class FaultSettings:
     malformed = _fault_property('malformed')
     endless_enumeration = _fault_property('endless_enumeration')
     enumeration_timeout = _fault_property('enumeration_timeout')
+    lose_answer = _fault_property('lose_answer')
 
     def __init__(self, on_change=None):
         self._lock = threading.Lock()
@@ -64,8 +74,10 @@ class FaultSettings:
     def _validate(name, value):
         if name not in FaultSettings.DEFAULTS:
             raise ValueError('unknown fault %r; known: %s' % (name, ', '.join(FaultSettings.DEFAULTS)))
+        if name == 'lose_answer':
+            return _lose_answer(value)
         if name in ('delay', 'enumeration_timeout'):
-            highest = 3600 if name == 'delay' else MAX_ENUMERATION_TIMEOUT
+            highest = MAX_DELAY if name == 'delay' else MAX_ENUMERATION_TIMEOUT
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= highest:
                 raise ValueError('%s must be a number of seconds between 0 and %d, not %r' % (name, highest, value))
             return float(value)
@@ -92,7 +104,65 @@ class FaultSettings:
 
     def as_dict(self):
         with self._lock:
-            return dict(self._values)
+            values = dict(self._values)
+        if values['lose_answer'] is not None:
+            values['lose_answer'] = dict(values['lose_answer'])
+        return values
+
+    def take_lost_answer(self, action, service=None):
+        """For a request just carried out: the lose_answer fault (a copy) if it takes this answer, else None.
+
+        Each answer taken counts against `times`; the last one clears the fault.
+        """
+        with self._lock:
+            lose = self._values['lose_answer']
+            if lose is None or lose['method'] != action:
+                return None
+            if lose['service'] is not None and (service or '').lower() != lose['service'].lower():
+                return None
+            taken = dict(lose)
+            lose['times'] -= 1
+            if not lose['times']:
+                self._values['lose_answer'] = None
+        return taken
+
+
+def _seconds(name, value, highest, lowest_excluded=False):
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
+            or not (0 < value if lowest_excluded else 0 <= value) or value > highest):
+        raise ValueError('%s must be a number of seconds %s 0 and at most %d, not %r'
+                         % (name, 'above' if lowest_excluded else 'from', highest, value))
+    return float(value)
+
+
+def _lose_answer(value):
+    """lose_answer: null, or {method, how, times (1), hold_seconds (hold only, 60), service (null: any)}."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError('lose_answer must be null or an object {"method", "how", "times", "hold_seconds", "service"}, not %r' % (value,))
+    unknown = sorted(set(value) - set(LOSE_ANSWER_KEYS))
+    if unknown:
+        raise ValueError('lose_answer has unknown keys %s; known: %s' % (', '.join(map(repr, unknown)), ', '.join(LOSE_ANSWER_KEYS)))
+    method = value.get('method')
+    if method not in LOSABLE_ACTIONS:
+        raise ValueError('lose_answer.method must be one of %s, not %r' % (', '.join(LOSABLE_ACTIONS), method))
+    how = value.get('how')
+    if how not in LOSE_HOW:
+        raise ValueError('lose_answer.how must be one of %s, not %r' % (', '.join(LOSE_HOW), how))
+    times = value.get('times', 1)
+    if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_TIMES:
+        raise ValueError('lose_answer.times must be a whole number from 1 to %d, not %r' % (MAX_TIMES, times))
+    hold_seconds = value.get('hold_seconds')
+    if how == 'hold':
+        hold_seconds = _seconds('lose_answer.hold_seconds', DEFAULT_HOLD_SECONDS if hold_seconds is None else hold_seconds,
+                                MAX_DELAY, lowest_excluded=True)
+    elif hold_seconds is not None:
+        raise ValueError('lose_answer.hold_seconds applies only to how "hold", not %r' % (how,))
+    service = value.get('service')
+    if service is not None and (not isinstance(service, str) or not service.strip()):
+        raise ValueError('lose_answer.service must be a service name or null, not %r' % (service,))
+    return {'method': method, 'how': how, 'times': times, 'hold_seconds': hold_seconds, 'service': service}
 
 
 def soap_text(message):
@@ -106,6 +176,14 @@ def header_value(text, local_name):
     """The text of the first element named local_name (any prefix), or None: enough to read Action and MessageID."""
     match = re.search(r'<(?:[\w.-]+:)?%s\b[^>]*>\s*([^<]*?)\s*</' % local_name, text)
     return match.group(1) if match else None
+
+
+def request_service(text):
+    """The service a request is about: its selector Name (Win32_Service), else the last part of sSubKeyName (StdRegProv)."""
+    match = re.search(r'<(?:[\w.-]+:)?Selector\b[^>]*\bName\s*=\s*["\']Name["\'][^>]*>\s*([^<]*?)\s*</', text)
+    if match is None:
+        match = re.search(r'<(?:[\w.-]+:)?sSubKeyName\b[^>]*>\s*(?:[^<]*\\)?([^<\\]*?)\s*</', text)
+    return unescape(match.group(1), {'&quot;': '"', '&apos;': "'"}) if match else None
 
 
 def internal_error_fault(machine, relates_to):

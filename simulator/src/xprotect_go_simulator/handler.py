@@ -79,6 +79,7 @@ class WsmanRequestHandler(AuthenticationMixin, http.server.BaseHTTPRequestHandle
             lines.append('Connection: close')
             self.close_connection = True
         lines.append('Content-Length: %d' % len(body))
+        self.listener.stats.count_response()
         self.wfile.write(('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1') + (b'' if self.command == 'HEAD' else body))
 
     def send_error(self, code, message=None, explain=None):
@@ -153,6 +154,14 @@ class WsmanRequestHandler(AuthenticationMixin, http.server.BaseHTTPRequestHandle
         self.wfile.close()
         reset_socket(self.connection)
 
+    def _lose_answer(self, lost):
+        """The request was carried out; its answer never goes out: RST now (reset), or after hold_seconds a close (hold)."""
+        if lost['how'] == 'reset':
+            self._reset_connection()
+            return
+        self.listener.hold(lost['hold_seconds'])
+        self.close_connection = True
+
     # ---- answering -------------------------------------------------------------------------------
 
     def _answer(self, user, body):
@@ -179,7 +188,10 @@ class WsmanRequestHandler(AuthenticationMixin, http.server.BaseHTTPRequestHandle
             # pywinrm and pypsrp authenticate with an empty POST before encrypting anything.
             self._respond(200)
             return
-        status, reply = self.listener.process(message, user)
+        status, reply, lost = self.listener.process(message, user)
+        if lost is not None and lost['how'] != 'garble':
+            self._lose_answer(lost)
+            return
         if encrypted:
             self._respond(status, encrypt_message(self.ntlm_context, reply, charset), ENCRYPTED_CONTENT_TYPE)
         else:

@@ -10,7 +10,7 @@ loopback address the way Windows' WinRM service answers on the wire: HTTP/1.1 ke
 /wsman, HTTPAPI headers and status lines without a reason phrase (handler.py), Basic, Negotiate
 (NTLM) and client certificate authentication, NTLM message encryption over http ([MS-WSMV]
 2.2.9.1.1) (auth.py), and faults injected at the HTTP level: refused or reset connections,
-delays, HTTP 500 and malformed bodies (faults.py).
+delays, HTTP 500, malformed bodies, and answers lost after the request was carried out (faults.py).
 """
 
 import contextlib
@@ -21,7 +21,7 @@ import threading
 
 from .acceptor import Acceptor, Connection, reset_socket
 from .auth import AUTH_MODES
-from .faults import GARBAGE_BODY, FaultSettings, header_value, internal_error_fault, soap_text
+from .faults import GARBAGE_BODY, FaultSettings, header_value, internal_error_fault, request_service, soap_text
 from .handler import REQUEST_TIMEOUT, WSMAN_PATH, WsmanRequestHandler
 
 log = logging.getLogger(__name__)
@@ -46,35 +46,62 @@ def endpoint_url(scheme, address, port):
     return '%s://%s:%d%s' % (scheme, host, port, WSMAN_PATH)
 
 
+def _action_key(action):
+    # An action's last segment: Enumerate, Pull, Get, StartService, SetDWORDValue...
+    return action.rstrip('/').rsplit('/', 1)[-1] if action else 'unknown'
+
+
 class ListenerStats:
-    """Request counters of one listener (HTTP requests include every authentication leg)."""
+    """Request counters of one listener (HTTP requests include every authentication leg).
+
+    Besides requests: HTTP responses written, answers held back by a delay (and the seconds waited out),
+    and answers lost by the lose_answer fault, by action.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._http_requests = 0
-        self._soap_requests = 0
-        self._by_action = {}
+        self.reset()
 
     def reset(self):
         with self._lock:
             self._http_requests = 0
+            self._http_responses = 0
             self._soap_requests = 0
             self._by_action = {}
+            self._delayed_answers = 0
+            self._delayed_seconds = 0.0
+            self._lost_answers = {}
 
     def count_http(self):
         with self._lock:
             self._http_requests += 1
 
+    def count_response(self):
+        with self._lock:
+            self._http_responses += 1
+
+    def count_delay(self, seconds):
+        """An answer held back `seconds` (a delay waited out in full)."""
+        with self._lock:
+            self._delayed_answers += 1
+            self._delayed_seconds = round(self._delayed_seconds + seconds, 6)
+
+    def count_lost(self, action):
+        key = _action_key(action)
+        with self._lock:
+            self._lost_answers[key] = self._lost_answers.get(key, 0) + 1
+
     def count_soap(self, action):
-        # Keyed by the action's last segment: Enumerate, Pull, Get, StartService, SetDWORDValue...
-        key = action.rstrip('/').rsplit('/', 1)[-1] if action else 'unknown'
+        key = _action_key(action)
         with self._lock:
             self._soap_requests += 1
             self._by_action[key] = self._by_action.get(key, 0) + 1
 
     def as_dict(self):
         with self._lock:
-            return {'http_requests': self._http_requests, 'soap_requests': self._soap_requests, 'by_action': dict(self._by_action)}
+            return {'http_requests': self._http_requests, 'http_responses': self._http_responses, 'soap_requests': self._soap_requests,
+                    'by_action': dict(self._by_action), 'delayed_answers': self._delayed_answers,
+                    'delayed_seconds': self._delayed_seconds, 'lost_answers': dict(self._lost_answers)}
 
 
 class WsmanListener:
@@ -209,26 +236,49 @@ class WsmanListener:
     def pause(self, fault_delay):
         """Wait the configured delay; False when the listener stops meanwhile."""
         seconds = self.base_delay + fault_delay
-        return not (seconds > 0 and self._stopping.wait(seconds)) and not self._stopping.is_set()
+        if seconds <= 0:
+            return not self._stopping.is_set()
+        if self._stopping.wait(seconds):
+            return False
+        self.stats.count_delay(seconds)
+        return True
+
+    def hold(self, seconds):
+        """Keep an answer back `seconds` (lose_answer's hold); returns early when the listener stops."""
+        self._stopping.wait(seconds)
 
     def process(self, message, user):
-        """Status and body for one authenticated SOAP message, with the faults applied."""
+        """(status, body, lost) for one authenticated SOAP message, with the faults applied.
+
+        lost is None, or the lose_answer fault that took this answer: the request was carried out, and
+        the handler loses the answer as it says (reset, hold; garble is done here: the body is garbage).
+        """
         text = soap_text(message)
-        self.stats.count_soap(header_value(text, 'Action'))
+        action = header_value(text, 'Action')
+        self.stats.count_soap(action)
         faults = self.faults.as_dict()
         if faults['http_500']:
-            return 500, internal_error_fault(self.name, header_value(text, 'MessageID'))
+            return 500, internal_error_fault(self.name, header_value(text, 'MessageID')), None
         try:
             status, reply = self.state.handle(message, user)
         except Exception:  # pylint: disable=broad-exception-caught
             # A simulator bug must still reach the client as a fault, and the log says where.
             log.exception('simulated host %s failed on a request', self.name)
-            return 500, internal_error_fault(self.name, header_value(text, 'MessageID'))
+            return 500, internal_error_fault(self.name, header_value(text, 'MessageID')), None
+        lost = None
+        if faults['lose_answer'] is not None:
+            lost = self.faults.take_lost_answer(_action_key(action), request_service(text))
+        if lost is not None:
+            self.stats.count_lost(action)
+            log.debug('%s: the answer to %s is lost (%s)', self.endpoint, lost['method'], lost['how'])
+            if lost['how'] == 'garble':
+                return 200, GARBAGE_BODY, lost
+            return status, reply, lost
         if faults['malformed'] == 'garbage':
-            return 200, GARBAGE_BODY
+            return 200, GARBAGE_BODY, None
         if faults['malformed'] == 'truncated':
-            return 200, reply[:len(reply) // 2]
-        return status, reply
+            return 200, reply[:len(reply) // 2], None
+        return status, reply, None
 
     def reset(self):
         """Faults cleared and counters zeroed (the host's own state is the caller's business)."""

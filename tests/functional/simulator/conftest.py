@@ -62,6 +62,14 @@ def pull_message(protocol, context, max_elements=32000):
         'n:EnumerationContext': context, 'n:MaxElements': str(max_elements)}})
 
 
+def invoke_message(protocol, method, service, resource_uri=SERVICE_URI):
+    """A Win32_Service method call (StartService, StopService...) on the service named `service`, no parameters."""
+    envelope = protocol.build_wsman_header('%s/%s' % (resource_uri, method), resource_uri)
+    envelope['env:Header']['w:SelectorSet'] = {'w:Selector': {'@Name': 'Name', '#text': service}}
+    envelope['env:Body'] = {'p:%s_INPUT' % method: {'@xmlns:p': resource_uri}}
+    return xmltodict.unparse({'env:Envelope': envelope})
+
+
 def page_of(response):
     """(items as {property: text}, context or None, end_of_sequence) of an Enumerate/Pull response."""
     root = ET.fromstring(response)
@@ -127,6 +135,7 @@ def wsman():
     """The helpers above, for tests."""
     return types.SimpleNamespace(
         protocol_for=protocol_for, enumerate_message=enumerate_message, pull_message=pull_message, page_of=page_of,
+        invoke_message=invoke_message,
         enumerate_all=enumerate_all, plain_session=plain_session, raw_exchange=raw_exchange,
         wait_for_threads=wait_for_threads, local_name=local_name, SERVICE_URI=SERVICE_URI, CIMV2_ALL=CIMV2_ALL,
         ENUMERATION=ENUMERATION, WSMAN=WSMAN, WQL_DIALECT=WQL_DIALECT, MILESTONE_SERVICES=MILESTONE_SERVICES)

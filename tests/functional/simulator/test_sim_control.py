@@ -69,7 +69,11 @@ def test_stats_and_stats_reset(fleet, sim_control, wsman):
     assert stats['http_requests'] >= 1
     assert stats['soap_requests'] >= 1
     assert stats['by_action']['Enumerate'] == 1
-    assert sim_control.post(running.control_url + '/stats/reset') == {'http_requests': 0, 'soap_requests': 0, 'by_action': {}}
+    assert stats['http_responses'] == stats['http_requests'], 'every request was answered'
+    assert stats['lost_answers'] == {} and stats['delayed_answers'] == 0
+    assert sim_control.post(running.control_url + '/stats/reset') == {
+        'http_requests': 0, 'http_responses': 0, 'soap_requests': 0, 'by_action': {}, 'delayed_answers': 0, 'delayed_seconds': 0.0,
+        'lost_answers': {}}
     assert running.stats.as_dict()['http_requests'] == 0
 
 
@@ -77,7 +81,7 @@ def test_faults_set_read_and_clear(fleet, sim_control):
     running = fleet.hosts[1]
     faults = sim_control.post(running.control_url + '/faults', {'delay': 0.5, 'malformed': 'truncated'})
     assert faults == {'refuse': False, 'reset': False, 'delay': 0.5, 'http_500': False, 'malformed': 'truncated',
-                      'endless_enumeration': False, 'enumeration_timeout': 240.0}
+                      'endless_enumeration': False, 'enumeration_timeout': 240.0, 'lose_answer': None}
     assert running.faults.delay == 0.5
     assert sim_control.get(running.control_url + '/faults') == faults
     for bad in ({'delay': -1}, {'malformed': 'weird'}, {'reset': 'yes'}, {'explode': True}):
@@ -87,6 +91,50 @@ def test_faults_set_read_and_clear(fleet, sim_control):
     cleared = sim_control.delete(running.control_url + '/faults')
     assert cleared['delay'] == 0 and cleared['malformed'] is None
     assert fleet.hosts[0].faults.as_dict() == cleared
+
+
+def test_lose_answer_is_set_read_counted_down_and_cleared(fleet, sim_control):
+    running = fleet.hosts[0]
+    faults = sim_control.post(running.control_url + '/faults', {'lose_answer': {'method': 'StopService', 'how': 'hold', 'times': 2,
+                                                                                'hold_seconds': 5}})
+    assert faults['lose_answer'] == {'method': 'StopService', 'how': 'hold', 'times': 2, 'hold_seconds': 5.0, 'service': None}
+    # Defaults: once, any service; a hold without hold_seconds holds 60 s.
+    faults = sim_control.post(running.control_url + '/faults', {'lose_answer': {'method': 'Enumerate', 'how': 'hold'}})
+    assert faults['lose_answer'] == {'method': 'Enumerate', 'how': 'hold', 'times': 1, 'hold_seconds': 60.0, 'service': None}
+    # The simulator counts each answer it loses down; the last one clears the fault.
+    running.faults.update(lose_answer={'method': 'StartService', 'how': 'reset', 'times': 2, 'service': SERVICE})
+    assert running.faults.take_lost_answer('StopService', SERVICE) is None, 'another method'
+    assert running.faults.take_lost_answer('StartService', 'Milestone Log Check Service') is None, 'another service'
+    assert running.faults.take_lost_answer('StartService', SERVICE.upper())['times'] == 2
+    assert sim_control.get(running.control_url + '/faults')['lose_answer']['times'] == 1
+    assert running.faults.take_lost_answer('StartService', SERVICE)['times'] == 1
+    assert sim_control.get(running.control_url + '/faults')['lose_answer'] is None
+    assert running.faults.take_lost_answer('StartService', SERVICE) is None
+
+
+@pytest.mark.parametrize('bad, words', [
+    ('StopService', 'lose_answer must be null or an object'),
+    ({'how': 'reset'}, 'lose_answer.method must be one of StartService, StopService'),
+    ({'method': 'Shutdown', 'how': 'reset'}, "lose_answer.method must be one of"),
+    ({'method': 'StopService'}, 'lose_answer.how must be one of reset, hold, garble, not None'),
+    ({'method': 'StopService', 'how': 'drop'}, "lose_answer.how must be one of reset, hold, garble, not 'drop'"),
+    ({'method': 'StopService', 'how': 'reset', 'times': 0}, 'lose_answer.times must be a whole number from 1'),
+    ({'method': 'StopService', 'how': 'reset', 'times': 1.5}, 'lose_answer.times must be a whole number from 1'),
+    ({'method': 'StopService', 'how': 'reset', 'times': True}, 'lose_answer.times must be a whole number from 1'),
+    ({'method': 'StopService', 'how': 'hold', 'hold_seconds': 0}, 'lose_answer.hold_seconds must be a number of seconds above 0'),
+    ({'method': 'StopService', 'how': 'hold', 'hold_seconds': 3601}, 'at most 3600'),
+    ({'method': 'StopService', 'how': 'hold', 'hold_seconds': '5'}, 'lose_answer.hold_seconds must be a number'),
+    ({'method': 'StopService', 'how': 'reset', 'hold_seconds': 5}, 'hold_seconds applies only to how "hold"'),
+    ({'method': 'StopService', 'how': 'reset', 'service': ''}, 'lose_answer.service must be a service name or null'),
+    ({'method': 'StopService', 'how': 'reset', 'when': 'now'}, "lose_answer has unknown keys 'when'"),
+])
+def test_bad_lose_answer_is_a_400_with_one_line(fleet, sim_control, bad, words):
+    running = fleet.hosts[0]
+    with pytest.raises(ControlError) as raised:
+        sim_control.post(running.control_url + '/faults', {'lose_answer': bad})
+    assert raised.value.status == 400
+    assert words in raised.value.message and '\n' not in raised.value.message
+    assert running.faults.lose_answer is None, 'nothing was set'
 
 
 def test_reset_restores_profile_state_and_clears_faults(fleet, sim_control):

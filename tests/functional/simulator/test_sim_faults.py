@@ -6,7 +6,6 @@
 """Wire-level faults, as plain requests, pywinrm and pypsrp clients observe them."""
 
 import socket
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -70,25 +69,29 @@ def test_delay_makes_a_short_client_timeout_expire(http_fleet, wsman):
     running = http_fleet.hosts[0]
     protocol = wsman.protocol_for(http_fleet)
     message = wsman.enumerate_message(protocol, 'SELECT Name FROM Win32_Service')
-    running.faults.delay = 3
-    started = time.monotonic()
+    # No answer can come for 60 s (the fleet's stop ends the wait at teardown): only the client's own
+    # 0.5 s read timeout can end this request.
+    running.faults.delay = 60
     with pytest.raises(requests.exceptions.ReadTimeout):
         _post(wsman, http_fleet, running, message, timeout=(5, 0.5))
-    assert time.monotonic() - started < 2.5
+    # The simulator's record: the request came in and nothing went out (the delay is still being waited out).
+    stats = running.stats.as_dict()
+    assert (stats['http_requests'], stats['http_responses'], stats['delayed_answers']) == (1, 0, 0)
 
     running.faults.delay = 0.3
-    started = time.monotonic()
     assert _post(wsman, http_fleet, running, message).status_code == 200
-    assert time.monotonic() - started >= 0.3
+    stats = running.stats.as_dict()
+    # One answer held back 0.3 s, waited out in full, then sent (the first request still waits).
+    assert (stats['http_requests'], stats['http_responses'], stats['delayed_answers'], stats['delayed_seconds']) == (2, 1, 1, 0.3)
 
 
 def test_fleet_wide_delay_applies_to_every_request(sim_fleet, wsman):
     fleet = sim_fleet(count=2, auth='basic', scheme='http', delay=0.2)
     message = wsman.enumerate_message(wsman.protocol_for(fleet), 'SELECT Name FROM Win32_Service')
     for running in fleet.hosts:
-        started = time.monotonic()
         assert _post(wsman, fleet, running, message).status_code == 200
-        assert time.monotonic() - started >= 0.2
+        stats = running.stats.as_dict()
+        assert (stats['http_responses'], stats['delayed_answers'], stats['delayed_seconds']) == (1, 1, 0.2)
 
 
 @pytest.mark.parametrize('auth', ['basic', 'ntlm'])
@@ -171,3 +174,94 @@ def test_endless_enumeration_never_ends_a_pull_sequence(http_fleet, wsman):
         assert context and not end
         dummy, context, end = wsman.page_of(protocol.send_message(wsman.pull_message(protocol, context, 5)))
     assert context and not end
+
+
+# ---- lose_answer: the request is carried out, its answer is lost ------------------------------------
+
+IMAGE_SERVER = 'Milestone Image Server'
+
+
+def _lose(running, sim_control, **lose):
+    faults = sim_control.post(running.control_url + '/faults', {'lose_answer': dict({'method': 'StopService'}, **lose)})
+    assert faults['lose_answer']['how'] == lose['how']
+
+
+def _carried_out_and_lost(running, sim_control, method='StopService', state='Stop Pending'):
+    """The simulator's record: the call changed the service, its answer was lost, and the fault is spent."""
+    assert any(event['service'] == IMAGE_SERVER and event['state'] == state for event in running.state.history), 'not carried out'
+    stats = sim_control.get(running.control_url + '/stats')
+    assert stats['by_action'].get(method) == 1 and stats['lost_answers'] == {method: 1}
+    assert sim_control.get(running.control_url + '/faults')['lose_answer'] is None, 'times: 1 is spent'
+    return stats
+
+
+@pytest.mark.parametrize('auth', ['basic', 'ntlm'])
+def test_lose_answer_reset_carries_out_the_call_then_resets(sim_fleet, wsman, sim_control, auth):
+    fleet = sim_fleet(auth=auth, scheme='http')   # over http the client sees the RST itself (ntlm: encrypted messages)
+    running = fleet.hosts[0]
+    protocol = wsman.protocol_for(fleet, message_encryption='auto')
+    _lose(running, sim_control, how='reset', service=IMAGE_SERVER)
+    with pytest.raises(requests.exceptions.ConnectionError) as raised:
+        protocol.send_message(wsman.invoke_message(protocol, 'StopService', IMAGE_SERVER))
+    assert 'reset' in str(raised.value).lower()
+    _carried_out_and_lost(running, sim_control)
+    # The next answer is not lost: Windows says the service is already stopping (5: cannot accept control).
+    reply = wsman.protocol_for(fleet).send_message(wsman.invoke_message(protocol, 'StopService', IMAGE_SERVER))
+    assert b'<p:ReturnValue>5</p:ReturnValue>' in reply
+
+
+def test_lose_answer_hold_keeps_the_answer_past_the_read_timeout(http_fleet, wsman, sim_control):
+    running = http_fleet.hosts[0]
+    protocol = wsman.protocol_for(http_fleet)
+    _lose(running, sim_control, how='hold', hold_seconds=60)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        _post(wsman, http_fleet, running, wsman.invoke_message(protocol, 'StopService', IMAGE_SERVER), timeout=(5, 0.5))
+    stats = _carried_out_and_lost(running, sim_control)
+    assert stats['http_responses'] == 0, 'nothing was sent back'
+    # Other requests are answered meanwhile, on other connections.
+    assert wsman.enumerate_all(protocol, "SELECT State FROM Win32_Service WHERE Name = '%s'" % IMAGE_SERVER)
+
+
+def test_lose_answer_hold_closes_without_answering_once_the_hold_ends(http_fleet, wsman, sim_control):
+    running = http_fleet.hosts[0]
+    protocol = wsman.protocol_for(http_fleet)
+    _lose(running, sim_control, how='hold', hold_seconds=0.2, method='StartService')
+    running.state.configure(IMAGE_SERVER, State='Stopped')
+    # The client waits longer than the hold: what ends its request is the close, without an answer.
+    with pytest.raises(requests.exceptions.ConnectionError) as raised:
+        _post(wsman, http_fleet, running, wsman.invoke_message(protocol, 'StartService', IMAGE_SERVER), timeout=(5, 30))
+    assert not isinstance(raised.value, requests.exceptions.ReadTimeout)
+    stats = _carried_out_and_lost(running, sim_control, 'StartService', 'Start Pending')
+    assert stats['http_responses'] == 0
+
+
+def test_lose_answer_garble_carries_out_the_call_then_sends_garbage(http_fleet, wsman, sim_control):
+    running = http_fleet.hosts[0]
+    protocol = wsman.protocol_for(http_fleet)
+    _lose(running, sim_control, how='garble')
+    response = _post(wsman, http_fleet, running, wsman.invoke_message(protocol, 'StopService', IMAGE_SERVER))
+    assert response.status_code == 200 and response.headers['Content-Type'] == 'application/soap+xml;charset=UTF-8'
+    with pytest.raises(ET.ParseError):
+        ET.fromstring(response.content)
+    _carried_out_and_lost(running, sim_control)
+
+
+def test_lose_answer_of_a_status_read(http_fleet, wsman, sim_control):
+    running = http_fleet.hosts[0]
+    protocol = wsman.protocol_for(http_fleet)
+    _lose(running, sim_control, method='Enumerate', how='garble', times=2)
+    for dummy in range(2):
+        with pytest.raises(ET.ParseError):
+            wsman.enumerate_all(protocol, 'SELECT Name FROM Win32_Service')
+    assert wsman.enumerate_all(protocol, 'SELECT Name FROM Win32_Service'), 'two answers lost, the third one comes'
+    assert running.stats.as_dict()['lost_answers'] == {'Enumerate': 2}
+
+
+def test_lose_answer_takes_only_the_method_and_service_named(http_fleet, wsman, sim_control):
+    running = http_fleet.hosts[0]
+    protocol = wsman.protocol_for(http_fleet)
+    _lose(running, sim_control, how='reset', service='Milestone Log Check Service')
+    assert wsman.enumerate_all(protocol, 'SELECT Name FROM Win32_Service')
+    assert b'<p:ReturnValue>0</p:ReturnValue>' in protocol.send_message(wsman.invoke_message(protocol, 'StopService', IMAGE_SERVER))
+    assert running.stats.as_dict()['lost_answers'] == {}
+    assert sim_control.get(running.control_url + '/faults')['lose_answer']['times'] == 1, 'still waiting for its answer'

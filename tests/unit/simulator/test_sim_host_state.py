@@ -312,7 +312,10 @@ def test_concurrent_starts_start_once(host):
 
 
 def test_hosts_are_cheap_to_build():
-    began = time.perf_counter()
+    # CPU time of this thread, not the wall clock: other processes and threads on a busy machine cannot
+    # add to it, so it cannot flake. 200 hosts take about 0.02 s of it; 10 s leaves a margin of hundreds:
+    # only hosts that compute something costly when built (keys, certificates) fail this.
+    began = time.thread_time()
     hosts = [SimulatedHost('xpgo-%03d' % index, profile=('standard', 'custom')[index % 2]) for index in range(200)]
-    assert time.perf_counter() - began < 2.0
+    assert time.thread_time() - began < 10.0
     assert len({host.snapshot()[RECORDING_SERVER]['ProcessId'] for host in hosts}) > 1
