@@ -423,28 +423,32 @@ class HostWatch:
     # -- in a worker thread ------------------------------------------------------------------------
 
     def read(self) -> Reading:
-        """Blocking: the maintenance switches, then the services in one round trip. Never raises for the host's faults."""
+        """Blocking: the services in one round trip, then the maintenance switches. Never raises for the host's faults.
+
+        The switches are read after the services, so that they are at least as new as the state: the stop
+        playbook turns a host's switch on before it stops anything, so a stop it made is never seen without it.
+        """
         started = time.monotonic()
         self.reads += 1
+        statuses, failure = None, None
+        try:
+            statuses = self._read_services()
+        except XProtectError as error:
+            self._services = None       # a new client (and handshake) after any failure
+            failure = error
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            # A bug must not end the watch of the whole fleet: report it as this host's failure.
+            self._services = None
+            text = errors.scrub('%s: %s' % (type(error).__name__, error), self.target.settings.password,
+                                self.target.settings.username)
+            failure = XProtectError(text, host=self.name, kind=errors.ERROR)
         try:
             switched = maintenance.read(self.maintenance_dir, self.name)['active']
         except maintenance.MaintenanceError as error:
             # Cannot tell: act as if it were on, so that nothing is started behind an operator's back.
             logger.warning('%s: %s; treating the host as under maintenance', self.name, error)
             switched = True
-        try:
-            statuses = self._read_services()
-        except XProtectError as error:
-            self._services = None       # a new client (and handshake) after any failure
-            return Reading(switched, error=error, seconds=time.monotonic() - started)
-        except Exception as error:  # pylint: disable=broad-exception-caught
-            # A bug must not end the watch of the whole fleet: report it as this host's failure.
-            self._services = None
-            text = errors.scrub('%s: %s' % (type(error).__name__, error), self.target.settings.password,
-                                self.target.settings.username)
-            return Reading(switched, error=XProtectError(text, host=self.name, kind=errors.ERROR),
-                           seconds=time.monotonic() - started)
-        return Reading(switched, statuses=statuses, seconds=time.monotonic() - started)
+        return Reading(switched, statuses=statuses, error=failure, seconds=time.monotonic() - started)
 
     def _read_services(self) -> dict:
         """{catalog key: ServiceStatus or None when it is gone}; a discovery the first time, then a query by name."""
