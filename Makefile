@@ -29,13 +29,18 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.requirements-dev.stamp
 CORE_REQUIREMENTS := scripts/ansible-core/$(ANSIBLE_CORE_VERSION).txt
 endif
+# ansible-test units runs the unit tests with this venv's Python (scripts/ansible-test-units).
+UNITS_VENV := $(VENV)-units
+UNITS_STAMP := $(UNITS_VENV)/.requirements.stamp
 
 # The scripts take their tools from here.
 export XPGO_VENV_BIN := $(BIN)
 export XPGO_TOOLS_BIN := $(CURDIR)/$(TOOLS_VENV)/bin
 export XPGO_EDA_BIN := $(CURDIR)/$(EDA_VENV)/bin
+export XPGO_UNITS_PYTHON := $(CURDIR)/$(UNITS_VENV)/bin/python
 
 .PHONY: help test demo unit pytest sanity changelog lint build compat venv clean changelog-rst importer docs ee
+.PHONY: ansible-test-units integration molecule
 
 help:
 	@echo "make demo       simulated fleet + playbooks/status.yml"
@@ -51,6 +56,9 @@ help:
 	@echo "make importer   galaxy-importer on the built tarball, as Galaxy and Automation Hub import it (.venv-tools)"
 	@echo "make docs       antsibull-docs lint, the Sphinx docs site (.tmp/docsite) and its rendering test"
 	@echo "make ee         ansible-builder create with docs/awx-aap.md's execution environment, checked offline"
+	@echo "make ansible-test-units  ansible-test units on a staged copy (.tmp/units), tests in .venv-units"
+	@echo "make integration         ansible-test windows-integration (tests/integration/targets) on a simulated fleet"
+	@echo "make molecule            molecule test for each role on a simulated fleet"
 	@echo "make clean      remove .tmp, tests/output and caches (the venvs stay)"
 
 venv: $(STAMP)
@@ -79,18 +87,31 @@ $(EDA_STAMP): scripts/requirements-eda.txt
 	$(EDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-eda.txt
 	@touch $@
 
+# The unit tests' own requirements, at the lock's versions (and the matrix cell's ansible-core), for
+# ansible-test units; setuptools builds the simulator's editable install there (scripts/ansible-test-units).
+$(UNITS_STAMP): tests/unit/requirements.txt requirements-dev.txt $(CORE_REQUIREMENTS)
+	@test -x $(UNITS_VENV)/bin/python || $(PYTHON) -m venv $(UNITS_VENV)
+	grep -E '^[A-Za-z0-9]' requirements-dev.txt > $(UNITS_VENV)/lock-constraints.txt
+	$(UNITS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/unit/requirements.txt \
+		-c $(UNITS_VENV)/lock-constraints.txt 'setuptools>=70.1'
+	$(if $(CORE_REQUIREMENTS),grep -E '^(ansible-core|resolvelib)\b' $(CORE_REQUIREMENTS) | xargs $(UNITS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check)
+	@touch $@
+
 # Steps run one after the other and stop at the first failure.
-test: $(STAMP) $(COMPAT_STAMP) $(EDA_STAMP) $(TOOLS_STAMP)
-	@$(STEP) "1/10 pytest (all tests)" $(BIN)/pytest tests/
-	@$(STEP) "2/10 ansible-test sanity" scripts/sanity
-	@$(STEP) "3/10 antsibull-changelog lint" $(BIN)/antsibull-changelog lint
-	@$(STEP) "4/10 ansible-lint" scripts/lint
-	@$(STEP) "5/10 build and install round trip" scripts/build-roundtrip
-	@$(STEP) "6/10 compat: ansible-core 2.16" scripts/compat
-	@$(STEP) "7/10 CHANGELOG.rst matches the fragments" scripts/changelog-rst
-	@$(STEP) "8/10 galaxy-importer" scripts/galaxy-importer
-	@$(STEP) "9/10 docs site: antsibull-docs lint, Sphinx, Chromium" scripts/docs-site
-	@$(STEP) "10/10 execution environment: ansible-builder create" scripts/ee-check
+test: $(STAMP) $(COMPAT_STAMP) $(EDA_STAMP) $(TOOLS_STAMP) $(UNITS_STAMP)
+	@$(STEP) "1/13 pytest (all tests)" $(BIN)/pytest tests/
+	@$(STEP) "2/13 ansible-test sanity" scripts/sanity
+	@$(STEP) "3/13 antsibull-changelog lint" $(BIN)/antsibull-changelog lint
+	@$(STEP) "4/13 ansible-lint" scripts/lint
+	@$(STEP) "5/13 build and install round trip" scripts/build-roundtrip
+	@$(STEP) "6/13 compat: ansible-core 2.16" scripts/compat
+	@$(STEP) "7/13 CHANGELOG.rst matches the fragments" scripts/changelog-rst
+	@$(STEP) "8/13 galaxy-importer" scripts/galaxy-importer
+	@$(STEP) "9/13 docs site: antsibull-docs lint, Sphinx, Chromium" scripts/docs-site
+	@$(STEP) "10/13 execution environment: ansible-builder create" scripts/ee-check
+	@$(STEP) "11/13 ansible-test units" scripts/ansible-test-units
+	@$(STEP) "12/13 ansible-test windows-integration on a simulated fleet" scripts/integration
+	@$(STEP) "13/13 molecule: the roles' scenarios on a simulated fleet" scripts/molecule
 	@echo
 	@echo "make test: all steps passed"
 
@@ -129,6 +150,15 @@ docs: $(STAMP) $(TOOLS_STAMP)
 
 ee: $(STAMP) $(TOOLS_STAMP)
 	@$(STEP) "execution environment: ansible-builder create" scripts/ee-check
+
+ansible-test-units: $(STAMP) $(UNITS_STAMP)
+	@$(STEP) "ansible-test units" scripts/ansible-test-units
+
+integration: $(STAMP)
+	@$(STEP) "ansible-test windows-integration on a simulated fleet" scripts/integration
+
+molecule: $(STAMP)
+	@$(STEP) "molecule: the roles' scenarios on a simulated fleet" scripts/molecule
 
 clean:
 	rm -rf .tmp tests/output .pytest_cache .hypothesis .ansible
