@@ -134,6 +134,14 @@ def scrub(text: t.Any, secret: t.Any, username: t.Any = None) -> str:
     return _AUTH_TOKEN.sub(_mask_token, text)
 
 
+def scrub_all(text: t.Any, secrets: t.Iterable[t.Any] = (), username: t.Any = None) -> str:
+    """scrub() for several secrets at once (the connection's password and, say, a service account's password)."""
+    text = str(text)
+    for secret in secrets:
+        text = scrub(text, secret, username)
+    return text
+
+
 def server_text(text: t.Any, secret: t.Any = None, username: t.Any = None, limit: int = MAX_SERVER_TEXT) -> str:
     """Text from a server (or a library quoting one), fit for a message: one line, scrubbed, then cut to ``limit``."""
     text = scrub(' '.join(str(text).split()), secret, username)
