@@ -19,8 +19,14 @@ description:
   - Lists other Milestone services it does not manage (Management Server, Log Server, ...) separately.
   - Says whether the host is a Standard installation (all six services) or a Custom one (without the Event Server
     and/or the Mobile Server).
+  - Says whether the host is recording (RV(verdict)) and why (RV(reasons)). V(not_recording) when the Recording
+    Server is not installed or not running (still starting counts as not running); V(degraded) when it records but
+    at risk or impaired (the Recording Server not set to start automatically, another XProtect service down, the
+    Image Server not logging on as Local System, a service that crashed in the last 24 hours); else V(recording).
+    The rules are one table in the collection's C(docs/health.md).
   - Warns when the Image Server does not log on as Local System (Smart Clients on other computers can then log in
-    by IP address only) and when the Recording Server is not running (no video reaches the system).
+    by IP address only) and when the Recording Server is not running (no video reaches the system). These warnings
+    are the texts of the same rules' reasons.
   - Changes nothing, so it runs the same in check mode.
 author:
   - xprotect.go contributors (@xprotect-go)
@@ -56,6 +62,11 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ inventory_hostname }}: Recording Server is {{ xprotect.services.recording_server.state }}"
   when: xprotect.services.recording_server.state != 'started'
+
+- name: Fail the hosts that are not recording, saying why
+  ansible.builtin.fail:
+    msg: "{{ inventory_hostname }} is not recording: {{ xprotect.reasons | map(attribute='text') | join(' ') }}"
+  when: xprotect.verdict == 'not_recording'
 
 - name: From the controller, with connection settings given explicitly
   xprotect.go.service_info:
@@ -159,6 +170,50 @@ services:
       installed: false
       title: Mobile Server
       optional: true
+verdict:
+  description:
+    - Whether the host is recording, the worst verdict of RV(reasons); V(recording) when there is no reason.
+    - V(not_recording) (the Recording Server is not installed, or not running), V(unknown) (whether it records
+      cannot be told, because Windows reports the Recording Server's state as unknown or the task failed for another
+      reason than reaching the host), V(unreachable) (the task failed because the host could not be reached or did
+      not answer in time), V(degraded) (recording, but at risk or impaired) or V(recording); worst first.
+    - A failed task's result carries V(unreachable) or V(unknown) too, unless Ansible refused the task before the
+      module ran.
+  returned: always
+  type: str
+  sample: degraded
+reasons:
+  description:
+    - Why the host has its RV(verdict), worst first; empty when it is V(recording). One entry per rule and service
+      that applies (the rules are one table in the collection's C(docs/health.md)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    rule:
+      description:
+        - The rule's id, for example V(recording_server_not_running), V(recording_server_starting),
+          V(recording_server_not_installed), V(recording_server_not_automatic), V(service_down),
+          V(image_server_account), V(recent_failure), V(host_unreachable) or V(host_unreadable).
+      type: str
+      sample: service_down
+    service:
+      description: The catalog key of the service the reason is about; V(null) for a host that could not be read.
+      type: str
+      sample: event_server
+    verdict:
+      description: The verdict this reason alone implies.
+      type: str
+      sample: degraded
+    text:
+      description: The reason in words, naming the service and what it means; for a host that could not be read, the error.
+      type: str
+      sample: "The Event Server service is stopped: the host records, but alarms, maps, events and status information are not handled."
+  sample:
+    - rule: service_down
+      service: event_server
+      verdict: degraded
+      text: "The Event Server service is stopped: the host records, but alarms, maps, events and status information are not handled."
 other_services:
   description: Milestone services the catalog does not manage, with the same facts as RV(services).
   returned: success
