@@ -5,8 +5,9 @@
 
 """Authentication and message encryption of a simulated WinRM listener.
 
-Basic, Negotiate (NTLM, through pyspnego's acceptor) and client certificates (https), and
-WinRM's NTLM message encryption over http ([MS-WSMV] 2.2.9.1.1): multipart/encrypted bodies.
+Basic (credentials decoded in the listener's code page, as Windows does), Negotiate (NTLM, through
+pyspnego's acceptor) and client certificates (https), and WinRM's NTLM message encryption over http
+([MS-WSMV] 2.2.9.1.1): multipart/encrypted bodies.
 """
 
 import atexit
@@ -181,8 +182,10 @@ class AuthenticationMixin:
         return user
 
     def _basic_user(self, token):
+        # Windows decodes Basic credentials in the host's ANSI code page (Windows-1252 on English and
+        # Western European installs), not as UTF-8: a UTF-8 client's "é" arrives as "Ã©" and is refused.
         try:
-            name, _sep, password = base64.b64decode(token, validate=True).decode('utf-8').partition(':')
+            name, _sep, password = base64.b64decode(token, validate=True).decode(self.listener.code_page).partition(':')
         except (ValueError, UnicodeDecodeError):
             name = password = ''
         user = self.listener.find_user(name)

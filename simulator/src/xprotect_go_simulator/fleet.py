@@ -15,7 +15,7 @@ import yaml
 from .control import ControlClient, ControlServer
 from .host import SimulatedHost
 from .acceptor import Acceptor
-from .listener import WsmanListener, require_loopback
+from .listener import DEFAULT_CODE_PAGE, WsmanListener, require_loopback
 from .tls import TlsMaterial
 
 DEFAULT_USERNAME = 'xpgo-admin'
@@ -100,12 +100,14 @@ class Fleet:
     addresses/ports/names override the defaults per host (the CLI's `serve` uses them);
     overrides_per_host is {host name: overrides} or a list by position; extra_users {user: password}
     are accepted by every host besides username. control_token is made at start unless given;
-    control_client() is a ControlClient that sends it.
+    control_client() is a ControlClient that sends it. code_page is the hosts' ANSI code page, which
+    Basic credentials are decoded in (default cp1252, Windows-1252).
     """
 
     def __init__(self, count=1, profile_mix=None, profile='standard', auth='basic', scheme=None,
                  username=DEFAULT_USERNAME, password=DEFAULT_PASSWORD, delay=0.0, overrides_per_host=None,
-                 extra_users=None, addresses=None, ports=None, names=None, host_factory=SimulatedHost, control_token=None):
+                 extra_users=None, addresses=None, ports=None, names=None, host_factory=SimulatedHost, control_token=None,
+                 code_page=DEFAULT_CODE_PAGE):
         if count < 1:
             raise ValueError('a fleet needs at least one host')
         if auth not in DEFAULT_SCHEMES:
@@ -116,6 +118,7 @@ class Fleet:
         self.username = username
         self.password = password
         self.delay = float(delay)
+        self.code_page = code_page
         self.users = {username: password, **(extra_users or {})}
         self.profiles = profile_sequence(count, profile_mix, profile)
         self.names = list(names) if names else ['xpgo-%03d' % (index + 1) for index in range(count)]
@@ -158,7 +161,8 @@ class Fleet:
             for index, (name, profile, address, port) in enumerate(zip(self.names, self.profiles, self.addresses, self.ports)):
                 state = self._host_factory(name, profile=profile, overrides=self._host_overrides(index, name))
                 listener = WsmanListener(state, address=address, port=port, scheme=self.scheme, auth=self.auth, users=self.users,
-                                         tls=self.tls, delay=self.delay, acceptor=self._acceptor, name=name)
+                                         tls=self.tls, delay=self.delay, acceptor=self._acceptor, name=name,
+                                         code_page=self.code_page)
                 self.hosts.append(RunningHost(name, profile, state, listener, '%s/hosts/%s' % (self.control_url, name), self))
                 listener.start()
             self._control.start()

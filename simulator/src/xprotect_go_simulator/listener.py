@@ -13,6 +13,7 @@ loopback address the way Windows' WinRM service answers on the wire: HTTP/1.1 ke
 delays, HTTP 500, malformed bodies, and answers lost after the request was carried out (faults.py).
 """
 
+import codecs
 import contextlib
 import ipaddress
 import logging
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 HANDSHAKE_TIMEOUT = 10.0
 STOP_JOIN_SECONDS = 5.0
+# The ANSI code page Windows decodes Basic credentials in (Windows-1252: English and Western European installs).
+DEFAULT_CODE_PAGE = 'cp1252'
 
 
 def require_loopback(address):
@@ -105,10 +108,14 @@ class ListenerStats:
 
 
 class WsmanListener:
-    """A WinRM listener for one simulated host on a loopback address."""
+    """A WinRM listener for one simulated host on a loopback address.
+
+    code_page: what Basic credentials are decoded with, as Windows does in the host's ANSI code page
+    (default Windows-1252); any Python codec name ('cp1251', 'utf-8', ...).
+    """
 
     def __init__(self, state, address='127.0.0.1', port=0, scheme='http', auth='basic', users=None, tls=None,
-                 delay=0.0, allow_unencrypted=None, acceptor=None, name=None, body_timeout=REQUEST_TIMEOUT):
+                 delay=0.0, allow_unencrypted=None, acceptor=None, name=None, body_timeout=REQUEST_TIMEOUT, code_page=DEFAULT_CODE_PAGE):
         self.state = state
         self.name = name or getattr(state, 'name', address)
         self.address = require_loopback(address)
@@ -123,6 +130,10 @@ class WsmanListener:
         if 'certificate' in self.auth and scheme != 'https':
             raise ValueError('certificate authentication needs https')
         self.scheme = scheme
+        try:
+            self.code_page = codecs.lookup(code_page).name
+        except (LookupError, TypeError):
+            raise ValueError('code_page must name a text encoding (cp1252, cp1251, utf-8...), not %r' % (code_page,)) from None
         self.users = dict(users or {})
         if not self.users:
             raise ValueError('a listener needs at least one user')

@@ -13,7 +13,10 @@ import pytest
 import requests
 import spnego
 import spnego.exceptions
+import yaml
 from winrm.exceptions import InvalidCredentialsError
+
+from tests.conftest import WAYS_IN, tasks_by_way
 
 from xprotect_go_simulator import Fleet, TlsMaterial, WsmanListener
 from xprotect_go_simulator.auth import NTLM_USERS, decrypt_message, encrypt_message, ntlm_authenticate_names
@@ -247,3 +250,59 @@ def test_encrypted_framing_round_trip_and_tampering():
         decrypt_message(server, _frame(client, message, flip_last_byte=True))
     with pytest.raises(ValueError):
         decrypt_message(server, b'<s:Envelope/>')
+
+
+# ---- Basic credentials in the host's ANSI code page -------------------------------------------------
+
+ACCENTED_PASSWORD = 'Crème-brûlée-5€'     # in Windows-1252: è E8, û FB, é E9, € 80 (€ is not in latin-1)
+
+
+def _basic_status(wsman, fleet, password_bytes):
+    """The HTTP status of an Enumerate whose Basic header carries exactly these password bytes (401: refused)."""
+    token = base64.b64encode(fleet.username.encode('ascii') + b':' + password_bytes).decode('ascii')
+    protocol = wsman.protocol_for(fleet)
+    envelope = wsman.enumerate_message(protocol, 'SELECT Name FROM Win32_Service').encode('utf-8')
+    response = wsman.plain_session().post(fleet.hosts[0].endpoint, data=envelope, timeout=10,
+                            headers={'Authorization': 'Basic ' + token, 'Content-Type': 'application/soap+xml;charset=UTF-8'})
+    return response.status_code
+
+
+def test_basic_credentials_are_decoded_in_windows_1252_by_default(sim_fleet, wsman):
+    fleet = sim_fleet(auth='basic', scheme='http', password=ACCENTED_PASSWORD)
+    assert fleet.code_page == 'cp1252' and fleet.hosts[0].listener.code_page == 'cp1252'
+    assert _basic_status(wsman, fleet, ACCENTED_PASSWORD.encode('cp1252')) == 200
+    # As on Windows, a UTF-8 client's "è" arrives as "Ã¨" and the password does not match.
+    assert _basic_status(wsman, fleet, ACCENTED_PASSWORD.encode('utf-8')) == 401
+
+
+def test_the_code_page_is_a_fleet_option(sim_fleet, wsman):
+    fleet = sim_fleet(auth='basic', scheme='http', password='пароль-7', code_page='cp1251')
+    assert fleet.hosts[0].listener.code_page == 'cp1251'
+    assert _basic_status(wsman, fleet, 'пароль-7'.encode('cp1251')) == 200
+    assert _basic_status(wsman, fleet, 'пароль-7'.encode('utf-8')) == 401
+
+
+@pytest.mark.parametrize('code_page', ['no-such-code-page', None, 1252])
+def test_an_unknown_code_page_is_refused(code_page):
+    with pytest.raises(ValueError, match='code_page must name a text encoding'):
+        WsmanListener(object(), users={'xpgo-admin': 'x'}, code_page=code_page)
+
+
+def test_an_accented_password_works_with_transport_basic_end_to_end(sim_fleet, run_playbook, tmp_path):
+    """The collection sends Basic credentials in Windows-1252 (_transport.basic_credentials), as Windows decodes them."""
+    fleet = sim_fleet(auth='basic', password=ACCENTED_PASSWORD)
+    running = fleet.hosts[0]
+    inventory = tmp_path / 'inventory.yml'
+    fleet.write_inventory(str(inventory))
+    tasks = []
+    for way in WAYS_IN:
+        tasks += tasks_by_way([{'name': 'read ' + way, 'xprotect.go.service_info': {}}], way)
+    playbook = tmp_path / 'playbook.yml'
+    playbook.write_text(yaml.safe_dump([{'name': 'accented', 'hosts': 'xprotect', 'gather_facts': False, 'tasks': tasks}]),
+                        encoding='utf-8')
+    run = run_playbook(playbook, inventory)
+    for way in WAYS_IN:
+        result = run.task('read ' + way, running.name)
+        assert result.status == 'ok', result
+        assert result.result['services']['recording_server']['state'] == 'started'
+    assert ACCENTED_PASSWORD not in run.stdout + run.stderr
