@@ -26,6 +26,11 @@ Routes (h = host name, Name = service name, URL-encoded):
   POST   /hosts/h/reset               -> profile state, no faults, zeroed stats; returns snapshot()
   GET    /hosts/h/enumerations        -> {"open": valid enumeration contexts, "timeout": their lifetime in s}
   POST   /hosts/h/enumerations/expire -> {"expired": n}: every open context becomes invalid at once
+  GET    /hosts/h/events              -> the System log's records (Win32_NTLogEvent properties), oldest first
+  GET    /hosts/h/rights              -> {"event_log_readers": bool}: may the accounts read the System log
+  POST   /hosts/h/rights              body = {"event_log_readers": false} -> the rights (false: not in Event Log Readers)
+  GET    /hosts/h/accounts            -> [{"name", "upn", "logon_right", "has_password"}] (never a password)
+  POST   /hosts/h/accounts            body = {"name", "password", "upn", "logon_right"} -> the accounts, that one added
 The faults include enumeration_timeout (seconds, default 240 like WinRM's EnumerationTimeoutms;
 0 makes every context expire at once) and lose_answer ({"method", "how": reset|hold|garble, "times",
 "hold_seconds", "service"}: the request is carried out, then its answer is lost; see faults.py).
@@ -102,6 +107,11 @@ def _host_route(fleet, method, name, rest, body):
         ('POST', ('faults',)): lambda: running.faults.update(**_object(body)),
         ('DELETE', ('faults',)): running.faults.clear,
         ('POST', ('reset',)): lambda: (running.reset(), running.state.snapshot())[1],
+        ('GET', ('events',)): lambda: running.state.events,
+        ('GET', ('rights',)): running.state.rights,
+        ('POST', ('rights',)): lambda: _checked(running.state.rights, _object(body)),
+        ('GET', ('accounts',)): running.state.accounts,
+        ('POST', ('accounts',)): lambda: _checked(running.state.accounts, {'add': _object(body)}),
     }
     if len(rest) == 2 and rest[0] == 'services':
         routes[('POST', tuple(rest))] = lambda: _configure(running.state, rest[1], _object(body))
@@ -117,6 +127,14 @@ def _object(body):
     if not isinstance(body, dict):
         raise _RouteError(400, 'the request body must be a JSON object')
     return body
+
+
+def _checked(method, arguments):
+    """method(**arguments), a bad argument or value answered with 400."""
+    try:
+        return method(**arguments)
+    except (TypeError, ValueError) as error:
+        raise _RouteError(400, str(error)) from None
 
 
 def _configure(state, service, changes):

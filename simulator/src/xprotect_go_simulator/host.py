@@ -5,10 +5,10 @@
 
 """One simulated Windows machine: its Service Control Manager, and the WMI view of it through WinRM.
 
-The parts live in their own modules: services.py (the SCM and its state machine), query.py
-(Win32_Service instances and WQL), enumeration.py (Enumerate/Pull/Release), registry.py
-(StdRegProv) and wsman_faults.py (the faults). This module dispatches WS-Management requests
-to them under one lock.
+The parts live in their own modules: services.py (the SCM and its state machine), accounts.py
+(log-on accounts, Win32_Service.Change), eventlog.py (the System log), query.py (Win32_Service and
+Win32_NTLogEvent instances, WQL), enumeration.py (Enumerate/Pull/Release), registry.py (StdRegProv)
+and wsman_faults.py (the faults). This module dispatches WS-Management requests to them under one lock.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import threading
 import time
 
 from . import enumeration, query, soap, wsman_faults
+from .accounts import Accounts
 from .enumeration import Enumerations
 from .profiles import PROFILES
 from .query import CIMV2_ALL_URI
@@ -26,7 +27,7 @@ from .services import SERVICE_CLASS, SERVICE_URI, SNAPSHOT_KEYS, ServiceControlM
 # Re-exported: the resource URIs and snapshot keys tests and clients use with a SimulatedHost.
 __all__ = ['CIMV2_ALL_URI', 'HKEY_LOCAL_MACHINE', 'SERVICE_URI', 'SNAPSHOT_KEYS', 'STDREGPROV_URI', 'SimulatedHost', 'account_name']
 
-SERVICE_METHODS = ('StartService', 'StopService', 'ChangeStartMode')
+SERVICE_METHODS = ('StartService', 'StopService', 'ChangeStartMode', 'Change')
 
 
 def _is_known_resource(uri):
@@ -53,6 +54,8 @@ class SimulatedHost:
         self._clock = clock
         self._lock = threading.RLock()
         self._enumerations = Enumerations()
+        # Whether the accounts that talk to this host are in Event Log Readers (may read the System log).
+        self.event_log_readers = True
         self._load()
 
     @property
@@ -108,9 +111,33 @@ class SimulatedHost:
         with self._lock:
             return self._scm.configure(name, changes, self._scm.now())
 
+    @property
+    def events(self):
+        """The System log's records, oldest first (JSON-able: times in ISO 8601)."""
+        with self._lock:
+            self._scm.now()
+            return self._scm.eventlog.snapshot()
+
+    def rights(self, event_log_readers=None):
+        """The rights of the accounts talking to the host: {"event_log_readers": bool}; a value given sets it."""
+        with self._lock:
+            if event_log_readers is not None:
+                if not isinstance(event_log_readers, bool):
+                    raise ValueError('event_log_readers must be true or false, not %r' % (event_log_readers,))
+                self.event_log_readers = event_log_readers
+            return {'event_log_readers': self.event_log_readers}
+
+    def accounts(self, add=None):
+        """The accounts the host knows (without passwords); add: {name, password, upn, logon_right} to add one first."""
+        with self._lock:
+            if add is not None:
+                self._scm.accounts.add(**add)
+            return self._scm.accounts.as_list()
+
     def reset(self):
         """Back to the profile's state (with the constructor's overrides); history, contexts and faults cleared."""
         with self._lock:
+            self.event_log_readers = True
             self.endless_enumeration = False
             self._enumerations.timeout = enumeration.ENUMERATION_TIMEOUT
             self._load()
@@ -133,6 +160,7 @@ class SimulatedHost:
 
     def _load(self):
         self._scm = ServiceControlManager(self.name, self.profile, self.overrides, self._clock)
+        self._scm.accounts = Accounts(self.name, PROFILES[self.profile].accounts)
         self._registry = StdRegProv(self._scm)
         self._enumerations.clear()
 
@@ -162,12 +190,12 @@ class SimulatedHost:
         if query_filter is None:
             query_filter = soap.child(enumerate_element, soap.NS_ENUMERATION, 'Filter')
         if uri == SERVICE_URI.lower() and query_filter is None:
-            selected = query.all_instances(self._scm, now)
+            class_uri, key, selected = SERVICE_URI, 'Name', [(s.name, item) for s, item in query.all_instances(self._scm, now)]
         elif uri in (SERVICE_URI.lower(), CIMV2_ALL_URI.lower()):
-            selected = query.select(self._scm, query_filter, now)
+            class_uri, key, selected = query.select(self._scm, query_filter, now, self.event_log_readers)
         else:
             raise _unknown_resource(uri)
-        items = enumeration.mode_items(enumerate_element, [(service.name, item) for service, item in selected], SERVICE_URI)
+        items = enumeration.mode_items(enumerate_element, selected, class_uri, key)
         return self._enumerations.enumerate(request, enumerate_element, items, now)
 
     def _get(self, request, now):
@@ -212,6 +240,8 @@ class SimulatedHost:
             return self._scm.start_service(service, username, now)
         if method == 'StopService':
             return self._scm.stop_service(service, username, now)
+        if method == 'Change':
+            return self._scm.change(service, username, params)
         return self._scm.change_start_mode(service, username, params.get('startmode'))
 
 

@@ -36,6 +36,7 @@ SERVICE_DEFAULTS = MappingProxyType({
     'fail_start_exit_code': None,
     'stuck': None,
     'crash_after_seconds': None,
+    'recovery_restart_seconds': None,   # None: a crash is 7034; seconds: 7031, and the SCM restarts it after them
     'deny_users': (),
     'depends_on': (),
 })
@@ -135,11 +136,24 @@ WINDOWS_SERVICES = (
 )
 
 
+# The accounts every simulated machine knows besides the built-in and virtual ones (accounts.py): users of the
+# machine itself (.\\name) and of its domain XPGO (as the domain controller would answer), a group managed
+# service account (no password of its own), and a user without the right to log on as a service. Test data:
+# the passwords are the simulator's, like its built-in WinRM password.
+ACCOUNTS = (
+    MappingProxyType({'name': '.\\xpgo-svc', 'password': 'Svc-Pass-2024!'}),
+    MappingProxyType({'name': 'XPGO\\svc-imageserver', 'password': 'Image-Pass-2024!', 'upn': 'svc-imageserver@xpgo.example'}),
+    MappingProxyType({'name': 'XPGO\\gmsa-xprotect$', 'password': None}),
+    MappingProxyType({'name': '.\\xpgo-nologon', 'password': 'NoLogon-Pass-2024!', 'logon_right': False}),
+)
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
     description: str
     services: tuple     # read-only service mappings
+    accounts: tuple = ACCOUNTS
 
 
 def _with(services, name, **changes):

@@ -3,11 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""WMI's view of the Service Control Manager: Win32_Service instances and the WQL queries over them."""
+"""WMI's view of the machine: Win32_Service instances, the System log's Win32_NTLogEvent ones, and WQL over them."""
 
 from __future__ import annotations
 
-from . import soap, wql, wsman_faults
+from . import eventlog, soap, wql, wsman_faults
 from .services import SERVICE_CLASS, SERVICE_URI, WIN32_SERVICE_PROPERTIES
 
 CIMV2_ALL_URI = soap.WMI_BASE + 'root/cimv2/*'
@@ -30,8 +30,12 @@ def all_instances(scm, now):
     return [(service, instance(scm, service, now)) for service in scm.sorted_services()]
 
 
-def select(scm, query_filter, now):
-    """[(service, item XML)] a WQL w:Filter selects; raises the faults Windows answers a bad filter with."""
+SCHEMA = {SERVICE_CLASS: WIN32_SERVICE_PROPERTIES, eventlog.CLASS: eventlog.PROPERTIES}
+
+
+def select(scm, query_filter, now, event_log_readers=True):
+    """(class URI, key property, [(key value, item XML)]) a WQL w:Filter selects; raises the faults Windows answers a
+    bad filter with. event_log_readers: whether the account may read the System log (Event Log Readers)."""
     if query_filter is None:
         raise wsman_faults.filter_fault('', 'syntax')
     if query_filter.get('Dialect') != soap.WQL_DIALECT:
@@ -40,19 +44,28 @@ def select(scm, query_filter, now):
     if len(text) > WBEM_MAX_QUERY:
         raise wsman_faults.filter_fault(text, 'length')
     try:
-        query = wql.parse(text, {SERVICE_CLASS: WIN32_SERVICE_PROPERTIES})
+        query = wql.parse(text, SCHEMA)
         if isinstance(query, wql.AssociatorsQuery):
-            return [(service, instance(scm, service, now)) for service in associators(scm, query)]
+            return SERVICE_URI, 'Name', [(service.name, instance(scm, service, now)) for service in associators(scm, query)]
     except wql.WqlError as error:
         raise wsman_faults.filter_fault(text, error.kind) from None
-    rows = [(service, scm.properties(service, now)) for service in scm.sorted_services()]
-    rows = [(service, row) for service, row in rows if query.matches(row)]
+    if query.class_name == eventlog.CLASS:
+        if not event_log_readers and eventlog.denies(text):
+            raise eventlog.access_denied(text)
+        rows = [(str(row['RecordNumber']), row) for row in (scm.eventlog.rows() if event_log_readers else [])]
+        return eventlog.URI, 'RecordNumber', _items(eventlog.URI, eventlog.CLASS, eventlog.PROPERTIES, query, rows)
+    rows = [(service.name, scm.properties(service, now)) for service in scm.sorted_services()]
+    return SERVICE_URI, 'Name', _items(SERVICE_URI, SERVICE_CLASS, WIN32_SERVICE_PROPERTIES, query, rows)
+
+
+def _items(class_uri, class_name, properties, query, rows):
+    """[(key value, item XML)] of the rows the query's condition selects: whole instances, or its projection."""
+    rows = [(key, row) for key, row in rows if query.matches(row)]
     if query.properties is None:
-        return [(service, soap.instance_xml(SERVICE_URI, SERVICE_CLASS, [(name, row[name]) for name in WIN32_SERVICE_PROPERTIES]))
-                for service, row in rows]
+        return [(key, soap.instance_xml(class_uri, class_name, [(name, row[name]) for name in properties])) for key, row in rows]
     # WMI writes a projection's properties in its usual (alphabetical) order, whatever order the query named.
     names = sorted(query.properties, key=str.lower)
-    return [(service, soap.fragment_xml([(name, row[name]) for name in names])) for service, row in rows]
+    return [(key, soap.fragment_xml([(name, row[name]) for name in names])) for key, row in rows]
 
 
 def associators(scm, query):

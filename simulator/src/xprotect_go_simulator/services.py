@@ -26,6 +26,7 @@ from __future__ import annotations
 import zlib
 
 from . import soap
+from .eventlog import EventLog
 from .profiles import PROFILES, SERVICE_DEFAULTS
 from .validation import BEHAVIOUR_KEYS, PENDING_STATES, PROPERTY_KEYS, validated
 
@@ -52,6 +53,7 @@ ALREADY_RUNNING = 10
 DEPENDENCY_DELETED = 12
 DEPENDENCY_FAILURE = 13
 SERVICE_DISABLED = 14
+LOGON_FAILED = 15
 CIRCULAR_DEPENDENCY = 18
 INVALID_PARAMETER = 21
 
@@ -105,6 +107,8 @@ class ServiceControlManager:
         self.clock = clock
         self.services = {}
         self.history = []
+        self.eventlog = EventLog(machine)
+        self.accounts = None            # accounts.Accounts, set by the host (it validates Change and log-ons)
         self._next_pid = 1000 + (zlib.crc32(machine.encode('utf-8')) % 1000) * 4
         for spec in PROFILES[profile].services:
             self.services[spec['Name'].lower()] = Service(dict(spec))
@@ -158,6 +162,17 @@ class ServiceControlManager:
         service.pending = (when, until) if state in PENDING_STATES else None
         if state != previous:
             self.history.append({'time': when, 'service': service.name, 'state': state})
+        if state == 'Stopped' and exit_code and previous in ('Start Pending', 'Running'):
+            self._failed(service, when, exit_code, starting=previous == 'Start Pending')
+
+    def _failed(self, service, when, exit_code, starting):
+        """A service stopped by itself with an error: the SCM's events, and its recovery restart when it has one."""
+        delay = service.config['recovery_restart_seconds']
+        recovering = delay is not None and exit_code == PROCESS_TERMINATED
+        self.eventlog.stopped_with_error(service, exit_code, when, starting, recovery_ms=delay * 1000 if recovering else None)
+        if recovering:
+            restart = when + delay
+            service.plan = [(restart, 'Start Pending', 0), (restart + service.config['start_seconds'], 'Running', 0)]
 
     def properties(self, service, now):
         """Every Win32_Service property of the service as WMI reports it now."""
@@ -271,6 +286,10 @@ class ServiceControlManager:
             return SERVICE_DISABLED
         if service.state != 'Stopped':
             return ALREADY_RUNNING
+        logon_error = self.accounts.logon_error(service) if self.accounts is not None else None
+        if logon_error is not None:
+            self.eventlog.logon_failed(service, service.config['StartName'], logon_error, now)
+            return LOGON_FAILED
         code, ready = self._start_dependencies(service, now, {service.name.lower()})
         if code:
             return code
@@ -336,6 +355,12 @@ class ServiceControlManager:
         service.plan = steps
         self.advance(now)
         return SUCCESS
+
+    def change(self, service, username, params):
+        """Win32_Service.Change: the log-on account (and start mode, desktop interaction), see accounts.py."""
+        if denied(service, username):
+            return ACCESS_DENIED
+        return self.accounts.change(service, params)
 
     @staticmethod
     def change_start_mode(service, username, mode):

@@ -11,6 +11,7 @@ element order come out exactly as Windows writes them (see tests/fixtures/winrm-
 
 from __future__ import annotations
 
+import datetime
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -59,10 +60,11 @@ def new_uuid():
 
 
 def text(value):
-    """A property value as WMI writes it in XML (booleans lower case)."""
+    """A property value as WMI writes it in XML (booleans lower case; a carriage return as a reference, which XML
+    parsers would otherwise turn into a line feed: the event log's texts have CR LF line ends)."""
     if isinstance(value, bool):
         return 'true' if value else 'false'
-    return escape(str(value))
+    return escape(str(value), {'\r': '&#xD;'})
 
 
 class Fault(Exception):
@@ -130,15 +132,24 @@ def envelope(kind, action, relates_to, body, operation_id=None):
     return '<s:Envelope xml:lang="en-US"%s><s:Header>%s</s:Header><s:Body>%s</s:Body></s:Envelope>' % (declarations, header, body)
 
 
+def _property_xml(tag, value, datetime_tag):
+    """One property as WinRM writes it: nulls (and empty arrays) as xsi:nil, arrays as the element repeated, datetimes
+    as xs:dateTime inside a cim:Datetime element (e.g. <p:CreationDate><cim:Datetime>2014-04-03T14:45:50.46875+08:00...)."""
+    if value is None or value == []:
+        return '<%s xsi:nil="true"/>' % tag
+    if isinstance(value, list):
+        return ''.join(_property_xml(tag, item, datetime_tag) for item in value)
+    if isinstance(value, datetime.datetime):
+        stamp = value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+        return '<%s><%s>%s</%s></%s>' % (tag, datetime_tag, stamp, datetime_tag, tag)
+    return '<%s>%s</%s>' % (tag, text(value), tag)
+
+
 def instance_xml(class_uri, class_name, properties):
     """A WMI instance (SELECT *, Get): p:<Class> with every property p:-qualified, nulls as xsi:nil."""
     parts = ['<p:%s xmlns:xsi="%s" xmlns:p="%s" xmlns:cim="%s" xsi:type="p:%s_Type">'
              % (class_name, NS_XSI, class_uri, NS_CIM_COMMON, class_name)]
-    for name, value in properties:
-        if value is None:
-            parts.append('<p:%s xsi:nil="true"/>' % name)
-        else:
-            parts.append('<p:%s>%s</p:%s>' % (name, text(value), name))
+    parts.extend(_property_xml('p:' + name, value, 'cim:Datetime') for name, value in properties)
     parts.append('</p:%s>' % class_name)
     return ''.join(parts)
 
@@ -146,11 +157,7 @@ def instance_xml(class_uri, class_name, properties):
 def fragment_xml(properties):
     """A projected WMI instance (SELECT a, b): w:XmlFragment with unqualified children."""
     parts = ['<w:XmlFragment xmlns:xsi="%s" xmlns:w="%s">' % (NS_XSI, NS_WSMAN)]
-    for name, value in properties:
-        if value is None:
-            parts.append('<%s xsi:nil="true"/>' % name)
-        else:
-            parts.append('<%s>%s</%s>' % (name, text(value), name))
+    parts.extend(_property_xml(name, value, 'Datetime') for name, value in properties)
     parts.append('</w:XmlFragment>')
     return ''.join(parts)
 

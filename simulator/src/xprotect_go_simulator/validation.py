@@ -10,7 +10,7 @@ from __future__ import annotations
 PROPERTY_KEYS = frozenset(('DisplayName', 'Description', 'PathName', 'State', 'StartMode', 'DelayedAutoStart', 'StartName',
                            'AcceptStop', 'AcceptPause', 'ServiceType', 'ErrorControl', 'DesktopInteract', 'ExitCode'))
 BEHAVIOUR_KEYS = frozenset(('start_seconds', 'stop_seconds', 'fail_start_exit_code', 'stuck', 'crash_after_seconds',
-                            'deny_users', 'depends_on'))
+                            'deny_users', 'depends_on', 'recovery_restart_seconds'))
 STATES = ('Stopped', 'Start Pending', 'Stop Pending', 'Running', 'Paused')
 PENDING_STATES = ('Start Pending', 'Stop Pending')
 START_MODES = ('Auto', 'Manual', 'Disabled', 'Boot', 'System')
@@ -45,8 +45,8 @@ def _check(key, value):
         raise ValueError('ExitCode must be a non-negative integer, not %r' % (value,))
     if key in ('start_seconds', 'stop_seconds') and not _is_number(value):
         raise ValueError('%s must be a non-negative number of seconds, not %r' % (key, value))
-    if key == 'crash_after_seconds' and value is not None and not _is_number(value):
-        raise ValueError('crash_after_seconds must be a non-negative number of seconds or null, not %r' % (value,))
+    if key in ('crash_after_seconds', 'recovery_restart_seconds') and value is not None and not _is_number(value):
+        raise ValueError('%s must be a non-negative number of seconds or null, not %r' % (key, value))
     if key == 'fail_start_exit_code' and value is not None and not (_is_number(value, integer=True) and value > 0):
         raise ValueError('fail_start_exit_code must be a positive Win32 error code or null, not %r' % (value,))
     if key == 'stuck' and value not in (None,) + PENDING_STATES:

@@ -21,10 +21,13 @@ Grammar (keywords, class and property names are case-insensitive, as in WMI):
 Strings take single or double quotes; a backslash escapes a quote or a backslash. String comparisons
 ignore case, as WMI's do. LIKE knows % (any run), _ (one character) and [abc], [a-z], [^abc].
 A comparison with a null property is false (use IS NULL); ``= NULL`` means IS NULL.
+A datetime property compares with a DMTF string, 'yyyymmddHHMMSS.mmmmmmsUUU' (UUU: UTC offset in minutes),
+as a point in time; an array property compares with nothing (WMI does not query arrays).
 """
 
 from __future__ import annotations
 
+import datetime
 import operator
 import re
 from dataclasses import dataclass
@@ -308,8 +311,28 @@ def _comparison(prop, op, literal):
     return test
 
 
+_DMTF = re.compile(r'(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)\.(\d{6})([+-])(\d{3})$')
+
+
+def cim_datetime(text):
+    """The aware datetime a DMTF string means, or None when it is not one."""
+    match = _DMTF.match(str(text).strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, micro, sign, offset = match.groups()
+    zone = datetime.timezone(datetime.timedelta(minutes=int(offset) * (-1 if sign == '-' else 1)))
+    try:
+        return datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), int(micro), tzinfo=zone)
+    except ValueError:
+        return None
+
+
 def _coerce(literal, value):
     """The literal converted to the property value's type, or None when WMI could not compare them."""
+    if isinstance(value, list):
+        return None
+    if isinstance(value, datetime.datetime):
+        return cim_datetime(literal) if isinstance(literal, str) else None
     if isinstance(value, bool):
         if isinstance(literal, bool):
             return literal
