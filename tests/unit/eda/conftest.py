@@ -69,14 +69,17 @@ def control():
     return Control()
 
 
-def run_watch(args, duration, steps=(), environ=None):
+def run_watch(args, duration, steps=(), environ=None, holder=None):
     """Watch for `duration` seconds with an asyncio.Queue; steps are (seconds, callable) done meanwhile.
 
-    Returns (events with a 't' key: seconds since the start, the FleetWatch).
+    Returns (events with a 't' key: seconds since the start, the FleetWatch); holder['watch'] is the
+    FleetWatch from the start on, for steps that look at it.
     """
     environ = {} if environ is None else environ
     settings = parse_arguments(dict(args, shutdown_after=duration), environ)
     watch = FleetWatch(settings, load_targets(settings, environ))
+    if holder is not None:
+        holder['watch'] = watch
     queue = asyncio.Queue()
 
     async def act(started):

@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _maintenance as maintenance
+from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_watch import HostWatch, Target
 from tests.unit.eda.conftest import RECORDING_SERVER, of_type, quick_overrides, run_watch, write_inventory
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -34,7 +35,7 @@ def test_initial_state_of_every_service_then_one_round_trip_per_host_per_interva
         assert item['verdict'] is None
     assert all(item['meta'] == {'hosts': item['xprotect_go']['host']} for item in events)
     for host, running in zip(watch.hosts, fleet.hosts):
-        assert 3 <= host.reads <= 7
+        assert 2 <= host.reads <= 7
         assert host.round_trips == host.reads, 'one WS-Management round trip per read'
         assert running.stats.as_dict()['soap_requests'] == host.reads
     assert fleet.password not in json.dumps(events)
@@ -76,8 +77,17 @@ def test_a_host_that_stops_answering_is_said_once_tried_with_back_off_and_welcom
     fleet = sim_fleet(2, overrides_per_host=quick_overrides(2))
     inventory = write_inventory(fleet, tmp_path / 'inventory.yml')
     down, up = fleet.hosts[1], fleet.hosts[0]
+    holder, tries = {}, {}
+
+    def refuse():
+        tries['before'] = holder['watch'].hosts[1].reads
+        control.faults(down, refuse=True)
+
+    def answer():
+        tries['during'] = holder['watch'].hosts[1].reads - tries['before']
+        control.faults(down)
     events, watch = run_watch({'inventory': inventory, 'interval': 0.2, 'max_backoff': 0.8}, 4.0,
-                              steps=[(0.5, lambda: control.faults(down, refuse=True)), (2.6, lambda: control.faults(down))])
+                              steps=[(0.5, refuse), (2.6, answer)], holder=holder)
     lost = of_type(events, 'host_unreachable')
     assert len(lost) == 1 and lost[0]['host'] == 'xpgo-002' and lost[0]['kind'] == 'unreachable'
     assert lost[0]['retry_in'] == 0.2
@@ -85,10 +95,18 @@ def test_a_host_that_stops_answering_is_said_once_tried_with_back_off_and_welcom
     back = of_type(events, 'host_reachable')
     assert len(back) == 1 and back[0]['host'] == 'xpgo-002' and 1.0 < back[0]['down_for'] < 3.5
     assert not of_type(events, 'service_state', 'xpgo-002', initial=False), 'nothing changed while it was away'
-    answering, away = watch.hosts
-    # About 2.1 s away, tried after 0.2, 0.4, 0.8, 0.8 s: far fewer reads than the host that kept answering.
-    assert away.reads < answering.reads - 5
-    assert up.stats.as_dict()['soap_requests'] == answering.reads
+    # 2.1 s away, tried after 0.2, 0.4, 0.8, 0.8 s (the back-off): about 5 tries where 10 reads would have been.
+    assert 1 <= tries['during'] <= 6
+    assert up.stats.as_dict()['soap_requests'] == watch.hosts[0].reads
+
+
+def test_the_back_off_doubles_from_the_interval_up_to_its_limit():
+    host = HostWatch(Target('h', None), '/nonexistent')
+    waits = []
+    for failures in range(7):
+        host.failures = failures
+        waits.append(host.retry_in(10.0, 60.0))
+    assert waits == [10.0, 10.0, 20.0, 40.0, 60.0, 60.0, 60.0]
 
 
 def test_maintenance_marks_the_events_and_keeps_every_heal_away(sim_fleet, tmp_path, control):
