@@ -19,13 +19,18 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
+from ansible_collections.xprotect.go.plugins.module_utils import _eventlog as eventlog
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 
 # Failures of a request after which its outcome is not known: the answer never came (connection
 # lost or reset, read timeout, the WinRM operation timeout) or came unreadable.
 ANSWER_LOST = (errors.UNREACHABLE, errors.TIMEOUT, errors.PROTOCOL)
-METHODS = {'start': 'StartService', 'stop': 'StopService', 'change_start_mode': 'ChangeStartMode'}
+METHODS = {'start': 'StartService', 'stop': 'StopService', 'change_start_mode': 'ChangeStartMode', 'change_account': 'Change'}
+# StartService refusals the Service Control Manager's events explain (time-out, unknown failure, executable missing,
+# a dependency that failed, log-on failure, no thread): the message then quotes Windows' reason.
+EXPLAINED_REFUSALS = (7, 8, 9, 13, 15, 17)
 
 
 class PlanExecutor:
@@ -50,6 +55,8 @@ class PlanExecutor:
 
     def apply(self, plan) -> None:
         try:
+            for target in plan.account_changes:
+                self._change_account(target, plan.account, plan.password)
             for target in plan.start_mode_changes:
                 self._change_start_mode(target, plan.start_mode)
             self._run_steps(plan.steps)
@@ -75,7 +82,23 @@ class PlanExecutor:
                 raise self._lost(error, [request], sent=method) from None
             # Windows answered no: nothing was done by this call (and by the request, when it was its first call).
             request.entry.update(failed=True, refused=first)
+            if request.entry['action'] == 'start' and getattr(error, 'return_value', None) in EXPLAINED_REFUSALS:
+                error.message = '%s; %s' % (error.message, self._why(request.target))
             raise
+
+    def _why(self, target):
+        """Windows' reason for a service's failure, from the System log: one more round trip, made only now that there is
+        a failure to explain. Never raises: a reason that cannot be read says so."""
+        read = eventlog.read_failures(self.services, eventlog.SERVICE_LOOKBACK_MINUTES)
+        return read.explain((target.status.display_name, target.name), eventlog.SERVICE_LOOKBACK_MINUTES)
+
+    def _change_account(self, target, account, password):
+        """Set the log-on account (and password) with Win32_Service.Change; it applies from the service's next start."""
+        name = accounts.start_name(account)
+        request = self._send(target, 'change_account', account=name, password_sent=password is not None and accounts.takes_password(account))
+        self._call(request, 'Change', lambda: self.services.change_account(target.name, account, password))
+        target.status.start_name = name
+        request.entry['seconds'] = round(self.clock() - request.sent_at, 3)
 
     def _change_start_mode(self, target, start_mode):
         request = self._send(target, 'change_start_mode', start_mode=start_mode)
@@ -175,8 +198,8 @@ class PlanExecutor:
                 step.entry['seconds'] = step.seconds
             return True
         if step.action == 'start' and status.state == 'stopped':
-            failure = ('the service did not start: it stopped again with exit code %s after %.1f s; see the Windows event '
-                       'log on the host' % (status.exit_code, elapsed))
+            failure = ('the service did not start: it stopped again with exit code %s after %.1f s; %s'
+                       % (status.exit_code, elapsed, self._why(step.target)))
         elif elapsed >= self.timeout:
             failure = ('the service is still %s after %s s (timeout %s s): it did not reach %s; raise timeout if it needs '
                        'longer, or check the host' % (status.windows_state, int(elapsed), self.timeout,
@@ -239,6 +262,8 @@ def _observation(requests, observed, timeout):
         state = status.windows_state
         if request.method == 'ChangeStartMode':
             state += ' with start mode %s' % status.start_mode
+        elif request.method == 'Change':
+            state += ' logging on as %s' % status.start_name
         seen.append(state if len(requests) == 1 else "'%s' %s" % (request.target.name, state))
     if len(requests) == 1:
         return 'a status read afterwards ' + ('saw it %s' % seen[0] if seen else 'did not find it')

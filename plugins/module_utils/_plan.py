@@ -11,6 +11,7 @@ This is private to the collection: its interface may change without notice.
 
 from __future__ import annotations
 
+from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils import _wql as wql
@@ -110,14 +111,25 @@ def validate_request(params: dict) -> None:
     if params.get('start_mode') == 'disabled' and params.get('state') in ('started', 'restarted'):
         raise XProtectError('state %s and start_mode disabled contradict each other: a disabled service cannot run'
                             % params['state'], kind=errors.INVALID)
+    accounts.validate(params.get('account'), params.get('account_password'))
 
 
 class ServicePlan:
-    """What to do, decided from observed status and desired state; talks to nobody."""
+    """What to do, decided from observed status and desired state; talks to nobody.
 
-    def __init__(self, targets, state, start_mode):
+    account_changes: the targets whose log-on account is set (Win32_Service.Change): those whose account is another
+    (by name, _accounts.same), and with update_password 'always' and a password every one (a password cannot be read
+    back to compare). It comes first, so that a restart in the same task applies it.
+    """
+
+    def __init__(self, targets, state, start_mode, account=None, password=None, update_password='on_change'):
         self.state = state
         self.start_mode = start_mode
+        self.account = account
+        self.password = password
+        self.account_changes = [t for t in targets if account is not None and not t.forced and (
+            not accounts.same(account, t.status.start_name, t.status.system_name)
+            or (update_password == 'always' and password is not None))]
         self.start_mode_changes = [t for t in targets if start_mode and t.status.start_mode != start_mode]
         self.steps = []
         for target in targets:
@@ -161,7 +173,22 @@ class ServicePlan:
 
     @property
     def changes(self):
-        return bool(self.start_mode_changes) or any(step.issue for step in self.steps)
+        return bool(self.start_mode_changes or self.account_changes) or any(step.issue for step in self.steps)
+
+    def check_accounts(self, host):
+        """Refuse a change to a user account without its password (Windows would keep the old one, and the service
+        would not log on at its next start). Returns warnings (a UPN compared with DOMAIN\\user)."""
+        warnings = []
+        for target in self.account_changes:
+            if accounts.takes_password(self.account) and self.password is None and \
+                    not accounts.same(self.account, target.status.start_name, target.status.system_name):
+                raise XProtectError('account_password is needed to make it log on as %s (it logs on as %s): Windows keeps the '
+                                    'stored password otherwise, and the service would not log on at its next start'
+                                    % (self.account, target.status.start_name), host=host, service=target.label, kind=errors.INVALID)
+            warning = accounts.upn_warning(self.account, target.status.start_name)
+            if warning:
+                warnings.append('%s: %s' % (target.label, warning))
+        return warnings
 
 
 def _starts_before(a, b):

@@ -10,6 +10,8 @@ This is private to the collection: its interface may change without notice.
 
 from __future__ import annotations
 
+from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
+
 # Per service in the service module's result; the full picture is service_info's job.
 _RESULT_FACTS = ('name', 'display_name', 'state', 'start_mode', 'process_id', 'exit_code')
 
@@ -26,7 +28,8 @@ def service_result(result, targets, plan, executor, before, diff, check_mode, el
         done.setdefault(entry['service'], []).append(entry)
     services = {}
     for target in targets:
-        planned = ['change_start_mode'] if target in plan.start_mode_changes else []
+        planned = ['change_account'] if target in plan.account_changes else []
+        planned += ['change_start_mode'] if target in plan.start_mode_changes else []
         planned += [step.action for step in plan.steps if step.target is target and step.issue]
         entries = done.get(target.key, [])
         if check_mode:
@@ -44,16 +47,41 @@ def service_result(result, targets, plan, executor, before, diff, check_mode, el
             facts['pending'] = planned[len(actions):]
         if check_mode or not planned:
             facts.update(_predicted(target, plan))
+        if plan.account is not None:
+            facts.update(_account_facts(target, plan, entries, facts, check_mode))
         facts.update(_unknown(entries))
         services[target.key] = facts
     changed = plan.changes if check_mode else executor.changed
     result = dict(result, changed=changed, services=services, actions=executor.log, elapsed=round(elapsed, 3))
+    if plan.account is not None:
+        result['restart_required'] = any(facts.get('restart_required') for facts in services.values())
     if diff:
-        result['diff'] = {
-            'before': before,
-            'after': {key: {'state': facts['state'], 'start_mode': facts['start_mode']} for key, facts in services.items()},
-        }
+        result['diff'] = {'before': before, 'after': {key: _diff_after(facts, plan) for key, facts in services.items()}}
     return result
+
+
+def _diff_after(facts, plan):
+    after = {'state': facts['state'], 'start_mode': facts['start_mode']}
+    if plan.account is not None:
+        after['account'] = facts['start_name']
+    return after
+
+
+def _account_facts(target, plan, entries, facts, check_mode):
+    """start_name afterwards and restart_required: the account was changed, and the service runs on under the old one
+    (Windows applies a log-on account when the service starts; a start later in this task applied it)."""
+    if check_mode:
+        changing = target in plan.account_changes
+        started_after = any(step.target is target and step.issue and step.action == 'start' for step in plan.steps)
+        start_name = accounts.start_name(plan.account) if changing else target.status.start_name
+    else:
+        done = [index for index, entry in enumerate(entries) if entry['action'] == 'change_account' and 'seconds' in entry]
+        changing = bool(done)
+        started_after = changing and any(entry['action'] == 'start' and 'seconds' in entry and not entry.get('failed')
+                                         for entry in entries[done[0] + 1:])
+        start_name = target.status.start_name
+    running = facts.get('state') in ('started', 'start_pending')
+    return {'start_name': start_name, 'restart_required': bool(changing and running and not started_after)}
 
 
 def _unknown(entries):
@@ -62,6 +90,8 @@ def _unknown(entries):
     for entry in (entry for entry in entries if entry.get('unknown')):
         if entry['action'] == 'change_start_mode':
             facts['start_mode'] = 'unknown'
+        elif entry['action'] == 'change_account':
+            facts['start_name'] = 'unknown'
         else:
             # Its process and exit code from before the request say nothing about now either.
             facts.update(state='unknown', process_id=None, exit_code=None)

@@ -34,6 +34,20 @@ SERVICE_CONTROL_SPEC = {
     'timeout': {'type': 'int', 'default': TASK_TIMEOUT},
     'missing': {'type': 'str', 'choices': ['auto', 'skip', 'fail'], 'default': 'auto'},
     'force_dependents': {'type': 'bool', 'default': False},
+    # The log-on account (_accounts); account_password is a secret: no_log, and scrubbed from every error.
+    'account': {'type': 'str'},
+    'account_password': {'type': 'str', 'no_log': True},
+    'update_password': {'type': 'str', 'choices': ['always', 'on_change'], 'default': 'on_change'},
+}
+
+# service_info's reading of the Service Control Manager's failure events (_eventlog): when, and how far back.
+# The look-back's default and range are stated once, here (the module's documentation says the same; a test compares).
+FAILURE_LOOKBACK = 1440
+FAILURE_LOOKBACK_MIN = 1
+FAILURE_LOOKBACK_MAX = 527040
+FAILURES_SPEC = {
+    'failures': {'type': 'str', 'choices': ['auto', 'always', 'never'], 'default': 'auto'},
+    'failure_lookback': {'type': 'int', 'default': FAILURE_LOOKBACK},
 }
 
 # The inventory variable that maps catalog keys to a host's real service names.
@@ -48,12 +62,13 @@ def _merge(*blocks):
 
 
 def service_info_spec():
-    return {'argument_spec': _merge(CONNECTION_SPEC, SERVICE_NAMES_SPEC), 'supports_check_mode': True}
+    return {'argument_spec': _merge(CONNECTION_SPEC, SERVICE_NAMES_SPEC, FAILURES_SPEC), 'supports_check_mode': True}
 
 
 def service_spec():
     return {
         'argument_spec': _merge(CONNECTION_SPEC, SERVICE_NAMES_SPEC, SERVICE_CONTROL_SPEC),
-        'required_one_of': [['state', 'start_mode']],
+        'required_one_of': [['state', 'start_mode', 'account']],
+        'required_by': {'account_password': 'account'},
         'supports_check_mode': True,
     }

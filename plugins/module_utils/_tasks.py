@@ -16,6 +16,7 @@ import time
 
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
+from ansible_collections.xprotect.go.plugins.module_utils import _eventlog as eventlog
 from ansible_collections.xprotect.go.plugins.module_utils import _health as health
 from ansible_collections.xprotect.go.plugins.module_utils._connection import resolve_connection
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
@@ -40,7 +41,8 @@ def _host_services(params, host_settings, environ):
 def run_service_info(params, host_settings=None, environ=None):
     try:
         services = _host_services(params, host_settings, environ)
-        return describe_host(services, params.get('service_names'))
+        return describe_host(services, params.get('service_names'), failures=params.get('failures') or 'auto',
+                             failure_lookback=params.get('failure_lookback') or eventlog.INFO_LOOKBACK_MINUTES)
     except XProtectError as error:
         # A host that could not be read still gets a verdict: unreachable or unknown (_health.UNREADABLE_RULES).
         error.result = dict(error.result, **health.unreadable(error.kind, str(error)))
@@ -52,9 +54,11 @@ def run_service(params, host_settings=None, environ=None, check_mode=False, diff
     return converge(services, params, check_mode=check_mode, diff=diff)
 
 
-def describe_host(services, overrides=None):
-    """Everything service_info reports, from one discovery round trip."""
+def describe_host(services, overrides=None, failures='never', failure_lookback=eventlog.INFO_LOOKBACK_MINUTES):
+    """Everything service_info reports, from one discovery round trip (two when the System log is read for the services'
+    last_failure: failures 'always', or 'auto' and a service is down that should run, _eventlog.reason_to_read)."""
     validate_service_names(overrides)
+    eventlog.validate_lookback(failure_lookback)
     records = services.discover(overrides)
     matched = catalog.match_services(records, overrides)
     report = {}
@@ -71,13 +75,15 @@ def describe_host(services, overrides=None):
     claimed = {record['Name'].lower() for record in matched.values()}
     others = [ServiceStatus(record).facts() for record in records
               if record['Name'].lower() not in claimed and catalog.is_milestone_service(record)]
+    event_log, log_warnings = eventlog.add_last_failures(services, report, failures, failure_lookback)
     verdict = health.host_verdict(report)
     return {
         'install_type': catalog.install_type(matched),
         'services': report,
         'missing': [key for key in catalog.SERVICE_KEYS if key not in matched],
         'other_services': sorted(others, key=lambda facts: facts['name'].lower()),
-        'warnings': health.warnings(verdict),
+        'warnings': health.warnings(verdict) + log_warnings,
+        'event_log': event_log,
         'verdict': verdict['verdict'],
         'reasons': verdict['reasons'],
     }
@@ -99,6 +105,35 @@ def converge(services, params, check_mode=False, diff=False, clock=time.monotoni
     targets, missing = match_targets(services.host, requested, records, matched, key_of, params.get('missing', 'auto'))
 
     state, start_mode = params.get('state'), params.get('start_mode')
+    _prepare(services, targets, params, key_of)
+    before = {t.key: _before(t, params.get('account')) for t in targets}
+    plan = ServicePlan(targets, state, start_mode, account=params.get('account'), password=params.get('account_password'),
+                       update_password=params.get('update_password') or 'on_change')
+    executor = PlanExecutor(services, params.get('timeout') or TASK_TIMEOUT, clock=clock, sleep=sleep)
+    started = clock()
+    # 'missing', not 'skipped': Ansible takes a non-empty 'skipped' in a result for a skipped task.
+    result = {'missing': missing}
+    warnings = skipped_name_warnings(missing) + plan.check_accounts(services.host)
+    if warnings:
+        result['warnings'] = warnings
+    try:
+        if not check_mode:
+            executor.apply(plan)
+    except XProtectError as error:
+        if error.host is None:
+            error.host = services.host
+        if params.get('account_password'):
+            # The account's password never shows, whatever Windows or a library put in the text.
+            error.message = errors.scrub_all(error.message, [params['account_password']])
+        error.result = service_result(result, targets, plan, executor, before, diff, check_mode, clock() - started)
+        raise
+    return service_result(result, targets, plan, executor, before, diff, check_mode, clock() - started)
+
+
+def _prepare(services, targets, params, key_of):
+    """What must be known or refused before planning: a disabled service asked to start, whether Automatic is delayed
+    (old Windows), and the dependents of services to stop."""
+    state, start_mode = params.get('state'), params.get('start_mode')
     if state in ('started', 'restarted') and start_mode is None:
         for target in targets:
             if target.status.start_mode == 'disabled':
@@ -112,21 +147,10 @@ def converge(services, params, check_mode=False, diff=False, clock=time.monotoni
     if state in ('stopped', 'restarted'):
         add_dependents(services, targets, key_of, force=params.get('force_dependents', False))
 
-    before = {t.key: {'state': t.status.state, 'start_mode': t.status.start_mode} for t in targets}
-    plan = ServicePlan(targets, state, start_mode)
-    executor = PlanExecutor(services, params.get('timeout') or TASK_TIMEOUT, clock=clock, sleep=sleep)
-    started = clock()
-    # 'missing', not 'skipped': Ansible takes a non-empty 'skipped' in a result for a skipped task.
-    result = {'missing': missing}
-    warnings = skipped_name_warnings(missing)
-    if warnings:
-        result['warnings'] = warnings
-    try:
-        if not check_mode:
-            executor.apply(plan)
-    except XProtectError as error:
-        if error.host is None:
-            error.host = services.host
-        error.result = service_result(result, targets, plan, executor, before, diff, check_mode, clock() - started)
-        raise
-    return service_result(result, targets, plan, executor, before, diff, check_mode, clock() - started)
+
+def _before(target, account):
+    """The diff's before of one service: state and start mode, and the log-on account when the task sets one."""
+    before = {'state': target.status.state, 'start_mode': target.status.start_mode}
+    if account is not None:
+        before['account'] = target.status.start_name
+    return before

@@ -11,6 +11,7 @@ HostServices is the only code that talks to Windows; nothing here decides what t
 
 from __future__ import annotations
 
+from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils import _wql as wql
@@ -44,6 +45,13 @@ RETURN_VALUES = {
 }
 ACCESS_DENIED = 2
 ALREADY_RUNNING = 10
+LOGON_FAILED = 15
+INVALID_PARAMETER = 21
+INVALID_SERVICE_ACCOUNT = 22
+# Win32_Service.Change's parameters, in the order of its declaration (Win32_Service.Change documentation). The
+# account is changed with StartName and StartPassword; every other parameter is null: left as it is.
+CHANGE_PARAMETERS = ('DisplayName', 'PathName', 'ServiceType', 'ErrorControl', 'StartMode', 'DesktopInteract', 'StartName',
+                     'StartPassword', 'LoadOrderGroup', 'LoadOrderGroupDependencies', 'ServiceDependencies')
 
 HKEY_LOCAL_MACHINE = 2147483650
 SERVICES_KEY = 'SYSTEM\\CurrentControlSet\\Services\\'
@@ -73,6 +81,8 @@ class ServiceStatus:
         self.process_id = _to_int(record.get('ProcessId'))
         self.exit_code = _to_int(record.get('ExitCode'))
         self.path = record.get('PathName')
+        self.system_name = record.get('SystemName')
+        self.desktop_interact = str(record.get('DesktopInteract')).lower() == 'true'
 
     def facts(self):
         return {
@@ -86,6 +96,14 @@ class ServiceStatus:
             'exit_code': self.exit_code,
             'path': self.path,
         }
+
+
+class ControlRefused(XProtectError):
+    """Windows answered a Win32_Service method with a ReturnValue other than success (``return_value``)."""
+
+    def __init__(self, message, return_value, **kwargs):
+        super().__init__(message, **kwargs)
+        self.return_value = return_value
 
 
 def _to_int(value):
@@ -169,6 +187,29 @@ class HostServices:
     def _registry_value(name):
         return {'hDefKey': HKEY_LOCAL_MACHINE, 'sSubKeyName': SERVICES_KEY + name, 'sValueName': 'DelayedAutostart'}
 
+    def failure_events(self, query: str, limit: int) -> list:
+        """The Win32_NTLogEvent records a query (from _eventlog.failure_query) selects: at most `limit` of them."""
+        return self.client.enumerate(query, limit=limit)
+
+    def change_account(self, name: str, account: str, password) -> int:
+        """Win32_Service.Change with StartName and StartPassword (_accounts.change_parameters); every other parameter null.
+
+        The password goes to Windows only inside this call: it is scrubbed from whatever error comes back.
+        """
+        values = accounts.change_parameters(account, password)
+        params = {parameter: values.get(parameter) for parameter in CHANGE_PARAMETERS}
+        secrets = [password] if password else []
+        try:
+            output = self.client.invoke('Win32_Service', 'Change', selectors={'Name': name}, params=params, secrets=secrets)
+        except XProtectError as error:
+            error.message = errors.scrub_all(error.message, secrets)
+            raise
+        code = _to_int(output.get('ReturnValue'))
+        if code == 0:
+            return code
+        raise ControlRefused(errors.scrub_all(_change_refusal(code, values['StartName']), secrets), code, host=self.host,
+                             service=name, kind=errors.ACCESS_DENIED if code == ACCESS_DENIED else errors.SERVICE)
+
     def _control(self, name, method, params=None):
         output = self.client.invoke('Win32_Service', method, selectors={'Name': name}, params=params)
         code = _to_int(output.get('ReturnValue'))
@@ -176,7 +217,30 @@ class HostServices:
             return code
         meaning = RETURN_VALUES.get(code, 'unknown return value')
         if code == ACCESS_DENIED:
-            raise XProtectError('access denied to %s (ReturnValue 2): the account needs the right to start and stop this '
-                                'service (SERVICE_START, SERVICE_STOP and SERVICE_CHANGE_CONFIG in its security descriptor, '
-                                'see the README\'s least-privilege set-up)' % method, host=self.host, service=name, kind=errors.ACCESS_DENIED)
-        raise XProtectError('%s failed: %s (ReturnValue %s)' % (method, meaning, code), host=self.host, service=name, kind=errors.SERVICE)
+            raise ControlRefused('access denied to %s (ReturnValue 2): the account needs the right to start and stop this '
+                                 'service (SERVICE_START, SERVICE_STOP and SERVICE_CHANGE_CONFIG in its security descriptor, '
+                                 'see the README\'s least-privilege set-up)' % method, code, host=self.host, service=name,
+                                 kind=errors.ACCESS_DENIED)
+        hint = ''
+        if code == LOGON_FAILED and method == 'StartService':
+            hint = (': Windows could not log the service on with its account and stored password (a wrong account_password, '
+                    'or an account without the right to log on as a service)')
+        raise ControlRefused('%s failed: %s (ReturnValue %s)%s' % (method, meaning, code, hint), code, host=self.host,
+                             service=name, kind=errors.SERVICE)
+
+
+def _change_refusal(code, start_name):
+    """Why Windows refused to change the log-on account, and what to do."""
+    if code == ACCESS_DENIED:
+        return ('access denied to Change (ReturnValue 2): changing the log-on account needs SERVICE_CHANGE_CONFIG on the '
+                'service (see the README\'s least-privilege set-up)')
+    if code == INVALID_SERVICE_ACCOUNT:
+        return ('Windows refused the account %s (ReturnValue 22, invalid service account): it does not exist or cannot run '
+                'services; check the name (%s)' % (start_name, accounts.FORMS))
+    if code == LOGON_FAILED:
+        return ('Windows could not log on as %s with the given account_password (ReturnValue 15, service logon failed): '
+                'check the password' % start_name)
+    if code == INVALID_PARAMETER:
+        return ('Windows refused the account %s (ReturnValue 21, invalid parameter): a service allowed to interact with the '
+                'desktop can only log on as LocalSystem, and managed or virtual accounts take no password' % start_name)
+    return 'Change failed: %s (ReturnValue %s)' % (RETURN_VALUES.get(code, 'unknown return value'), code)

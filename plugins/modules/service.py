@@ -19,6 +19,12 @@ description:
     that Windows has registered between the services come on top of that order.
   - Waits follow Start Pending and Stop Pending to the end, one status query for every service in flight, or fail
     at O(timeout) naming the state reached. A service that stops again while starting fails with its exit code.
+  - When a service fails to start (Windows refuses the start, or the service stops again), the message quotes the
+    Service Control Manager's own reason from the host's System event log (for example event 7000, 7023, 7034 or 7038
+    with Windows' text), read over the same WS-Management channel in one more round trip, made only then.
+  - O(account) sets the service's log-on account (Win32_Service.Change). Windows applies it when the service next
+    starts, and RV(services.restart_required) says when it still runs under the old one; O(state=restarted) in the
+    same task applies it.
   - When a service fails, nothing that comes after it in the order is started or stopped, and the result says what
     was done (RV(services.actions)) and what was not (RV(services.pending)). A Recording Server that fails to start
     during a restart therefore leaves the other services stopped, because they need it.
@@ -95,9 +101,42 @@ options:
         O(state=restarted) started again afterwards.
     type: bool
     default: false
+  account:
+    description:
+      - The account the services log on as. V(LocalSystem), V(NT AUTHORITY\\LocalService) and
+        V(NT AUTHORITY\\NetworkService) (built-in), V(NT SERVICE\\<service>) (virtual), V(DOMAIN\\name$) (managed
+        service account), V(DOMAIN\\user), V(.\\user) (an account of the host itself) or V(user@domain).
+      - Idempotent on the account's name, which Windows shows as RV(services.start_name). Built-in accounts match by
+        any of their names (V(LocalSystem) is V(.\\LocalSystem) and V(NT AUTHORITY\\SYSTEM)), and V(.\\user) matches
+        V(HOST\\user). A user principal name and V(DOMAIN\\user) of one user cannot be told apart without Active
+        Directory, so they count as different, with a warning. Write it the way Windows shows it.
+      - The change takes effect when the service next starts. A running service keeps its account until then; the result
+        says RV(services.restart_required). O(state=restarted) in the same task applies it.
+      - At least one of O(state), O(start_mode) and O(account) is required.
+    type: str
+  account_password:
+    description:
+      - The password of a user O(account). Built-in, virtual and managed accounts have none and take none.
+      - Needed when the services change to a user account. Windows cannot give it back, so it is sent as O(update_password)
+        says, and never shown in results, diff, warnings or errors.
+      - This is not the password of the connection (O(password)).
+      - A wrong password is not refused by Windows when it is set; the service then fails to start, and the message quotes
+        Windows' reason (events 7038 and 7000, ReturnValue 15).
+    type: str
+  update_password:
+    description:
+      - V(on_change) sends O(account_password) only when the account changes; the task is then idempotent.
+      - V(always) sends it every time (for example after the password was changed in Active Directory); the task then
+        always reports a change, and a running service a restart it needs.
+    type: str
+    choices: [always, on_change]
+    default: on_change
 notes:
   - The account needs start and stop rights on the XProtect services (SERVICE_START, SERVICE_STOP,
-    SERVICE_CHANGE_CONFIG for O(start_mode)); an administrator is not needed. See the README's least-privilege set-up.
+    SERVICE_CHANGE_CONFIG for O(start_mode) and O(account)); an administrator is not needed. See the README's
+    least-privilege set-up.
+  - Windows' reasons for failed starts come from the System event log, which the account may read as a member of
+    Event Log Readers. Without it everything else works, and the message names that group.
   - O(start_mode=delayed) also writes the service's C(DelayedAutostart) registry value through WMI's StdRegProv.
 seealso:
   - module: xprotect.go.service_info
@@ -131,6 +170,27 @@ EXAMPLES = r'''
     name: recording_server
     state: stopped
     force_dependents: true
+
+- name: Make the Image Server log on as Local System again, so that Smart Clients can log in by host name (the manual)
+  xprotect.go.service:
+    name: image_server
+    account: LocalSystem
+    state: restarted
+
+- name: Run the Event Server as a domain user; the new account applies when it next starts
+  xprotect.go.service:
+    name: event_server
+    account: EXAMPLE\svc-xprotect-events
+    account_password: "{{ vault_events_password }}"
+  register: events_account
+
+- name: After the password was changed in Active Directory, give Windows the new one and apply it
+  xprotect.go.service:
+    name: event_server
+    account: EXAMPLE\svc-xprotect-events
+    account_password: "{{ vault_events_password }}"
+    update_password: always
+    state: restarted
 
 - name: From the controller for every host, with shared connection settings
   xprotect.go.service:
@@ -203,6 +263,20 @@ services:
       description: Whether the service was added because it depends on a stopped one (O(force_dependents)).
       type: bool
       sample: false
+    start_name:
+      description:
+        - The account the service logs on as afterwards (in check mode, the one it would), as Windows shows it.
+        - V(unknown) when the change was sent but the connection was lost before its answer came.
+      returned: when O(account) is given
+      type: str
+      sample: LocalSystem
+    restart_required:
+      description:
+        - Whether the service's log-on account (or its password) was changed while it runs, so that it runs under the old
+          one until it next starts. V(false) when the task started or restarted it afterwards, or it is not running.
+      returned: when O(account) is given
+      type: bool
+      sample: false
   sample:
     recording_server:
       name: Milestone XProtect Recording Server
@@ -224,6 +298,8 @@ actions:
       service stopped again while starting, reached the timeout, or Windows refused it) has C(failed=true).
     - After the connection was lost, an action without C(seconds) was sent but its outcome was not seen; that
       service's RV(services.state) is then V(unknown).
+    - A C(change_account) action names the C(account) and whether a password was sent (C(password_sent)); never the
+      password.
   returned: always
   type: list
   elements: dict
@@ -232,6 +308,11 @@ actions:
     - {service: recording_server, action: stop, seconds: 1.02}
     - {service: recording_server, action: start, seconds: 1.53}
     - {service: mobile_server, action: start, seconds: 1.1}
+restart_required:
+  description: Whether any service needs a restart to log on as O(account) (RV(services.restart_required)).
+  returned: when O(account) is given
+  type: bool
+  sample: false
 elapsed:
   description: Seconds the whole task took on the host.
   returned: always

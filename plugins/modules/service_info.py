@@ -27,6 +27,10 @@ description:
   - Warns when the Image Server does not log on as Local System (Smart Clients on other computers can then log in
     by IP address only) and when the Recording Server is not running (no video reaches the system). These warnings
     are the texts of the same rules' reasons.
+  - Says why a service last failed (RV(services.last_failure)) in the Service Control Manager's own words, from the
+    host's System event log (events 7000, 7009, 7011, 7022, 7023, 7024, 7031, 7034, 7038 and 7041), read over the same
+    WS-Management channel in one more round trip for all services, made only when there is something to explain or
+    when asked (O(failures)).
   - Changes nothing, so it runs the same in check mode.
 author:
   - xprotect.go contributors (@xprotect-go)
@@ -49,6 +53,24 @@ attributes:
     support: none
   platform:
     platforms: windows
+options:
+  failures:
+    description:
+      - When to read the System event log for each service's RV(services.last_failure).
+      - V(auto) reads it when there is something to explain, an installed service whose start mode is automatic (or
+        delayed) that is not running. V(always) reads it every time (a crash that Windows' recovery restarted shows only
+        there). V(never) does not read it.
+      - Reading it needs membership in Event Log Readers. Without it the rest of the result is the same, RV(event_log)
+        says V(denied) and a warning names the group.
+    type: str
+    choices: [auto, always, never]
+    default: auto
+  failure_lookback:
+    description:
+      - How many minutes back RV(services.last_failure) looks, by the controller's clock.
+      - Between V(1) and V(527040) minutes (366 days).
+    type: int
+    default: 1440
 seealso:
   - module: xprotect.go.service
 '''
@@ -157,6 +179,27 @@ services:
       description: The command line Windows starts it with.
       type: str
       sample: '"C:\Program Files\Milestone\XProtect Recording Server\RecordingServer.exe"'
+    last_failure:
+      description:
+        - The service's latest failure within O(failure_lookback) that the Service Control Manager logged in the System
+          event log, or V(null) when there is none. When a log-on failure (7038, 7041) or a time-out (7009) came just
+          before the 7000 that followed it, that explaining event.
+        - Present only when the log was read (RV(event_log.status) is V(read)).
+      returned: when the System event log was read
+      type: dict
+      contains:
+        event_id:
+          description: The event's code as Event Viewer shows it (Win32_NTLogEvent EventCode).
+          type: int
+          sample: 7034
+        time:
+          description: When Windows logged it, ISO 8601 in UTC.
+          type: str
+          sample: '2024-05-01T11:59:30Z'
+        message:
+          description: Windows' text of the event, on one line.
+          type: str
+          sample: The Milestone XProtect Recording Server service terminated unexpectedly. It has done this 1 time(s).
   sample:
     recording_server:
       installed: true
@@ -214,6 +257,36 @@ reasons:
       service: event_server
       verdict: degraded
       text: "The Event Server service is stopped: the host records, but alarms, maps, events and status information are not handled."
+event_log:
+  description: Whether the System event log was read for RV(services.last_failure), and how.
+  returned: success
+  type: dict
+  contains:
+    status:
+      description:
+        - V(read), V(not_read) (O(failures=never), or V(auto) with nothing to explain), V(denied) (the account is not
+          in Event Log Readers) or V(failed) (another error, in RV(event_log.message)).
+      type: str
+      sample: read
+    reason:
+      description: Why it was read, V(asked) or the services that are not running.
+      returned: when read, denied or failed
+      type: str
+      sample: 'not running: recording_server'
+    since:
+      description: The start of the look-back window, ISO 8601 in UTC.
+      returned: when read, denied or failed
+      type: str
+      sample: '2024-04-30T12:00:00Z'
+    lookback_minutes:
+      description: O(failure_lookback).
+      type: int
+      sample: 1440
+    message:
+      description: Why the log could not be read, and for V(denied) which right would let it be read.
+      returned: when denied or failed
+      type: str
+      sample: "the account may not read the System event log: add it to the Event Log Readers group (or make it an administrator) to see Windows' reason"
 other_services:
   description: Milestone services the catalog does not manage, with the same facts as RV(services).
   returned: success

@@ -6,9 +6,12 @@ Not a conftest: the test files import what they use (``from control_helpers impo
 """
 from __future__ import annotations
 
+import datetime
+
+from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
 from ansible_collections.xprotect.go.plugins.module_utils import _tasks as tasks
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
-from ansible_collections.xprotect.go.plugins.module_utils._windows import WMI_START_MODES, ServiceStatus
+from ansible_collections.xprotect.go.plugins.module_utils._windows import WMI_START_MODES, ControlRefused, ServiceStatus
 
 NAMES = {
     'recording_server': 'Milestone XProtect Recording Server',
@@ -31,7 +34,10 @@ FAULT_MESSAGES = {
                 'ansible_host/ansible_port point at a Windows WinRM listener',
     'access_denied': 'access denied to %s (ReturnValue 2): the account needs the right to start and stop this service',
     'service': '%s failed: the service is disabled (ReturnValue 14)',
+    'fault': '%s failed: WS-Management fault w:InternalError (code 2150858770): the provider failed',
 }
+EVENT_LOG_DENIED = ('WQL query "SELECT ... FROM Win32_NTLogEvent" failed: access denied (Access is denied.): the account needs '
+                    'membership in the Remote Management Users group')
 
 
 class FakeClock:
@@ -61,6 +67,9 @@ class FakeWindows:
         self.calls = []
         self.services = {}
         self.faults = []
+        self.events = []                # Win32_NTLogEvent records (failure_events answers with them, newest last)
+        self.event_log_denied = False   # the account is not in Event Log Readers: failure_events is access denied
+        self.change_refusal = None      # a ReturnValue Change answers with instead of 0
         for key in keys:
             start, stop = DURATIONS[key]
             self.add(NAMES[key], state=state, start=start, stop=stop)
@@ -151,6 +160,33 @@ class FakeWindows:
         self.calls.append(('delayed', name, delayed))
         self.services[name.lower()]['DelayedAutoStart'] = 'true' if delayed else 'false'
         self._fault('SetDWORDValue', True)
+
+    def log_event(self, code, strings, message, seconds_ago=0.0):
+        """Add a Service Control Manager event to the fake System log (TimeGenerated: now minus seconds_ago, real UTC)."""
+        when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds_ago)
+        self.events.append({'EventCode': str(code), 'InsertionStrings': list(strings), 'Logfile': 'System', 'Message': message,
+                            'RecordNumber': str(len(self.events) + 100), 'SourceName': 'Service Control Manager',
+                            'TimeGenerated': when.isoformat(), 'Type': 'Error'})
+
+    def failure_events(self, query, limit):
+        self._fault('failure_events', False)
+        self.calls.append(('failure_events', query, limit))
+        if self.event_log_denied:
+            raise XProtectError(EVENT_LOG_DENIED, host=self.host, kind='access_denied')
+        return list(self.events)[:limit]
+
+    def change_account(self, name, account, password):
+        self._fault('Change', False)
+        self.calls.append(('change_account', name, account, password is not None))
+        if self.change_refusal == 'echo':
+            # A provider that quotes what it was sent back: the password must never get further than this.
+            raise XProtectError('Change failed: the provider says StartPassword %s is not valid here' % password, kind='fault')
+        if self.change_refusal is not None:
+            raise ControlRefused('Change failed (ReturnValue %s)' % self.change_refusal, self.change_refusal, host=self.host,
+                                 service=name, kind='service')
+        service = self.services[name.lower()]
+        service['StartName'], service['_password'] = accounts.start_name(account), password
+        self._fault('Change', True)
 
     def is_delayed(self, name):
         return self.services[name.lower()]['DelayedAutoStart'] == 'true'

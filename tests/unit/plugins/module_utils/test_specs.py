@@ -27,3 +27,21 @@ def test_task_timeout_is_stated_once():
     assert doc['default'] == specs.TASK_TIMEOUT
     assert 'Between V(%d) and V(%d) seconds.' % (specs.TASK_TIMEOUT_MIN, specs.TASK_TIMEOUT_MAX) in doc['description']
     assert specs.TASK_TIMEOUT_MIN <= specs.TASK_TIMEOUT <= specs.TASK_TIMEOUT_MAX
+
+
+def test_failure_lookback_is_stated_once():
+    assert specs.service_info_spec()['argument_spec']['failure_lookback']['default'] == specs.FAILURE_LOOKBACK
+    doc = module_options('service_info')['failure_lookback']
+    assert doc['default'] == specs.FAILURE_LOOKBACK
+    assert 'Between V(%d) and V(%d) minutes' % (specs.FAILURE_LOOKBACK_MIN, specs.FAILURE_LOOKBACK_MAX) in ' '.join(doc['description'])
+    assert module_options('service_info')['failures']['default'] == specs.FAILURES_SPEC['failures']['default']
+
+
+def test_the_account_password_is_a_secret_and_needs_an_account():
+    spec = specs.service_spec()
+    assert spec['argument_spec']['account_password']['no_log'] is True
+    assert spec['required_by'] == {'account_password': 'account'}
+    assert ['state', 'start_mode', 'account'] in spec['required_one_of']
+    options = module_options('service')
+    assert options['update_password']['default'] == spec['argument_spec']['update_password']['default'] == 'on_change'
+    assert options['update_password']['choices'] == spec['argument_spec']['update_password']['choices']
