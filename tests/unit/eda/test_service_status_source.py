@@ -3,8 +3,10 @@
 """The event source xprotect.go.service_status against simulated hosts, driven with an asyncio.Queue."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -15,6 +17,7 @@ import pytest
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _maintenance as maintenance
 from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_watch import HostWatch, Target
+from tests.conftest import COLLECTION_LINK
 from tests.unit.eda.conftest import RECORDING_SERVER, of_type, quick_overrides, run_watch, write_inventory
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -39,6 +42,19 @@ def test_initial_state_of_every_service_then_one_round_trip_per_host_per_interva
         assert host.round_trips == host.reads, 'one WS-Management round trip per read'
         assert running.stats.as_dict()['soap_requests'] == host.reads
     assert fleet.password not in json.dumps(events)
+
+
+def test_the_plugins_main_fills_an_asyncio_queue_from_ansible_inventory(sim_fleet, tmp_path, monkeypatch):
+    """The entry point ansible-rulebook calls, as it calls it: main(queue, args) with templated (text) arguments."""
+    fleet = sim_fleet(2, profile_mix='standard=1,custom=1')
+    monkeypatch.setenv('ANSIBLE_INVENTORY', write_inventory(fleet, tmp_path / 'inventory.yml'))
+    plugin = runpy.run_path(str(COLLECTION_LINK / SOURCE_IN_REPO))
+    queue = asyncio.Queue()
+    asyncio.run(plugin['main'](queue, {'interval': '0.5', 'shutdown_after': '1.2', 'eda_feedback_queue': None}))
+    events = [queue.get_nowait() for _index in range(queue.qsize())]
+    assert sorted((e['xprotect_go']['host'], e['xprotect_go']['service']) for e in events) == sorted(
+        [('xpgo-001', key) for key in catalog.SERVICE_KEYS] + [('xpgo-002', key) for key in catalog.CORE_KEYS])
+    assert all(e['xprotect_go']['initial'] and e['meta'] == {'hosts': e['xprotect_go']['host']} for e in events)
 
 
 def test_a_stop_is_a_change_then_a_heal(sim_fleet, tmp_path, control):
