@@ -97,3 +97,33 @@ def test_a_host_gets_better_as_it_is_fixed(sim_fleet, fleet_inventory, write_pla
             checks.append({'xprotect.go.service': dict(fix, name='recording_server')})
     run = run_playbook(write_play(checks), fleet_inventory(fleet))
     assert run.recap['xpgo-001']['changed'] == 2 and run.recap['xpgo-001']['failed'] == 0
+
+
+def test_a_crash_the_event_log_tells_of_is_degraded_even_once_the_service_runs_again(
+        sim_fleet, fleet_inventory, write_play, run_playbook, sim_control):
+    """recent_failure: the Log Check service crashes (event 7034) and is started again; only the System log still knows."""
+    fleet = sim_fleet(1, overrides_per_host=fast_overrides(['standard']))
+    url = _service_url(fleet.hosts[0], 'Milestone Log Check Service')
+    sim_control.post(url, {'crash_after_seconds': 0})
+    assert sim_control.get(fleet.hosts[0].control_url + '/services')['Milestone Log Check Service']['State'] == 'Stopped'
+    sim_control.post(url, {'crash_after_seconds': None})
+    sim_control.post(url, {'State': 'Running'})
+    play = write_play('''
+        - xprotect.go.service_info: {failures: never}
+          register: unread
+        - xprotect.go.service_info: {failures: always}
+          register: read
+        - ansible.builtin.copy:
+            content: "{{ {'unread': unread, 'read': read} | to_json }}"
+            dest: "{{ playbook_dir }}/info.json"
+            mode: '0600'
+          delegate_to: localhost
+    ''')
+    run_playbook(play, fleet_inventory(fleet))
+    info = json.loads((play.parent / 'info.json').read_text())
+    assert (info['unread']['verdict'], info['unread']['reasons']) == ('recording', []), 'without the event log it cannot be known'
+    read = info['read']
+    assert read['services']['log_check']['state'] == 'started' and read['services']['log_check']['last_failure']['event_id'] == 7034
+    assert read['verdict'] == 'degraded'
+    assert [(reason['rule'], reason['service']) for reason in read['reasons']] == [('recent_failure', 'log_check')]
+    assert 'Log Check service ended unexpectedly at' in read['reasons'][0]['text'] and 'it is started now' in read['reasons'][0]['text']
