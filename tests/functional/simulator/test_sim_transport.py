@@ -262,8 +262,8 @@ def _basic_status(wsman, fleet, password_bytes):
     token = base64.b64encode(fleet.username.encode('ascii') + b':' + password_bytes).decode('ascii')
     protocol = wsman.protocol_for(fleet)
     envelope = wsman.enumerate_message(protocol, 'SELECT Name FROM Win32_Service').encode('utf-8')
-    response = wsman.plain_session().post(fleet.hosts[0].endpoint, data=envelope, timeout=10,
-                            headers={'Authorization': 'Basic ' + token, 'Content-Type': 'application/soap+xml;charset=UTF-8'})
+    headers = {'Authorization': 'Basic ' + token, 'Content-Type': 'application/soap+xml;charset=UTF-8'}
+    response = wsman.plain_session().post(fleet.hosts[0].endpoint, data=envelope, timeout=10, headers=headers)
     return response.status_code
 
 
