@@ -522,8 +522,12 @@ class HostWatch:
         return min(max_backoff, interval * 2 ** min(self.failures - 1, 30))
 
     def recording_state(self) -> t.Optional[str]:
+        """The Recording Server's state for the guard: None when it is not installed, 'disabled' when its start
+        mode is Disabled (someone disabled it on purpose, and no start would work: it is never healed)."""
         facts = self.known.get(RECORDING_SERVER)
-        return facts['state'] if facts else None
+        if not facts:
+            return None
+        return 'disabled' if facts['start_mode'] == 'disabled' else facts['state']
 
 
 def _facts(status: t.Optional[ServiceStatus]) -> dict:

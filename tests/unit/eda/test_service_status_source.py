@@ -75,6 +75,17 @@ def test_a_stop_is_a_change_then_a_heal(sim_fleet, tmp_path, control):
     assert not of_type(events, 'service_state', 'xpgo-001', initial=False)
 
 
+def test_a_recording_server_stopped_at_the_start_is_healed_but_a_disabled_one_never(sim_fleet, tmp_path, control):
+    fleet = sim_fleet(2, overrides_per_host=[
+        {RECORDING_SERVER: {'State': 'Stopped', 'ExitCode': 1067}},
+        {RECORDING_SERVER: {'State': 'Stopped', 'ExitCode': 0, 'StartMode': 'Disabled'}}])
+    inventory = write_inventory(fleet, tmp_path / 'inventory.yml', rolling_restart_max_recording_servers_down=2)
+    events, dummy = run_watch({'inventory': inventory, 'interval': 0.2}, 0.8)
+    assert [(e['host'], e['attempt']) for e in of_type(events, 'heal')] == [('xpgo-001', 1)]
+    disabled = of_type(events, 'service_state', 'xpgo-002', service='recording_server')
+    assert disabled[0]['state'] == 'stopped' and disabled[0]['start_mode'] == 'disabled'
+
+
 def test_a_process_that_changed_between_two_reads_is_a_change(sim_fleet, tmp_path, control):
     fleet = sim_fleet(1, overrides_per_host=quick_overrides(1))
     inventory = write_inventory(fleet, tmp_path / 'inventory.yml')
