@@ -13,6 +13,7 @@ from health_helpers import CUSTOM_KEYS, NOW, described, docs_table, docs_verdict
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils import _health as health
+from ansible_collections.xprotect.go.plugins.module_utils import _specs as specs
 from ansible_collections.xprotect.go.plugins.module_utils import _tasks as tasks
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 
@@ -154,6 +155,10 @@ def test_the_event_log_readers_facts_fire_the_rule():
     assert rule_ids(result) == [('recent_failure', 'image_server')]
     assert result['reasons'][0]['text'] == ('The Image Server service ended unexpectedly at 2025-06-01T09:30:00Z '
                                             '(Service Control Manager event 7031); it is started now.')
+
+
+def test_service_infos_default_look_back_reads_exactly_the_rules_window():
+    assert health.RECENT_FAILURE_WINDOW == datetime.timedelta(minutes=specs.FAILURE_LOOKBACK)
 
 
 def test_without_the_event_log_recent_failure_cannot_fire():
