@@ -127,11 +127,10 @@ class FaultSettings:
         return taken
 
 
-def _seconds(name, value, highest, lowest_excluded=False):
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
-            or not (0 < value if lowest_excluded else 0 <= value) or value > highest):
-        raise ValueError('%s must be a number of seconds %s 0 and at most %d, not %r'
-                         % (name, 'above' if lowest_excluded else 'from', highest, value))
+def _hold_seconds(value):
+    # NaN fails both comparisons, so it is refused too.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_DELAY:
+        raise ValueError('lose_answer.hold_seconds must be a number of seconds above 0 and at most %d, not %r' % (MAX_DELAY, value))
     return float(value)
 
 
@@ -155,8 +154,7 @@ def _lose_answer(value):
         raise ValueError('lose_answer.times must be a whole number from 1 to %d, not %r' % (MAX_TIMES, times))
     hold_seconds = value.get('hold_seconds')
     if how == 'hold':
-        hold_seconds = _seconds('lose_answer.hold_seconds', DEFAULT_HOLD_SECONDS if hold_seconds is None else hold_seconds,
-                                MAX_DELAY, lowest_excluded=True)
+        hold_seconds = _hold_seconds(DEFAULT_HOLD_SECONDS if hold_seconds is None else hold_seconds)
     elif hold_seconds is not None:
         raise ValueError('lose_answer.hold_seconds applies only to how "hold", not %r' % (how,))
     service = value.get('service')
