@@ -17,7 +17,6 @@ import ast
 import importlib.metadata
 import re
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
