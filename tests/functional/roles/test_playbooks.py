@@ -19,6 +19,8 @@ pytestmark = pytest.mark.slow
 
 MIXED = {'standard': 1, 'custom': 1, 'image_server_domain_account': 1}
 IMAGE_IMPORT = 'Milestone Image Import Service'
+# A service that crashes this long after its start, and a settle time that outlasts it.
+CRASH_AFTER, CRASH_SETTLE = 4, 8
 
 
 def snapshots(sim):
@@ -171,20 +173,22 @@ def test_rolling_restart_refuses_a_batch_larger_than_allowed_and_check_mode_rest
 def test_start_goes_on_past_an_unreachable_host_and_catches_a_crash(xprotect_fleet, run_playbook, sim_control):
     stopped = {name: {'State': 'Stopped'} for name in XPROTECT_NAMES}
     crashing = dict(stopped)
-    crashing[IMAGE_IMPORT] = {'State': 'Stopped', 'crash_after_seconds': 0.3}
+    # It dies after the role's read-back (within seconds of the start, even on a loaded machine) and
+    # before the settle check: only the settle check can catch it.
+    crashing[IMAGE_IMPORT] = {'State': 'Stopped', 'crash_after_seconds': CRASH_AFTER}
     # The unreachable host comes first: the batch's settle pause must not depend on it.
     sim = xprotect_fleet(MIXED, 3, extra={1: {name: dict(value) for name, value in stopped.items()}, 2: crashing})
     unreachable, healthy, crashes = sim.names
     sim_control.post(sim.host(unreachable).control_url + '/faults', {'refuse': True})
 
-    run = run_playbook('playbooks/start.yml', sim.inventory, *SETTLE, expect_rc=None)
+    run = run_playbook('playbooks/start.yml', sim.inventory, '-e', 'services_settle_seconds=%d' % CRASH_SETTLE, expect_rc=None)
 
     assert run.rc != 0
     assert run.recap[unreachable]['unreachable'] == 1
     assert run.recap[healthy]['failed'] == 0 and run.recap[crashes]['failed'] == 1
     assert xprotect_state_set(sim.host(healthy)) == {'Running'}
     assert sim.host(crashes).state.snapshot()[IMAGE_IMPORT]['State'] == 'Stopped'
-    assert 'Pausing for 1 seconds' in run.stdout
+    assert 'Pausing for %d seconds' % CRASH_SETTLE in run.stdout
     assert 'Image Import (%s) did not stay up' % IMAGE_IMPORT in run.stdout
 
 
