@@ -69,7 +69,7 @@ def test_heal_starts_the_recording_server_of_the_limit_only(fleet_with_switches,
     for host in fleet.hosts:
         stop_out_of_band(host)
     run = run_playbook('playbooks/heal.yml', inventory, '--limit', 'xpgo-001')
-    assert run.task('xprotect.go.services : Converge the XProtect services', 'xpgo-001').status == 'changed'
+    assert run.task('Start the Recording Server, then the services that need it', 'xpgo-001').status == 'changed'
     assert state(fleet.hosts[0]) == 'Running' and state(fleet.hosts[1]) == 'Stopped'
 
 
