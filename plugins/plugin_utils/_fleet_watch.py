@@ -238,15 +238,16 @@ def load_targets(settings: WatchSettings, environ: t.Optional[t.Mapping[str, str
     environ = os.environ if environ is None else environ
     options = settings.connection_options()
     if settings.hosts is not None:
-        hosts = [(name, {}) for name in settings.hosts]
+        hosts, named_by = [(name, {}) for name in settings.hosts], 'the hosts argument'
     else:
         hosts = read_inventory(settings.inventory, settings.pattern, settings.vault_password_file)
+        named_by = 'the inventory host name'
     targets, fleet_wide, directories = [], {'max_concurrent_heals': [], 'interval': []}, set()
     for name, variables in hosts:
         host_settings = host_settings_from_vars(variables)
         if not host_settings.get('host'):
             # As Ansible does: without ansible_host, the inventory name is the address.
-            host_settings.set(OPTIONS['host'], name, 'the inventory host name')
+            host_settings.set(OPTIONS['host'], name, named_by)
         service_names = variables.get(SERVICE_NAMES_VARIABLE) or settings.service_names
         if variables.get(SERVICE_NAMES_VARIABLE):
             _validate_service_names(service_names, 'host %s inventory variable %s' % (name, SERVICE_NAMES_VARIABLE))
