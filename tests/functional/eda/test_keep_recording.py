@@ -106,8 +106,8 @@ def test_the_rulebook_heals_gives_up_and_respects_maintenance(eda_bin, sim_fleet
         fleet.configure('xpgo-002', crash_after_seconds=1.0)
         # 3. Stopped on purpose with the stop playbook: its maintenance switch keeps every heal away.
         run_playbook('playbooks/stop.yml', str(inventory_path), '--limit', 'xpgo-003')
-        run.wait_for(lambda text: 'GIVING UP on xpgo-002' in text, SHUTDOWN_AFTER, 'giving up on xpgo-002')
         maintained_since = time.monotonic()
+        run.wait_for(lambda text: 'GIVING UP on xpgo-002' in text, SHUTDOWN_AFTER, 'giving up on xpgo-002')
         code = run.wait(SHUTDOWN_AFTER + 120)
 
     output = run.output
