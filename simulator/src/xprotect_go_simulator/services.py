@@ -137,18 +137,22 @@ class ServiceControlManager:
         return self.services.get(str(name).lower())
 
     def advance(self, now):
-        """Apply every planned transition due by now, across services, in time order."""
-        due = []
-        for service in self.services.values():
-            for step in service.plan:
-                if step[0] > now:
-                    break
-                due.append((step[0], len(due), service))
-        due.sort(key=lambda item: (item[0], item[1]))
-        for _time, _order, service in due:
-            when, state, exit_code = service.plan.pop(0)
-            until = service.plan[0][0] if service.plan else None
-            self._apply(service, when, state, exit_code, until)
+        """Apply every planned transition due by now, across services, in time order; again while applying them plans
+        more that are due (a crash's recovery restart)."""
+        while True:
+            due = []
+            for service in self.services.values():
+                for step in service.plan:
+                    if step[0] > now:
+                        break
+                    due.append((step[0], len(due), service))
+            if not due:
+                return
+            due.sort(key=lambda item: (item[0], item[1]))
+            for _time, _order, service in due:
+                when, state, exit_code = service.plan.pop(0)
+                until = service.plan[0][0] if service.plan else None
+                self._apply(service, when, state, exit_code, until)
 
     def _apply(self, service, when, state, exit_code=0, until=None):
         previous = service.state
