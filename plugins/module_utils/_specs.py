@@ -37,7 +37,8 @@ SERVICE_CONTROL_SPEC = {
     # The log-on account (_accounts); account_password is a secret: no_log, and scrubbed from every error.
     'account': {'type': 'str'},
     'account_password': {'type': 'str', 'no_log': True},
-    'update_password': {'type': 'str', 'choices': ['always', 'on_change'], 'default': 'on_change'},
+    # no_log False: the name has 'password' in it, the value is a choice (Ansible warns unless told).
+    'update_password': {'type': 'str', 'choices': ['always', 'on_change'], 'default': 'on_change', 'no_log': False},
 }
 
 # service_info's reading of the Service Control Manager's failure events (_eventlog): when, and how far back.
