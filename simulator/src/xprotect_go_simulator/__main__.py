@@ -30,6 +30,7 @@ import signal
 import sys
 import threading
 
+from .costs import MODELS
 from .fleet import DEFAULT_PASSWORD, DEFAULT_USERNAME, Fleet, parse_profile_mix
 from .profiles import PROFILES
 
@@ -71,6 +72,9 @@ def _common_options(parser):
     secret.add_argument('--password', help='the password itself: visible in the process list, prefer --password-file or $%s '
                                            '(default: $%s, else the built-in test password)' % (PASSWORD_VARIABLE, PASSWORD_VARIABLE))
     parser.add_argument('--delay-ms', type=float, default=0.0, help='milliseconds every HTTP request waits before its answer')
+    parser.add_argument('--cost-model', choices=sorted(MODELS), default='instant',
+                        help='what Windows takes for each operation, waited out before the answer: instant (default) or '
+                             'windows (published figures: WMI queries, Gets, method calls, NTLM handshakes)')
     parser.add_argument('--override', action='append', type=parse_override, default=[], metavar='NAME:key=value',
                         help='configure(NAME, key=value) on every host after start; repeatable. '
                              'Example: "Milestone Image Server:StartName=XPGO\\svc-image"')
@@ -132,7 +136,7 @@ def read_password(args, environ=None):
 def _fleet_from(args):
     password = read_password(args)
     options = {'auth': args.auth, 'scheme': args.scheme, 'username': args.username, 'password': password,
-               'delay': args.delay_ms / 1000.0}
+               'delay': args.delay_ms / 1000.0, 'cost_model': args.cost_model}
     if args.command == 'serve':
         return Fleet(count=1, profile=args.profile, names=[args.name], addresses=[args.address], ports=[args.port], **options)
     return Fleet(count=args.hosts, profile_mix=args.profile_mix, profile=args.profile, **options)

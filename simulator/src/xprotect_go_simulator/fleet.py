@@ -12,6 +12,7 @@ import tempfile
 
 import yaml
 
+from . import costs
 from .control import ControlClient, ControlServer
 from .host import SimulatedHost
 from .acceptor import Acceptor
@@ -101,13 +102,15 @@ class Fleet:
     overrides_per_host is {host name: overrides} or a list by position; extra_users {user: password}
     are accepted by every host besides username. control_token is made at start unless given;
     control_client() is a ControlClient that sends it. code_page is the hosts' ANSI code page, which
-    Basic credentials are decoded in (default cp1252, Windows-1252).
+    Basic credentials are decoded in (default cp1252, Windows-1252). cost_model is what Windows takes
+    for each operation, waited out before every answer: 'instant' (default), 'windows' or a
+    costs.CostModel (see costs.py).
     """
 
     def __init__(self, count=1, profile_mix=None, profile='standard', auth='basic', scheme=None,
                  username=DEFAULT_USERNAME, password=DEFAULT_PASSWORD, delay=0.0, overrides_per_host=None,
                  extra_users=None, addresses=None, ports=None, names=None, host_factory=SimulatedHost, control_token=None,
-                 code_page=DEFAULT_CODE_PAGE):
+                 code_page=DEFAULT_CODE_PAGE, cost_model=None):
         if count < 1:
             raise ValueError('a fleet needs at least one host')
         if auth not in DEFAULT_SCHEMES:
@@ -119,6 +122,7 @@ class Fleet:
         self.password = password
         self.delay = float(delay)
         self.code_page = code_page
+        self.cost_model = costs.resolve(cost_model)
         self.users = {username: password, **(extra_users or {})}
         self.profiles = profile_sequence(count, profile_mix, profile)
         self.names = list(names) if names else ['xpgo-%03d' % (index + 1) for index in range(count)]
@@ -162,7 +166,7 @@ class Fleet:
                 state = self._host_factory(name, profile=profile, overrides=self._host_overrides(index, name))
                 listener = WsmanListener(state, address=address, port=port, scheme=self.scheme, auth=self.auth, users=self.users,
                                          tls=self.tls, delay=self.delay, acceptor=self._acceptor, name=name,
-                                         code_page=self.code_page)
+                                         code_page=self.code_page, cost_model=self.cost_model)
                 self.hosts.append(RunningHost(name, profile, state, listener, '%s/hosts/%s' % (self.control_url, name), self))
                 listener.start()
             self._control.start()
@@ -242,4 +246,4 @@ class Fleet:
         """What `--state-file` writes: control URL and token, CA path and the hosts (no password)."""
         return {'control_url': self.control_url, 'control_token': self.control_token, 'ca_path': self.ca_path, 'auth': self.auth, 'scheme': self.scheme,
                 'username': self.username, 'client_cert_path': self.client_cert_path, 'client_key_path': self.client_key_path,
-                'hosts': [running.as_dict() for running in self.hosts]}
+                'cost_model': self.cost_model.name, 'hosts': [running.as_dict() for running in self.hosts]}

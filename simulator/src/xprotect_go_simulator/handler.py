@@ -17,6 +17,7 @@ from spnego.exceptions import SpnegoError
 
 from .acceptor import reset_socket
 from .auth import CHALLENGES, ENCRYPTED_CONTENT_TYPE, ENCRYPTED_PROTOCOL, AuthenticationMixin, decrypt_message, encrypt_message
+from .costs import HANDSHAKE
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,11 @@ class WsmanRequestHandler(AuthenticationMixin, http.server.BaseHTTPRequestHandle
         if not listener.pause(faults['delay']):
             self.close_connection = True
             return
+        handshaking = self.ntlm_user is None
         user = self._authenticate()
+        if handshaking and self.ntlm_user is not None:
+            # This request completed an NTLM handshake: Windows logs the user on (cost model).
+            listener.charge(HANDSHAKE)
         if user is not None:
             self._answer(user, body)
 

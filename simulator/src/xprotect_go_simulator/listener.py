@@ -20,6 +20,7 @@ import logging
 import socket
 import threading
 
+from . import costs
 from .acceptor import Acceptor, Connection, reset_socket
 from .auth import AUTH_MODES
 from .faults import GARBAGE_BODY, FaultSettings, header_value, internal_error_fault, request_service, soap_text
@@ -58,7 +59,7 @@ class ListenerStats:
     """Request counters of one listener (HTTP requests include every authentication leg).
 
     Besides requests: HTTP responses written, answers held back by a delay (and the seconds waited out),
-    and answers lost by the lose_answer fault, by action.
+    answers lost by the lose_answer fault, by action, and what the cost model charged, by operation kind.
     """
 
     def __init__(self):
@@ -74,6 +75,8 @@ class ListenerStats:
             self._delayed_answers = 0
             self._delayed_seconds = 0.0
             self._lost_answers = {}
+            self._charged = {}
+            self._charged_seconds = 0.0
 
     def count_http(self):
         with self._lock:
@@ -94,6 +97,14 @@ class ListenerStats:
         with self._lock:
             self._lost_answers[key] = self._lost_answers.get(key, 0) + 1
 
+    def count_charge(self, kind, seconds):
+        """One operation of this kind charged `seconds` by the cost model (waited out in full)."""
+        with self._lock:
+            entry = self._charged.setdefault(kind, {'count': 0, 'seconds': 0.0})
+            entry['count'] += 1
+            entry['seconds'] = round(entry['seconds'] + seconds, 6)
+            self._charged_seconds = round(self._charged_seconds + seconds, 6)
+
     def count_soap(self, action):
         key = _action_key(action)
         with self._lock:
@@ -104,18 +115,21 @@ class ListenerStats:
         with self._lock:
             return {'http_requests': self._http_requests, 'http_responses': self._http_responses, 'soap_requests': self._soap_requests,
                     'by_action': dict(self._by_action), 'delayed_answers': self._delayed_answers,
-                    'delayed_seconds': self._delayed_seconds, 'lost_answers': dict(self._lost_answers)}
+                    'delayed_seconds': self._delayed_seconds, 'lost_answers': dict(self._lost_answers),
+                    'charged': {kind: dict(entry) for kind, entry in self._charged.items()}, 'charged_seconds': self._charged_seconds}
 
 
 class WsmanListener:
     """A WinRM listener for one simulated host on a loopback address.
 
     code_page: what Basic credentials are decoded with, as Windows does in the host's ANSI code page
-    (default Windows-1252); any Python codec name ('cp1251', 'utf-8', ...).
+    (default Windows-1252); any Python codec name ('cp1251', 'utf-8', ...). cost_model: what Windows takes
+    for each operation (costs.py: 'instant', the default, or 'windows'), waited out before the host answers.
     """
 
     def __init__(self, state, address='127.0.0.1', port=0, scheme='http', auth='basic', users=None, tls=None,
-                 delay=0.0, allow_unencrypted=None, acceptor=None, name=None, body_timeout=REQUEST_TIMEOUT, code_page=DEFAULT_CODE_PAGE):
+                 delay=0.0, allow_unencrypted=None, acceptor=None, name=None, body_timeout=REQUEST_TIMEOUT, code_page=DEFAULT_CODE_PAGE,
+                 cost_model=None):
         self.state = state
         self.name = name or getattr(state, 'name', address)
         self.address = require_loopback(address)
@@ -145,6 +159,7 @@ class WsmanListener:
         self.allow_unencrypted = (scheme == 'https' or 'basic' in self.auth) if allow_unencrypted is None else allow_unencrypted
         self._ssl_context = tls.server_context('certificate' in self.auth) if scheme == 'https' else None
         self.base_delay = float(delay)
+        self.cost_model = costs.resolve(cost_model)
         self.body_timeout = float(body_timeout)
         self.port = port
         self.faults = FaultSettings(on_change=self._faults_changed)
@@ -254,6 +269,21 @@ class WsmanListener:
         self.stats.count_delay(seconds)
         return True
 
+    def charge(self, kind):
+        """Wait what the cost model says Windows takes for this kind of operation (None: nothing).
+
+        Called by the request's own thread with no lock held, so the host serves other requests meanwhile.
+        """
+        model = self.cost_model
+        if kind is None or model is costs.INSTANT:
+            return
+        listed = 0
+        if kind == costs.QUERY and model.per_service and hasattr(self.state, 'snapshot'):
+            listed = len(self.state.snapshot())
+        seconds = model.seconds(kind, listed)
+        if seconds > 0 and not self._stopping.wait(seconds):
+            self.stats.count_charge(kind, seconds)
+
     def hold(self, seconds):
         """Keep an answer back `seconds` (lose_answer's hold); returns early when the listener stops."""
         self._stopping.wait(seconds)
@@ -270,6 +300,7 @@ class WsmanListener:
         faults = self.faults.as_dict()
         if faults['http_500']:
             return 500, internal_error_fault(self.name, header_value(text, 'MessageID')), None
+        self.charge(costs.classify(action, text))
         try:
             status, reply = self.state.handle(message, user)
         except Exception:  # pylint: disable=broad-exception-caught

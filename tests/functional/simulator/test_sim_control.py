@@ -73,7 +73,7 @@ def test_stats_and_stats_reset(fleet, sim_control, wsman):
     assert stats['lost_answers'] == {} and stats['delayed_answers'] == 0
     assert sim_control.post(running.control_url + '/stats/reset') == {
         'http_requests': 0, 'http_responses': 0, 'soap_requests': 0, 'by_action': {}, 'delayed_answers': 0, 'delayed_seconds': 0.0,
-        'lost_answers': {}}
+        'lost_answers': {}, 'charged': {}, 'charged_seconds': 0.0}
     assert running.stats.as_dict()['http_requests'] == 0
 
 
