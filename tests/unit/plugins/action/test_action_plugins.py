@@ -36,7 +36,10 @@ def make_action(module, args, transport='winrm', options=None, check_mode=False,
     play_context = mock.MagicMock(check_mode=check_mode, diff=diff, become=become)
     templar = mock.MagicMock()
     templar.template.side_effect = lambda value: value
-    return module.ActionModule(task, connection, play_context, loader=None, templar=templar, shared_loader_obj=None)
+    action = module.ActionModule(task, connection, play_context, loader=None, templar=templar, shared_loader_obj=None)
+    # The plugin loader sets this; ansible-core 2.18+ sets it in __init__ too, 2.16 and 2.17 do not.
+    action._load_name = module.ActionModule.MODULE
+    return action
 
 
 @pytest.fixture
