@@ -51,8 +51,8 @@ def test_a_failed_start_quotes_the_service_control_manager(way, one_host, write_
 
 
 @pytest.mark.parametrize('way', WAYS_IN)
-def test_without_event_log_readers_everything_works_and_the_message_names_the_right(way, one_host, write_play, run_playbook,
-                                                                                     sim_control):
+def test_without_event_log_readers_everything_works_and_the_message_names_the_right(
+        way, one_host, write_play, run_playbook, sim_control):
     host, inventory = one_host
     sim_control.post(host.control_url + '/rights', {'event_log_readers': False})
     fail_next_start(sim_control, host)
