@@ -1,5 +1,7 @@
+# shellcheck shell=bash
 # Sourced by scripts/ansible-test-units, scripts/integration and scripts/molecule (bash, set -euo pipefail).
 # Expects $root (the checkout) and $bin (the venv's bin directory) to be set.
+# shellcheck disable=SC2154  # root and bin come from the sourcing script
 
 # stage_collection STAGE_ROOT [KEEP...]: copy the files git would see here (tracked and untracked, minus
 # ignored ones) to STAGE_ROOT/ansible_collections/xprotect/go, where ansible-test needs the collection,

@@ -6,6 +6,7 @@
 # stopped on the first host, the report must show that host as a warning. Services are put back on exit.
 set -euxo pipefail
 cd "$(dirname "$0")"
+# shellcheck source=../setup_xprotect_go/runme-lib.sh
 source ../setup_xprotect_go/runme-lib.sh
 record_and_restore_on_exit "$@"
 report_dir=$OUTPUT_DIR/fleet-report

@@ -8,6 +8,7 @@
 # After each step the hosts are read out of band (check.yml). Services are put back as found on exit.
 set -euxo pipefail
 cd "$(dirname "$0")"
+# shellcheck source=../setup_xprotect_go/runme-lib.sh
 source ../setup_xprotect_go/runme-lib.sh
 record_and_restore_on_exit "$@"
 hosts=$(ansible -i "$INVENTORY_PATH" windows --list-hosts | tail -n +2 | wc -l)

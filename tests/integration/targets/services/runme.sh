@@ -8,6 +8,7 @@
 # The services are put back as found whatever happens (../setup_xprotect_go).
 set -euxo pipefail
 cd "$(dirname "$0")"
+# shellcheck source=../setup_xprotect_go/runme-lib.sh
 source ../setup_xprotect_go/runme-lib.sh
 record_and_restore_on_exit "$@"
 
