@@ -6,7 +6,8 @@
 """The collection's performance figures, measured against simulated fleets on loopback (bench/run).
 
 Every figure comes from this one run: fleets of the simulator (xprotect_go_simulator) with a network
-delay on every HTTP request, the collection's playbooks run by ansible-playbook, request counts from the simulator's
+delay on every HTTP request and, by default, what Windows takes for each operation (--cost-model windows:
+xprotect_go_simulator/costs.py), the collection's playbooks run by ansible-playbook, request counts from the simulator's
 per-host stats, state transitions from its history, task times from bench/callback_plugins/bench_timer.py
 and memory from /proc. Timing never fails the run: each figure is printed with its target and
 PASS or MISS, and the exit code is 0 unless something crashed (a playbook that fails counts as a crash:
@@ -16,6 +17,7 @@ its figures would mean nothing).
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -35,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 # pylint: disable=wrong-import-position
-from xprotect_go_simulator import Fleet  # noqa: E402
+from xprotect_go_simulator import Fleet, costs  # noqa: E402
 from xprotect_go_simulator.profiles import (EVENT_SERVER, IMAGE_IMPORT, IMAGE_SERVER, LOG_CHECK,  # noqa: E402
                                            MOBILE_SERVER, RECORDING_SERVER)
 from tests.functional.eda.rulebook import RulebookRun, eda_bin_dir, engine_problem  # noqa: E402
@@ -59,6 +61,7 @@ RESTART_PLAYBOOK = 'playbooks/restart.yml'
 TASK_OVERHEAD_PLAYBOOK = 'bench/playbooks/task_overhead.yml'
 NOOP_MODULE_PLAYBOOK = 'bench/playbooks/noop_module.yml'
 SERVICE_INFO_PLAYBOOK = 'bench/playbooks/service_info.yml'
+FLOOR_PLAYBOOK = 'bench/playbooks/floor.yml'
 RESTART_TASK = 'Converge the XProtect services'
 PING_TASK = 'Ping with connection local'
 INFO_TASK = 'Read the services (inventory winrm host)'
@@ -80,6 +83,11 @@ TARGET_RESTART = 1.10
 TARGET_DOWNTIME = 1.10
 TARGET_SCALING = 1.25   # slope of the last host interval over the slope of the first: above means super-linear
 TARGET_HEAL = 1.20      # Recording Server stopped -> running again, over (watch interval + its own start time)
+# Issue 18's targets: status at most 1.5x Ansible's floor (one delegated no-op task on the same hosts), a converged
+# start.yml at most 2x it, start and restart at most 2x their lower bound of round trips.
+TARGET_STATUS_FLOOR = 1.5
+TARGET_CONVERGED_FLOOR = 2.0
+TARGET_CHANGE_TRIPS = 2.0
 HEAL_INTERVAL = 10.0    # the event source's interval for the self-healing figure (--quick: x QUICK_SCALE)
 HEAL_ROW = 'Self-healing: stopped to running / (interval + its start)'
 
@@ -342,6 +350,7 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.delay = args.delay_ms / 1000.0
+        self.cost_model = costs.resolve(args.cost_model)
         self.scale = QUICK_SCALE if args.quick else 1.0
         self.durations = {name: (stop * self.scale, start * self.scale) for name, (stop, start) in DURATIONS.items()}
         self.workdir = Path(tempfile.mkdtemp(prefix='xpgo-bench-'))
@@ -351,6 +360,7 @@ class Bench:
         self.rows = []
         self.notes = []
         self.actions = {}   # round-trip figure -> SOAP actions of its first host
+        self.floors = {}    # host count -> wall time of the floor playbook on the large fleet's first hosts
         self.load_at_start = os.getloadavg()[0]
 
     def round_trip_row(self, figure, fleet, bound, target=None, count=None):
@@ -389,7 +399,7 @@ class Bench:
         hosts_list = self.args.hosts_list
         largest = max(hosts_list)
         started = time.monotonic()
-        fleet = Fleet(count=largest, delay=self.delay)
+        fleet = Fleet(count=largest, delay=self.delay, cost_model=self.cost_model)
         with fleet:
             fleet_start = time.monotonic() - started
             points, largest_run, task_times = [], None, {}
@@ -404,7 +414,10 @@ class Bench:
                 if count == largest:
                     largest_run = run
                     self.round_trip_row(ROUND_TRIP_ROWS[0], fleet, STATUS_BOUND, 1.0, count)
+                    self.floor_rows(fleet, count, run.wall)
+            self.converged_rows(fleet)
             self.scaling_row(points)
+            self.controllers_row(points)
             self.notes.append('status.yml task by task at %s hosts (s, start to last host result): %s.' % (
                 '/'.join(str(count) for count in hosts_list),
                 '; '.join('%s %s' % (name, '/'.join('%.2f' % value for value in values)) for name, values in task_times.items())))
@@ -414,6 +427,59 @@ class Bench:
                                  % (memory.peak_rss_kb / 1024.0, memory.peak_pss_kb / 1024.0, memory.peak_processes)))
             self.rows.append(Row('Simulated fleet start, %d hosts' % largest, '%.2f s' % fleet_start))
             self.task_overhead(fleet)
+
+    def floor(self, fleet, count):
+        """Wall time of Ansible's floor on count hosts: one ansible.builtin.debug task delegated to localhost (once per count)."""
+        if count not in self.floors:
+            run = self.ansible.run(FLOOR_PLAYBOOK, self.inventory(fleet, 'floor-%d.yml' % count, count))
+            self.floors[count] = run.wall
+            self.rows.append(Row('Ansible floor: one delegated debug task, %d hosts' % count, '%.2f s' % run.wall))
+        return self.floors[count]
+
+    def floor_rows(self, fleet, count, status_wall):
+        """The status run over Ansible's floor on the same hosts, run right after it."""
+        floor = self.floor(fleet, count)
+        ratio = status_wall / floor
+        self.rows.append(Row('Status / floor, %d hosts' % count, '%.2f s / %.2f s' % (status_wall, floor), '%.2f' % ratio,
+                             '<= %.2f' % TARGET_STATUS_FLOOR, verdict(ratio, TARGET_STATUS_FLOOR)))
+
+    def converged_rows(self, fleet):
+        """start.yml on hosts whose services all run, over the floor on the same hosts (both whole ansible-playbook runs)."""
+        count = min(self.args.converged_hosts, len(fleet.hosts))
+        inventory = self.inventory(fleet, 'converged-%d.yml' % count, count)
+        floor = self.floor(fleet, count)
+        reset_stats(fleet)
+        run = self.ansible.run(START_PLAYBOOK, inventory, {'services_settle_seconds': 0})
+        mean, _most, _actions = round_trips(fleet, count)
+        ratio = run.wall / floor
+        self.rows.append(Row('Converged start.yml / floor, %d hosts' % count, '%.2f s / %.2f s' % (run.wall, floor), '%.2f' % ratio,
+                             '<= %.2f' % TARGET_CONVERGED_FLOOR, verdict(ratio, TARGET_CONVERGED_FLOOR)))
+        self.notes.append('Converged start.yml: %d hosts whose services all run, %.2f round trips per host; the floor is %s '
+                          '(one ansible.builtin.debug task delegated to localhost) on the same hosts, run just before.'
+                          % (count, mean, FLOOR_PLAYBOOK))
+
+    def controllers_row(self, points):
+        """Beyond one controller: the per-host cost a fleet of --sites needs per controller within --status-interval."""
+        slope, intercept, _r_squared = least_squares(points)
+        sites, interval = self.args.sites, self.args.status_interval
+        largest, wall = points[-1]
+        figure = 'Beyond one controller: %s sites, status every %g s' % ('{:,}'.format(sites), interval)
+        needed = (interval - intercept) / sites
+        if slope <= 0 or needed <= 0:
+            self.rows.append(Row(figure, '%.4f s/host + %.2f s fitted: not measurable (needs a positive cost per host and a start-up '
+                                 'shorter than the interval)' % (slope, intercept), 'n/a'))
+            return
+        per_controller = int((interval - intercept) / slope)
+        slices = math.ceil(sites / per_controller) if per_controller > 0 else 0
+        self.rows.append(Row(figure, '%.4f s/host needed per controller, %.4f s/host measured: %s hosts per controller, %d slices'
+                             % (needed, slope, '{:,}'.format(per_controller), slices), '%.2f' % (slope / needed)))
+        self.notes.append('Beyond one controller: one status run costs %.2f s + %.4f s per host (the fit above; the %d-host run '
+                          'took %.2f s, %.4f s per host all in). Within %g s a controller covers (%g - %.2f) / %.4f = %s hosts; '
+                          '%s sites need at most (%g - %.2f) / %s = %.4f s per host on one controller, or ceil(%s / %s) = %d job '
+                          'slices (ratio: measured over needed per-host cost).'
+                          % (intercept, slope, largest, wall, wall / largest, interval, interval, intercept, slope,
+                             '{:,}'.format(per_controller), '{:,}'.format(sites), interval, intercept, '{:,}'.format(sites), needed,
+                             '{:,}'.format(sites), '{:,}'.format(per_controller), slices))
 
     def scaling_row(self, points):
         slope, intercept, r_squared = least_squares(points)
@@ -455,7 +521,7 @@ class Bench:
         """Round trips of start, restart and no-op, the restart overhead and the recording downtime."""
         count = self.args.change_hosts
         overrides = {name: {'stop_seconds': stop, 'start_seconds': start} for name, (stop, start) in self.durations.items()}
-        with Fleet(count=count, delay=self.delay, overrides_per_host=[overrides] * count) as fleet:
+        with Fleet(count=count, delay=self.delay, overrides_per_host=[overrides] * count, cost_model=self.cost_model) as fleet:
             inventory = self.inventory(fleet, 'changes.yml')
             no_settle = {'services_settle_seconds': 0}
 
@@ -471,14 +537,14 @@ class Bench:
                     running.state.configure(name, State='Stopped')
             reset_stats(fleet)
             self.ansible.run(START_PLAYBOOK, inventory, no_settle)
-            self.round_trip_row(ROUND_TRIP_ROWS[1], fleet, START_BOUND)
+            self.round_trip_row(ROUND_TRIP_ROWS[1], fleet, START_BOUND, TARGET_CHANGE_TRIPS)
 
             reset_stats(fleet)
             since = time.time()
             run = self.ansible.run(RESTART_PLAYBOOK, inventory, {
                 'rolling_restart_serial': count, 'rolling_restart_max_recording_servers_down': count,
                 'rolling_restart_settle_seconds': 0, 'rolling_restart_set': 'standard'})
-            self.round_trip_row(ROUND_TRIP_ROWS[2], fleet, RESTART_BOUND)
+            self.round_trip_row(ROUND_TRIP_ROWS[2], fleet, RESTART_BOUND, TARGET_CHANGE_TRIPS)
             self.restart_rows(fleet, run, since)
 
     def restart_rows(self, fleet, run, since):
@@ -496,6 +562,12 @@ class Bench:
         self.rows.append(Row('Recording downtime / its stop + start', '%.2f s / %.2f s' % (downtime, own), '%.3f' % ratio,
                              '<= %.2f' % TARGET_DOWNTIME, verdict(ratio, TARGET_DOWNTIME)))
         span = max(services_span(history, since) for history in histories)
+        read = self.cost_model.seconds(costs.QUERY, len(fleet.hosts[0].state.snapshot())) + self.delay
+        self.notes.append('Issue 18\'s bounds under this cost model, one status read costing %.3f s (its query and one delay): '
+                          'restart %.2f s over critical path + 4 stage reads %.2f s = %.3f (target 1.05); recording downtime %.2f s '
+                          'over its stop + start + 2 reads %.2f s = %.3f (target 1.02).'
+                          % (read, restart, path + 4 * read, restart / (path + 4 * read), downtime, own + 2 * read,
+                             downtime / (own + 2 * read)))
         durations = ', '.join('%s %g/%g' % (_short(name), stop, start) for name, (stop, start) in self.durations.items())
         self.notes.append('Service durations (stop/start s): %s; critical path %.1f s; one service after another would take '
                           '%.1f s (ratio %.2f).' % (durations, path, sequential, sequential / path))
@@ -512,10 +584,11 @@ class Bench:
             self.rows.append(Row(HEAL_ROW, 'not measured', 'n/a', '<= %.2f' % TARGET_HEAL, 'n/a'))
             self.notes.append('Self-healing: not measured, %s.' % problem)
             return
-        count = max(self.args.hosts_list)
+        count = self.args.heal_hosts
         interval, start = HEAL_INTERVAL * self.scale, self.durations[RECORDING_SERVER][1]
         watch = 4 * interval + start + 60       # the source ends the run after this (shutdown_after)
-        with Fleet(count=count, delay=self.delay, overrides_per_host=[{RECORDING_SERVER: {'start_seconds': start}}] * count) as fleet:
+        overrides = [{RECORDING_SERVER: {'start_seconds': start}}] * count
+        with Fleet(count=count, delay=self.delay, overrides_per_host=overrides, cost_model=self.cost_model) as fleet:
             inventory = fleet.inventory()
             inventory['all']['children']['xprotect']['vars'].update(
                 {'xprotect_go_watch_interval': interval, 'xprotect_go_maintenance_dir': str(self.workdir / 'maintenance')})
@@ -560,7 +633,7 @@ class Bench:
 
     def ntlm(self):
         count = self.args.ntlm_hosts
-        with Fleet(count=count, auth='ntlm', delay=self.delay) as fleet:
+        with Fleet(count=count, auth='ntlm', delay=self.delay, cost_model=self.cost_model) as fleet:
             reset_stats(fleet)
             self.ansible.run(SERVICE_INFO_PLAYBOOK, self.inventory(fleet, 'ntlm.yml'))
             self.round_trip_row(ROUND_TRIP_ROWS[5], fleet, STATUS_BOUND)
@@ -591,6 +664,8 @@ def markdown_table(rows):
 def general_notes(bench):
     args = bench.args
     return ([
+        'Cost model: --cost-model %s, waited out by every simulated host before it answers (xprotect_go_simulator/costs.py; '
+        'the figures\' sources are in docs/performance.md).' % bench.cost_model.name,
         'Machine: %s.' % machine(),
         'Command: bench/run %s' % ' '.join(sys.argv[1:][2:] if sys.argv[1:2] == ['--ansible-bin'] else sys.argv[1:]),
         'Simulated network delay %g ms per HTTP request, forks %d, basic auth over https unless said (one HTTP request per '
@@ -608,11 +683,19 @@ def general_notes(bench):
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='bench/run', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--delay-ms', type=float, default=20.0, help='simulated network delay per HTTP request (default 20)')
-    parser.add_argument('--hosts-list', type=_host_list, help='fleet sizes of the status runs (default 10,50,200; --quick 1,3)')
+    parser.add_argument('--cost-model', choices=sorted(costs.MODELS), default='windows',
+                        help='what the simulated hosts take for each operation: windows (default; published figures) or instant')
+    parser.add_argument('--hosts-list', type=_host_list,
+                        help='fleet sizes of the status runs (default 10,50,200,1000; --quick 1,3); the largest is also run beside the floor')
     parser.add_argument('--forks', type=int, default=50, help='ansible-playbook forks (default 50)')
     parser.add_argument('--task-hosts', type=int, help='hosts of the per-task overhead run (default 20; --quick 2)')
     parser.add_argument('--change-hosts', type=int, help='hosts started, restarted and no-op\'d (default 10; --quick 2)')
     parser.add_argument('--ntlm-hosts', type=int, help='hosts of the NTLM status run (default 10; --quick 2)')
+    parser.add_argument('--converged-hosts', type=int, help='hosts of the converged start.yml run (default 200; --quick 3)')
+    parser.add_argument('--heal-hosts', type=int, help='hosts the self-healing rulebook watches (default 200)')
+    parser.add_argument('--sites', type=int, default=10000, help='fleet size of the beyond-one-controller figure (default 10000)')
+    parser.add_argument('--status-interval', type=float, default=300.0,
+                        help='seconds one status run may take for the beyond-one-controller figure (default 300)')
     parser.add_argument('--quick', action='store_true', help='a smoke run: small fleets, service durations x%g' % QUICK_SCALE)
     parser.add_argument('--self-healing-only', action='store_true',
                         help='only the self-healing figure (ansible-rulebook from .venv-eda or $XPGO_EDA_BIN, Java 17)')
@@ -620,10 +703,12 @@ def parse_args(argv):
     parser.add_argument('--ansible-bin', default=str(Path(sys.executable).parent), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     quick = args.quick
-    args.hosts_list = args.hosts_list or ([1, 3] if quick else [10, 50, 200])
+    args.hosts_list = args.hosts_list or ([1, 3] if quick else [10, 50, 200, 1000])
     args.task_hosts = args.task_hosts or (2 if quick else 20)
     args.change_hosts = args.change_hosts or (2 if quick else 10)
     args.ntlm_hosts = args.ntlm_hosts or (2 if quick else 10)
+    args.converged_hosts = args.converged_hosts or (3 if quick else 200)
+    args.heal_hosts = args.heal_hosts or min(max(args.hosts_list), 200)
     if len(args.hosts_list) < 2:
         parser.error('--hosts-list needs at least two fleet sizes to fit a cost per host')
     return args
@@ -653,10 +738,11 @@ def main(argv=None):
     notes = general_notes(bench) + ['bench/run took %.0f s; load average (1 min) %.1f at the start, %.1f at the end (other work '
                                     'on the machine slows every timing).' % (took, bench.load_at_start, os.getloadavg()[0])]
     title = 'xprotect.go benchmark%s' % (' (--quick: small fleets, durations x%g)' % QUICK_SCALE if args.quick else '')
-    sys.stdout.write('%s\n\n%s\n\n%s\n' % (title, text_table(bench.rows), '\n'.join('- ' + note for note in notes)))
+    header = 'Cost model: %s. Every figure below ran under it.' % costs.describe(bench.cost_model)
+    sys.stdout.write('%s\n\n%s\n\n%s\n\n%s\n' % (title, header, text_table(bench.rows), '\n'.join('- ' + note for note in notes)))
     if args.output:
         with open(args.output, 'w', encoding='utf-8') as stream:
-            stream.write('## %s\n\n%s\n\n%s\n' % (title, markdown_table(bench.rows), '\n'.join('- ' + note for note in notes)))
+            stream.write('## %s\n\n%s\n\n%s\n\n%s\n' % (title, header, markdown_table(bench.rows), '\n'.join('- ' + note for note in notes)))
     return 0
 
 
