@@ -20,6 +20,7 @@ import json
 import math
 import os
 import platform
+import random
 import re
 import shutil
 import statistics
@@ -606,6 +607,8 @@ class Bench:
                 memory.start()
                 time.sleep(2 * interval)
                 memory.stop()
+                # At a moment unrelated to the reads: the source's reads of a host follow its own clock.
+                time.sleep(random.uniform(0, interval))
                 since, stopped_at = time.time(), time.monotonic() - run.started
                 fleet.hosts[0].state.configure(RECORDING_SERVER, State='Stopped', ExitCode=1067)
                 downtime = None
