@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
 from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, failure_reason
 
 
 def _failure_reason(result, task_name):
+    require_defined('failure_reason', result, task_name)
     try:
         return failure_reason(result, task_name)
     except RoleDataError as problem:

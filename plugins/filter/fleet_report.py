@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
 from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, fleet_report
 
 
 def _fleet_report(hosts, title, generated):
+    require_defined('fleet_report', hosts, title, generated)
     try:
         return fleet_report(hosts, title, generated)
     except RoleDataError as problem:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
 from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, report_entry
 
 
 def _report_entry(info, host, address=None):
+    require_defined('report_entry', info, host, address)
     try:
         return report_entry(info, host, address)
     except RoleDataError as problem:

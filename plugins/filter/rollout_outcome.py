@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
 from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, rollout_outcome
 
 
 def _rollout_outcome(before, host, restart=None, error='', check_mode=False):
+    require_defined('rollout_outcome', before, host, restart, error, check_mode)
     try:
         return rollout_outcome(before, host, restart, error, check_mode)
     except RoleDataError as problem:

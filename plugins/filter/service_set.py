@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
 from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, service_set
 
 
 def _service_set(services, set_name):
+    require_defined('service_set', services, set_name)
     try:
         return service_set(services, set_name)
     except RoleDataError as problem:
