@@ -39,14 +39,16 @@ export XPGO_TOOLS_BIN := $(CURDIR)/$(TOOLS_VENV)/bin
 export XPGO_EDA_BIN := $(CURDIR)/$(EDA_VENV)/bin
 export XPGO_UNITS_PYTHON := $(CURDIR)/$(UNITS_VENV)/bin/python
 
-.PHONY: help test demo unit pytest sanity changelog lint build compat venv clean changelog-rst importer docs ee
+.PHONY: help test demo unit pytest lint-python format sanity changelog lint build compat venv clean changelog-rst importer docs ee
 .PHONY: ansible-test-units integration molecule
 
 help:
 	@echo "make demo       simulated fleet + playbooks/status.yml"
-	@echo "make test       everything CI checks: pytest, sanity, changelog, lint, build round trip, compat,"
+	@echo "make test       everything CI checks: ruff, mypy, pytest, sanity, changelog, lint, build round trip, compat,"
 	@echo "                CHANGELOG.rst, galaxy-importer, docs site, execution environment"
 	@echo "make unit       pytest tests/unit only"
+	@echo "make lint-python  ruff check, ruff format --check and mypy (scripts/lint-python, scripts/typecheck)"
+	@echo "make format     ruff format and ruff check --fix on the whole checkout"
 	@echo "make sanity     ansible-test sanity on a staged copy (.tmp/sanity)"
 	@echo "make changelog  antsibull-changelog lint"
 	@echo "make lint       ansible-lint roles/ and playbooks/ (production profile)"
@@ -99,19 +101,20 @@ $(UNITS_STAMP): tests/unit/requirements.txt requirements-dev.txt $(CORE_REQUIREM
 
 # Steps run one after the other and stop at the first failure.
 test: $(STAMP) $(COMPAT_STAMP) $(EDA_STAMP) $(TOOLS_STAMP) $(UNITS_STAMP)
-	@$(STEP) "1/13 pytest (all tests)" $(BIN)/pytest tests/
-	@$(STEP) "2/13 ansible-test sanity" scripts/sanity
-	@$(STEP) "3/13 antsibull-changelog lint" $(BIN)/antsibull-changelog lint
-	@$(STEP) "4/13 ansible-lint" scripts/lint
-	@$(STEP) "5/13 build and install round trip" scripts/build-roundtrip
-	@$(STEP) "6/13 compat: ansible-core 2.16" scripts/compat
-	@$(STEP) "7/13 CHANGELOG.rst matches the fragments" scripts/changelog-rst
-	@$(STEP) "8/13 galaxy-importer" scripts/galaxy-importer
-	@$(STEP) "9/13 docs site: antsibull-docs lint, Sphinx, Chromium" scripts/docs-site
-	@$(STEP) "10/13 execution environment: ansible-builder create" scripts/ee-check
-	@$(STEP) "11/13 ansible-test units" scripts/ansible-test-units
-	@$(STEP) "12/13 ansible-test windows-integration on a simulated fleet" scripts/integration
-	@$(STEP) "13/13 molecule: the roles' scenarios on a simulated fleet" scripts/molecule
+	@$(STEP) "1/14 ruff check, ruff format --check, mypy" scripts/lint-python
+	@$(STEP) "2/14 pytest (all tests)" $(BIN)/pytest tests/
+	@$(STEP) "3/14 ansible-test sanity" scripts/sanity
+	@$(STEP) "4/14 antsibull-changelog lint" $(BIN)/antsibull-changelog lint
+	@$(STEP) "5/14 ansible-lint" scripts/lint
+	@$(STEP) "6/14 build and install round trip" scripts/build-roundtrip
+	@$(STEP) "7/14 compat: ansible-core 2.16" scripts/compat
+	@$(STEP) "8/14 CHANGELOG.rst matches the fragments" scripts/changelog-rst
+	@$(STEP) "9/14 galaxy-importer" scripts/galaxy-importer
+	@$(STEP) "10/14 docs site: antsibull-docs lint, Sphinx, Chromium" scripts/docs-site
+	@$(STEP) "11/14 execution environment: ansible-builder create" scripts/ee-check
+	@$(STEP) "12/14 ansible-test units" scripts/ansible-test-units
+	@$(STEP) "13/14 ansible-test windows-integration on a simulated fleet" scripts/integration
+	@$(STEP) "14/14 molecule: the roles' scenarios on a simulated fleet" scripts/molecule
 	@echo
 	@echo "make test: all steps passed"
 
@@ -123,6 +126,13 @@ unit: $(STAMP)
 
 pytest: $(STAMP)
 	@$(STEP) "pytest (all tests)" $(BIN)/pytest tests/
+
+lint-python: $(STAMP)
+	@$(STEP) "ruff check, ruff format --check, mypy" scripts/lint-python
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 sanity: $(STAMP)
 	@$(STEP) "ansible-test sanity" scripts/sanity

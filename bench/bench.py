@@ -653,7 +653,7 @@ HEADER = ['Figure', 'Measured', 'Ratio', 'Target', 'Result']
 def text_table(rows):
     table = [HEADER] + [row.cells() for row in rows]
     widths = [max(len(line[column]) for line in table) for column in range(len(HEADER))]
-    lines = ['  '.join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
+    lines = ['  '.join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)).rstrip() for line in table]
     lines.insert(1, '  '.join('-' * width for width in widths))
     return '\n'.join(lines)
 

@@ -155,7 +155,7 @@ class ServicePlan:
             chain.append(Step(target, 'stop'))
         if state in ('started', 'restarted') and (state == 'restarted' or not running_after_wait):
             chain.append(Step(target, 'start'))
-        for earlier, later in zip(chain, chain[1:]):
+        for earlier, later in zip(chain, chain[1:], strict=False):
             later.after.add(earlier)
         return chain
 

@@ -162,7 +162,7 @@ class Fleet:
             self._control = ControlServer(self, token=self.control_token)
             self.control_url = self._control.url
             self.control_token = self._control.token
-            for index, (name, profile, address, port) in enumerate(zip(self.names, self.profiles, self.addresses, self.ports)):
+            for index, (name, profile, address, port) in enumerate(zip(self.names, self.profiles, self.addresses, self.ports, strict=False)):
                 state = self._host_factory(name, profile=profile, overrides=self._host_overrides(index, name))
                 listener = WsmanListener(state, address=address, port=port, scheme=self.scheme, auth=self.auth, users=self.users,
                                          tls=self.tls, delay=self.delay, acceptor=self._acceptor, name=name,

@@ -121,7 +121,7 @@ def bad_input(module_fleets, module_dir, module_runner):
     """(PlaybookRun, {row: request stats of its host}, control host's stats) of one run of every row, every way in."""
     fleet = module_fleets(len(ROWS) + 1)
     inventory = fleet.inventory()
-    for row, (module, arguments, dummy) in ROWS.items():
+    for row, (module, arguments, _dummy) in ROWS.items():
         host = inventory['all']['children']['xprotect']['hosts'][HOSTS[row]]
         host['xpgo_row'] = {'module': module, 'arguments': arguments}
         own = {'address': host['ansible_host'], 'port': host['ansible_port']}

@@ -119,7 +119,7 @@ def most_at_once(spans, until):
     edges = sorted([(start, 1) for start, end in spans] + [(end if end is not None else until, -1) for start, end in spans],
                    key=lambda edge: (edge[0], edge[1]))
     most = current = 0
-    for dummy, step in edges:
+    for _dummy, step in edges:
         current += step
         most = max(most, current)
     return most
@@ -181,7 +181,7 @@ def test_rolling_restart_of_a_200_host_fleet_keeps_its_batch_and_failure_limits(
     finished = [span for spans in downtimes.values() for span in spans if span[1] is not None]
     assert most_at_once(finished, None) <= SERIAL
     batches = [fleet.hosts[start:start + SERIAL] for start in range(0, HOSTS, SERIAL)]
-    for earlier, later in zip(batches, batches[1:]):
+    for earlier, later in zip(batches, batches[1:], strict=False):
         last_up = max(end for running in earlier for start, end in downtimes[running.name] if end is not None)
         first_down = min(start for running in later for start, end in downtimes[running.name])
         assert last_up < first_down

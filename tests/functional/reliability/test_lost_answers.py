@@ -50,14 +50,14 @@ def lost(module_fleets, module_dir, module_runner):
     """One run: every case's host holds its answers once its Recording Server began to change. Returns (run, {case: host})."""
     extra = {index: {RECORDING_SERVER: dict(SLOW_STOP, State=CASES[case][2])} for index, case in enumerate(CASES)}
     fleet = module_fleets(len(CASES), overrides_per_host=quick_overrides(['standard'] * len(CASES), extra))
-    by_case = dict(zip(CASES, fleet.hosts))
+    by_case = dict(zip(CASES, fleet.hosts, strict=False))
     inventory = fleet.inventory()
     inventory['all']['children']['xprotect']['vars'].update(ansible_winrm_read_timeout_sec=READ_TIMEOUT,
                                                             ansible_winrm_operation_timeout_sec=1)
     path = write_yaml(module_dir / 'lost-inventory.yml', inventory)
     # One play (a play whose every host fails ends the playbook), each host running its case's task its way in.
     tasks = []
-    for case, (way, state, dummy, dummy, timeout) in CASES.items():
+    for case, (way, state, _dummy, _dummy, timeout) in CASES.items():
         task = {'name': 'converge', 'xprotect.go.service': {'name': 'recording_server', 'state': state, 'timeout': timeout},
                 'when': 'inventory_hostname == %r' % by_case[case].name}
         tasks += play([task], way=way)['tasks']

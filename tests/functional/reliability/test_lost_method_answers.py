@@ -64,7 +64,7 @@ def lost(module_fleets, module_dir, module_runner):
         extra[index] = {RECORDING_SERVER: dict(INSTANT, State=METHODS[CASES[name][0]][1] if name in CASES else 'Running')}
     fleet = module_fleets(len(names), overrides_per_host=quick_overrides(['standard'] * len(names), extra))
     control = fleet.control_client()
-    by_case = dict(zip(names, fleet.hosts))
+    by_case = dict(zip(names, fleet.hosts, strict=False))
     inventory = fleet.inventory()
     inventory['all']['children']['xprotect']['vars'].update(ansible_winrm_read_timeout_sec=READ_TIMEOUT,
                                                             ansible_winrm_operation_timeout_sec=READ_TIMEOUT - 1)

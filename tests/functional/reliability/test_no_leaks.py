@@ -40,7 +40,7 @@ READ_TIMEOUT = 2
 FAULT_KINDS = dict(KINDS, slow=({'delay': READ_TIMEOUT + 1}, {}, 'unreachable', 'UNREACHABLE'))
 MIX = ('reset', 'garbage', 'http_500', 'slow', 'fails_to_start', 'stuck_start', 'refuse', 'stuck_stop', 'access_denied')
 PROFILES = ['custom' if index % 4 == 3 else 'standard' for index in range(HOSTS)]
-FAULTS = dict(zip(sorted(random.Random(SEED).sample(range(HOSTS), len(MIX))), MIX))    # {host index: kind}, the same every run
+FAULTS = dict(zip(sorted(random.Random(SEED).sample(range(HOSTS), len(MIX))), MIX, strict=False))    # {host index: kind}, the same every run
 
 # The bounds. They depend on FORKS, never on HOSTS: a leak per host (or per task: the restart runs
 # about 21 tasks on each host, some 2000 worker processes in all) would go far past them.

@@ -63,13 +63,13 @@ def wire(module_fleets, module_dir, module_runner):
     fleet = module_fleets(len(FAULTS), overrides_per_host=quick_overrides(['standard'] * len(FAULTS)))
     inventory = fleet.inventory()
     hosts = inventory['all']['children']['xprotect']['hosts']
-    by_fault = dict(zip(NAMES, fleet.hosts))
-    for name, (faults, variables) in FAULTS.items():
+    by_fault = dict(zip(NAMES, fleet.hosts, strict=False))
+    for name, (_faults, variables) in FAULTS.items():
         hosts[by_fault[name].name].update(variables)
     path = write_yaml(module_dir / 'wire-inventory.yml', inventory)
     outcome = {}
     for way in WAYS_IN:
-        for name, (faults, variables) in FAULTS.items():
+        for name, (faults, _variables) in FAULTS.items():
             by_fault[name].listener.stats.reset()
             if faults:
                 by_fault[name].faults.update(**faults)

@@ -138,7 +138,7 @@ def test_rolling_restart_stops_at_the_host_that_fails(xprotect_fleet, run_playbo
     # One host per batch: never two Recording Servers down at once.
     downs = sorted((first_event(sim.host(name), RECORDING_SERVER, 'Stop Pending'), first_event(sim.host(name), RECORDING_SERVER, 'Running'))
                    for name in (first, second))
-    assert all(earlier[1] <= later[0] for earlier, later in zip(downs, downs[1:]))
+    assert all(earlier[1] <= later[0] for earlier, later in zip(downs, downs[1:], strict=False))
 
     assert 'Rolling restart stopped: 2 restarted, 1 failed, 0 unreachable, 1 not restarted, of 4 hosts.' in run.stdout
     assert '%s: restarted 6 services in' % first in run.stdout and 'recording_server stop ' in run.stdout

@@ -250,7 +250,7 @@ def test_lose_answer_of_a_status_read(http_fleet, wsman, sim_control):
     running = http_fleet.hosts[0]
     protocol = wsman.protocol_for(http_fleet)
     _lose(running, sim_control, method='Enumerate', how='garble', times=2)
-    for dummy in range(2):
+    for _dummy in range(2):
         with pytest.raises(ET.ParseError):
             wsman.enumerate_all(protocol, 'SELECT Name FROM Win32_Service')
     assert wsman.enumerate_all(protocol, 'SELECT Name FROM Win32_Service'), 'two answers lost, the third one comes'

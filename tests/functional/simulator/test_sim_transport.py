@@ -151,7 +151,7 @@ def test_401_headers_match_the_windows_capture(tmp_path, captures_dir, wsman):
     status, headers = _parse_head(raw)
     assert status == capture_status == 'HTTP/1.1 401 '
     assert [header[0] for header in headers] == [header[0] for header in expected]
-    for (name, value), (dummy, expected_value) in zip(headers, expected):
+    for (name, value), (_dummy, expected_value) in zip(headers, expected, strict=False):
         if name == 'Date':
             assert email.utils.parsedate_to_datetime(value).tzname() == 'UTC'
         else:

@@ -37,7 +37,7 @@ def test_initial_state_of_every_service_then_one_round_trip_per_host_per_interva
         assert item['state'] == 'started' and item['previous_state'] is None and item['maintenance'] is False
         assert item['verdict'] is None
     assert all(item['meta'] == {'hosts': item['xprotect_go']['host']} for item in events)
-    for host, running in zip(watch.hosts, fleet.hosts):
+    for host, running in zip(watch.hosts, fleet.hosts, strict=False):
         assert 2 <= host.reads <= 7
         assert host.round_trips == host.reads, 'one WS-Management round trip per read'
         assert running.stats.as_dict()['soap_requests'] == host.reads

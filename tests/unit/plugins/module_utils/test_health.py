@@ -186,7 +186,7 @@ def test_the_worst_verdict_wins_and_reasons_come_worst_first():
 
 def test_worst_orders_verdicts_as_documented():
     assert health.VERDICTS == ('not_recording', 'unknown', 'unreachable', 'degraded', 'recording')
-    for better, worse in zip(health.VERDICTS[1:], health.VERDICTS):
+    for better, worse in zip(health.VERDICTS[1:], health.VERDICTS, strict=False):
         assert health.worst([{'verdict': better}, {'verdict': worse}]) == worse
     assert health.worst([]) == 'recording'
 

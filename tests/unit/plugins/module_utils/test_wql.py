@@ -95,7 +95,7 @@ def test_chunks_cover_every_value_once_in_order_within_the_limit(count, width, l
     found = [re.fullmatch(r"Name = '(.*)'", clause).group(1) for query in queries for clause in query[len(PREFIX):].split(' OR ')]
     assert found == values
     # Greedy: a query plus the next clause would not have fitted.
-    for query, following in zip(queries, queries[1:]):
+    for query, following in zip(queries, queries[1:], strict=False):
         assert len(query) + len(' OR ') + len(following[len(PREFIX):].split(' OR ')[0]) > limit
 
 
