@@ -555,6 +555,22 @@ def decision_event(host: HostWatch, decision: t.Any, maintenance_on: bool) -> di
     return event(decision.kind, host.name, fields)
 
 
+class Pools:
+    """The worker threads of the reads: concurrency for the hosts that answer, a quarter of it for those that do not."""
+
+    def __init__(self, concurrency: int, hosts: int) -> None:
+        self.answering = concurrent.futures.ThreadPoolExecutor(max_workers=min(concurrency, hosts), thread_name_prefix='xpgo-watch')
+        self.away = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(concurrency // 4, hosts)),
+                                                          thread_name_prefix='xpgo-watch-away')
+
+    def for_host(self, host: HostWatch) -> concurrent.futures.Executor:
+        return self.away if host.reachable is False else self.answering
+
+    def shutdown(self) -> None:
+        for pool in (self.answering, self.away):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
 class FleetWatch:
     """The whole watch: one asyncio task per host, reads in a bounded thread pool, one guard for the fleet."""
 
@@ -571,11 +587,12 @@ class FleetWatch:
         logger.info('watching %d host(s) every %s s, %d at a time; heals: %s, at most %s at once; maintenance switches in %s',
                     len(self.hosts), settings.interval, settings.concurrency, 'on' if settings.heal else 'off',
                     settings.max_concurrent_heals, settings.maintenance_dir)
-        executor = concurrent.futures.ThreadPoolExecutor(max_workers=min(settings.concurrency, len(self.hosts)),
-                                                         thread_name_prefix='xpgo-watch')
+        # Two bounded pools: hosts that answer, and hosts that do not (they wait for their timeouts). A site going
+        # dark then holds only the second pool, and the reads of the hosts that answer keep their interval.
+        pools = Pools(settings.concurrency, len(self.hosts))
         # Spread the first reads over one interval, so that the reads of a large fleet do not come in bursts.
         spread = settings.interval / len(self.hosts)
-        tasks = [asyncio.create_task(self._watch(host, queue, executor, index * spread), name='xpgo-watch-%s' % host.name)
+        tasks = [asyncio.create_task(self._watch(host, queue, pools, index * spread), name='xpgo-watch-%s' % host.name)
                  for index, host in enumerate(self.hosts)]
         try:
             if settings.shutdown_after:
@@ -589,16 +606,16 @@ class FleetWatch:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             # Reads in progress finish within their own timeouts; nothing waits for them here.
-            executor.shutdown(wait=False, cancel_futures=True)
+            pools.shutdown()
         logger.info('watch ended after shutdown_after=%s s', settings.shutdown_after)
 
-    async def _watch(self, host: HostWatch, queue: t.Any, executor: concurrent.futures.Executor, delay: float) -> None:
+    async def _watch(self, host: HostWatch, queue: t.Any, pools: 'Pools', delay: float) -> None:
         loop = asyncio.get_running_loop()
         settings = self.settings
         await asyncio.sleep(delay)
         while True:
             started = self.clock()
-            reading = await loop.run_in_executor(executor, host.read)
+            reading = await loop.run_in_executor(pools.for_host(host), host.read)
             for item in self.events(host, reading, self.clock()):
                 await queue.put(item)
             wait = host.retry_in(settings.interval, settings.max_backoff)

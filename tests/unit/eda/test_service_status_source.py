@@ -17,8 +17,8 @@ import pytest
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _maintenance as maintenance
 from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_watch import HostWatch, Target
-from tests.conftest import COLLECTION_LINK
-from tests.unit.eda.conftest import RECORDING_SERVER, of_type, quick_overrides, run_watch, write_inventory
+from tests.helpers import COLLECTION_LINK
+from eda_helpers import RECORDING_SERVER, of_type, quick_overrides, run_watch, write_inventory
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SOURCE_IN_REPO = os.path.join('extensions', 'eda', 'plugins', 'event_source', 'service_status.py')
@@ -125,6 +125,21 @@ def test_a_host_that_stops_answering_is_said_once_tried_with_back_off_and_welcom
     # 2.1 s away, tried after 0.2, 0.4, 0.8, 0.8 s (the back-off): about 5 tries where 10 reads would have been.
     assert 1 <= tries['during'] <= 6
     assert up.stats.as_dict()['soap_requests'] == watch.hosts[0].reads
+
+
+def test_hosts_that_time_out_do_not_hold_up_the_reads_of_the_others(sim_fleet, tmp_path, control):
+    """One worker for the answering hosts: a host that takes its whole timeout to fail moves to a pool of its own."""
+    fleet = sim_fleet(3, overrides_per_host=quick_overrides(3))
+    inventory = write_inventory(fleet, tmp_path / 'inventory.yml')
+    control.faults(fleet.hosts[2], delay=6.0)
+    events, watch = run_watch({'inventory': inventory, 'interval': 0.2, 'concurrency': 1, 'connection_timeout': 2,
+                               'operation_timeout': 1, 'max_backoff': 0.4}, 5.0)
+    lost = of_type(events, 'host_unreachable')
+    assert [(e['host'], e['kind']) for e in lost] == [('xpgo-003', 'timeout')]
+    first, second, slow = watch.hosts
+    assert slow.reads <= 3, 'every try takes 2 s'
+    # Held up by the slow host's first try only (2 s of 5), never by its next ones.
+    assert first.reads >= 8 and second.reads >= 8, (first.reads, second.reads)
 
 
 def test_the_back_off_doubles_from_the_interval_up_to_its_limit():

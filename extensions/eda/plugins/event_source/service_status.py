@@ -89,7 +89,10 @@ options:
       - Default the smallest C(xprotect_go_watch_interval) variable of the watched hosts, else 10.
     type: float
   concurrency:
-    description: Hosts read at the same time, at most.
+    description:
+      - Hosts read at the same time, at most.
+      - Hosts that do not answer are tried in a pool of their own, a quarter of this size, so that hosts waiting
+        for their timeouts never hold up the reads of those that answer.
     type: int
     default: 16
   max_backoff:
