@@ -103,8 +103,13 @@ def test_service_info_one_round_trip(way, sim_fleet, fleet_inventory, write_play
     # has_warning: 2.19 prints warnings on stderr, 2.16 wraps them at 79 columns.
     assert run.has_warning('Image Server service logs on as') and run.has_warning('IP address, not its host name')
     assert run.has_warning('Recording Server service is stopped')
+    # One round trip per host; two where an automatic service is down (xpgo-002's Recording Server): its reason is read
+    # from the System event log (failures: auto).
+    assert [info[host.name]['event_log']['status'] for host in fleet.hosts] == ['not_read', 'read', 'not_read']
+    assert info['xpgo-002']['services']['recording_server']['last_failure'] is None, 'stopped, not failed'
     for host in fleet.hosts:
-        assert sim_control.get(host.control_url + '/stats')['soap_requests'] == 1, 'one round trip per host'
+        expected = 2 if host is fleet.hosts[1] else 1
+        assert sim_control.get(host.control_url + '/stats')['soap_requests'] == expected, 'one round trip per host'
 
 
 @pytest.mark.parametrize('way, module_shipped', [('inventory', False), ('delegate', False), ('module', True)])
