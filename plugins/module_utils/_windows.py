@@ -191,7 +191,7 @@ class HostServices:
         """The Win32_NTLogEvent records a query (from _eventlog.failure_query) selects: at most `limit` of them."""
         return self.client.enumerate(query, limit=limit)
 
-    def change_account(self, name: str, account: str, password) -> int:
+    def change_account(self, name: str, account: str, password: str | None) -> int:
         """Win32_Service.Change with StartName and StartPassword (_accounts.change_parameters); every other parameter null.
 
         The password goes to Windows only inside this call: it is scrubbed from whatever error comes back.
