@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from tests.functional.modules.conftest import fast_overrides
+from tests.functional.modules.helpers import fast_overrides
 
 pytestmark = pytest.mark.compat
 

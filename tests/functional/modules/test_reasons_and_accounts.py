@@ -12,8 +12,8 @@ import urllib.parse
 
 import pytest
 
-from tests.conftest import WAYS_IN
-from tests.functional.modules.conftest import fast_overrides, services_of
+from tests.helpers import WAYS_IN
+from tests.functional.modules.helpers import fast_overrides, services_of
 from tests.functional.modules.test_service_failures import FAILED, assert_no_secret, fatal_message
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'

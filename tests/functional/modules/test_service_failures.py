@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.conftest import WAYS_IN
-from tests.functional.modules.conftest import fast_overrides
+from tests.helpers import WAYS_IN
+from tests.functional.modules.helpers import fast_overrides
 
 RECORDING_SERVER = 'Milestone%20XProtect%20Recording%20Server'
 FAILED, UNREACHABLE = 2, 4

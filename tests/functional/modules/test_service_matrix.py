@@ -8,8 +8,8 @@ import json
 import pytest
 import yaml
 
-from tests.conftest import WAYS_IN
-from tests.functional.modules.conftest import FAST_SERVICES, fast_overrides, services_of, states
+from tests.helpers import WAYS_IN
+from tests.functional.modules.helpers import FAST_SERVICES, fast_overrides, services_of, states
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
 XPROTECT = set(FAST_SERVICES)

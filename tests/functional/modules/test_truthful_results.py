@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import _parse_stdout
-from tests.functional.modules.conftest import fast_overrides
+from tests.helpers import _parse_stdout
+from tests.functional.modules.helpers import fast_overrides
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
 FAILED = 2

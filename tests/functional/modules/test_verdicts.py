@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from tests.conftest import WAYS_IN
-from tests.functional.modules.conftest import fast_overrides
+from tests.helpers import WAYS_IN
+from tests.functional.modules.helpers import fast_overrides
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
 EVENT_SERVER = 'MilestoneEventServerService'

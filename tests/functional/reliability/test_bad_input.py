@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import WAYS_IN
+from tests.helpers import WAYS_IN
 
-from .conftest import failure, one_clear_line, play, write_yaml
+from .helpers import failure, one_clear_line, play, write_yaml
 
 SERVICE = 'xprotect.go.service'
 INFO = 'xprotect.go.service_info'

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from .conftest import RC_FAILED, RECORDING_SERVER, Trigger, quick_overrides
+from .helpers import RC_FAILED, RECORDING_SERVER, Trigger, quick_overrides
 
 pytestmark = pytest.mark.slow
 

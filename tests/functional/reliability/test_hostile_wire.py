@@ -27,9 +27,9 @@ from ansible_collections.xprotect.go.plugins.module_utils._connection import Con
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanClient
 
-from tests.conftest import COLLECTIONS_DIR, REPO_ROOT
+from tests.helpers import COLLECTIONS_DIR, REPO_ROOT
 
-from .conftest import failure, one_clear_line, play, write_yaml
+from .helpers import failure, one_clear_line, play, write_yaml
 from .hostile import HUGE_BYTES, REDIRECT_TO, TRICKLE_BYTES, HostileServer
 
 USER = 'xpgo-admin'

@@ -18,9 +18,9 @@ import threading
 
 import pytest
 
-from tests.conftest import WAYS_IN
+from tests.helpers import WAYS_IN
 
-from .conftest import RC_UNREACHABLE, RECORDING_SERVER, Trigger, failure, one_clear_line, play, quick_overrides, write_yaml
+from .helpers import RC_UNREACHABLE, RECORDING_SERVER, Trigger, failure, one_clear_line, play, quick_overrides, write_yaml
 
 READ_TIMEOUT = 2           # ansible_winrm_read_timeout_sec of every host here
 HOLD = 4                   # seconds the listener holds each answer: past the read timeout

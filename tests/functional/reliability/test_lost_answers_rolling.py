@@ -18,7 +18,7 @@ import threading
 
 import pytest
 
-from .conftest import RC_FAILED, RECORDING_SERVER, Trigger, failure, one_clear_line, quick_overrides, write_yaml
+from .helpers import RC_FAILED, RECORDING_SERVER, Trigger, failure, one_clear_line, quick_overrides, write_yaml
 
 FAULTS = {
     # Answers held 4 s (read timeout 2 s) for a second: the module's status read after the loss sees Stopped.

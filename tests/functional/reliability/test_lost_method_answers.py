@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import WAYS_IN
+from tests.helpers import WAYS_IN
 
-from .conftest import (RC_FAILED, RC_UNREACHABLE, RECORDING_SERVER, failure, one_clear_line, play, quick_overrides,
+from .helpers import (RC_FAILED, RC_UNREACHABLE, RECORDING_SERVER, failure, one_clear_line, play, quick_overrides,
                        write_yaml)
 
 READ_TIMEOUT = 10           # ansible_winrm_read_timeout_sec: room for ordinary reads on a busy machine

@@ -22,9 +22,9 @@ import threading
 
 import pytest
 
-from tests.conftest import REPO_ROOT, ansible_bin_dir, ansible_environment
+from tests.helpers import REPO_ROOT, ansible_bin_dir, ansible_environment
 
-from .conftest import RC_FAILED, quick_overrides, write_yaml
+from .helpers import RC_FAILED, quick_overrides, write_yaml
 from .leaks import all_processes, problems, run_measured
 from .test_fleet_load import KINDS
 

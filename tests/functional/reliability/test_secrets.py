@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import WAYS_IN
+from tests.helpers import WAYS_IN
 
-from .conftest import RECORDING_SERVER, Trigger, play, quick_overrides, write_yaml
+from .helpers import RECORDING_SERVER, Trigger, play, quick_overrides, write_yaml
 from .test_bad_input import HOST_VARS, ROWS
 
 pytestmark = pytest.mark.slow

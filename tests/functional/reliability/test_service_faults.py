@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from .conftest import RC_FAILED, RECORDING_SERVER, Trigger, failure, one_clear_line, play, quick_overrides
+from .helpers import RC_FAILED, RECORDING_SERVER, Trigger, failure, one_clear_line, play, quick_overrides
 
 
 def test_stuck_in_start_pending_gives_up_at_the_timeout(sim_fleet, runner, tmp_path, sim_control):

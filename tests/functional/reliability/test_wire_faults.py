@@ -15,9 +15,9 @@ import re
 
 import pytest
 
-from tests.conftest import WAYS_IN
+from tests.helpers import WAYS_IN
 
-from .conftest import RC_UNREACHABLE, Trigger, failure, one_clear_line, play, quick_overrides, write_yaml
+from .helpers import RC_UNREACHABLE, Trigger, failure, one_clear_line, play, quick_overrides, write_yaml
 
 # Host index -> (fault, how it is made, inventory variables of that host).
 FAULTS = {

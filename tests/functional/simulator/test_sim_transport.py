@@ -16,7 +16,7 @@ import spnego.exceptions
 import yaml
 from winrm.exceptions import InvalidCredentialsError
 
-from tests.conftest import WAYS_IN, tasks_by_way
+from tests.helpers import WAYS_IN, tasks_by_way
 
 from xprotect_go_simulator import Fleet, TlsMaterial, WsmanListener
 from xprotect_go_simulator.auth import NTLM_USERS, decrypt_message, encrypt_message, ntlm_authenticate_names

@@ -5,17 +5,14 @@
 
 """Fixtures for the WS-Management client tests: captures, settings and a scripted protocol."""
 
+
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
-from winrm.protocol import Protocol
 
 from ansible_collections.xprotect.go.plugins.module_utils._connection import ConnectionSettings
-
-REPO_ROOT = Path(__file__).resolve().parents[4]
-CAPTURES = REPO_ROOT / 'tests' / 'fixtures' / 'winrm-captures'
+from wsman_helpers import CAPTURES, FakeProtocol
 
 
 @pytest.fixture
@@ -34,32 +31,6 @@ def make_settings():
         values.update(changes)
         return ConnectionSettings(**values)
     return make
-
-
-class FakeProtocol:
-    """Stands in for winrm.protocol.Protocol: pywinrm's own headers, scripted replies, recorded messages.
-
-    A reply is bytes/str (returned), an exception (raised) or a callable taking the request text.
-    """
-
-    def __init__(self, replies=()):
-        self._real = Protocol('https://xp-go-01.example.test:5986/wsman', transport='basic', username='u', password='unused')
-        self.replies = iter(replies)
-        self.headers = []
-        self.messages = []
-
-    def build_wsman_header(self, action, resource_uri, shell_id=None, message_id=None):
-        self.headers.append((action, resource_uri))
-        return self._real.build_wsman_header(action, resource_uri, shell_id, message_id)
-
-    def send_message(self, message):
-        self.messages.append(message)
-        reply = next(self.replies)
-        if isinstance(reply, BaseException):
-            raise reply
-        if callable(reply):
-            return reply(message)
-        return reply
 
 
 @pytest.fixture
