@@ -12,15 +12,18 @@ rm -rf "$ANSIBLE_CACHE_PLUGIN_CONNECTION"
 # run PLAYBOOK [ARGS...]: ansible-playbook against ansible-test's inventory (the targets use its windows group).
 run() { ansible-playbook -i "${INVENTORY_PATH:?run me with ansible-test}" "$@"; }
 
-# record_and_restore_on_exit [ARGS...]: remember the services now, put them back when the script exits
-# (ARGS, e.g. ansible-test's -v, go to both runs). A failed restore fails the script.
-record_and_restore_on_exit() {
+# run_after_record PLAYBOOK [ARGS...]: the first run, after restore_on_exit: remember the services as
+# found (playbooks/record.yml), then the first step, in one ansible-playbook (it takes several playbooks).
+run_after_record() { run ../setup_xprotect_go/playbooks/record.yml "$@"; }
+
+# restore_on_exit [ARGS...]: put the services back as record.yml found them when the script exits, whatever
+# happened (ARGS, e.g. ansible-test's -v, go to that run). A failed restore fails the script.
+restore_on_exit() {
     restore_args=("$@")
-    run ../setup_xprotect_go/playbooks/record.yml "$@"
-    trap restore_on_exit EXIT
+    trap restore_services EXIT
 }
 
-restore_on_exit() {
+restore_services() {
     local rc=$?
     run ../setup_xprotect_go/playbooks/restore.yml "${restore_args[@]}" || rc=1
     exit "$rc"
