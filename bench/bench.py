@@ -460,27 +460,25 @@ class Bench:
                           % (count, mean, FLOOR_PLAYBOOK))
 
     def controllers_row(self, points):
-        """Beyond one controller: the per-host cost a fleet of --sites needs per controller within --status-interval."""
-        slope, intercept, _r_squared = least_squares(points)
+        """Beyond one controller: the per-host cost a fleet of --sites needs per controller within --status-interval.
+
+        The per-host cost is the largest status run's, start-up included (each job slice pays its own start-up too).
+        """
         sites, interval = self.args.sites, self.args.status_interval
         largest, wall = points[-1]
+        per_host, needed = wall / largest, interval / sites
+        per_controller = int(interval / per_host)
+        slices = math.ceil(sites / per_controller) if per_controller else 0
         figure = 'Beyond one controller: %s sites, status every %g s' % ('{:,}'.format(sites), interval)
-        needed = (interval - intercept) / sites
-        if slope <= 0 or needed <= 0:
-            self.rows.append(Row(figure, '%.4f s/host + %.2f s fitted: not measurable (needs a positive cost per host and a start-up '
-                                 'shorter than the interval)' % (slope, intercept), 'n/a'))
-            return
-        per_controller = int((interval - intercept) / slope)
-        slices = math.ceil(sites / per_controller) if per_controller > 0 else 0
-        self.rows.append(Row(figure, '%.4f s/host needed per controller, %.4f s/host measured: %s hosts per controller, %d slices'
-                             % (needed, slope, '{:,}'.format(per_controller), slices), '%.2f' % (slope / needed)))
-        self.notes.append('Beyond one controller: one status run costs %.2f s + %.4f s per host (the fit above; the %d-host run '
-                          'took %.2f s, %.4f s per host all in). Within %g s a controller covers (%g - %.2f) / %.4f = %s hosts; '
-                          '%s sites need at most (%g - %.2f) / %s = %.4f s per host on one controller, or ceil(%s / %s) = %d job '
-                          'slices (ratio: measured over needed per-host cost).'
-                          % (intercept, slope, largest, wall, wall / largest, interval, interval, intercept, slope,
-                             '{:,}'.format(per_controller), '{:,}'.format(sites), interval, intercept, '{:,}'.format(sites), needed,
-                             '{:,}'.format(sites), '{:,}'.format(per_controller), slices))
+        self.rows.append(Row(figure, '%.4f s/host needed per controller, %.4f s/host measured: %s hosts per controller, %s slices'
+                             % (needed, per_host, '{:,}'.format(per_controller), slices or 'n/a'), '%.2f' % (per_host / needed)))
+        self.notes.append('Beyond one controller: the %d-host status run took %.2f s, %.4f s per host all in. %s sites within %g s need '
+                          '%g / %s = %.4f s per host on one controller (ratio: measured over needed). One controller covers '
+                          'floor(%g / %.4f) = %s hosts in %g s, so %s sites take ceil(%s / %s) = %s job slices, one per execution node '
+                          '(docs/performance.md, "Beyond one controller").'
+                          % (largest, wall, per_host, '{:,}'.format(sites), interval, interval, '{:,}'.format(sites), needed, interval,
+                             per_host, '{:,}'.format(per_controller), interval, '{:,}'.format(sites), '{:,}'.format(sites),
+                             '{:,}'.format(per_controller), slices or 'n/a'))
 
     def scaling_row(self, points):
         slope, intercept, r_squared = least_squares(points)
