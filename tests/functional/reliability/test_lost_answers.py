@@ -94,6 +94,8 @@ def test_a_lost_read_after_a_sent_request_reports_unknown_and_what_a_read_saw(lo
     assert observed['state'] == goal and observed['windows_state'] == windows_goal
     assert (observed['process_id'] == 0) == (goal == 'stopped')
     assert services['recording_server']['process_id'] is None, 'the process from before the request is not known now'
+    # 'at' is the module's own figure (seconds into the task when it read the state back), a property of the result, not
+    # this test's clock.
     assert READ_TIMEOUT <= observed['at'] < 10, 'seen after the lost read, within the timeout'
     assert result.result['actions'] == [{'service': 'recording_server', 'action': method.replace('Service', '').lower(),
                                          'unknown': True, 'observed_after_loss': observed}]

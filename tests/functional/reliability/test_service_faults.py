@@ -9,7 +9,6 @@ started, caught by the settle check of the nightly rolling restart. Rows of docs
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -20,15 +19,13 @@ def test_stuck_in_start_pending_gives_up_at_the_timeout(sim_fleet, runner, tmp_p
     fleet = sim_fleet(1, overrides_per_host=quick_overrides(['standard'], {0: {RECORDING_SERVER: {'State': 'Stopped', 'stuck': 'Start Pending'}}}))
     host = fleet.hosts[0]
     inventory = fleet.write_inventory(str(tmp_path / 'inventory.yml'))
-    began = time.monotonic()
     run = runner([play('- {name: start, xprotect.go.service: {name: recording_server, state: started, timeout: 2}}')], inventory)
-    took = time.monotonic() - began
     assert run.rc == RC_FAILED
     message = failure(run, host.name, 'start').result['msg']
     one_clear_line(message, host.address + ": service 'Milestone XProtect Recording Server': ", 'the service is still Start Pending after 2 s',
                    '(timeout 2 s)', 'it did not reach Running', 'raise timeout')
-    # Bounded: the task gave up at its timeout, and polled about ten times a second meanwhile (no retry storm).
-    assert took < 2 + 15, 'ansible-playbook took %.1f s for a 2 s timeout' % took
+    # Bounded: the task gave up at its timeout (the message says after 2 s), and polled about ten times a second
+    # meanwhile (no retry storm): the host's own request count shows both, whatever the machine's load.
     stats = sim_control.get(host.control_url + '/stats')
     assert stats['by_action'].get('StartService') == 1, 'the start was asked for once, not retried'
     assert stats['soap_requests'] <= 2 / 0.1 + 10
