@@ -9,16 +9,23 @@ The roles stay declarative: they gather results and hand them to the filter plug
 plugins/filter/, which are thin shells over these functions (names, documentation, and turning
 RoleDataError into AnsibleFilterError). Everything here works on the data the modules return
 (xprotect.go.service_info and xprotect.go.service results, as registered by a task, including
-the failed and unreachable shapes Ansible gives them) and imports nothing from Ansible.
+the failed and unreachable shapes Ansible gives them) and imports nothing from Ansible (only the
+collection's health rules, module_utils/_health.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ansible_collections.xprotect.go.plugins.module_utils import _health as health
+
 SERVICE_SETS = ('standard', 'custom', 'all')
-REPORT_STATUSES = ('ok', 'warning', 'failed', 'unreachable')
 NO_ANSWER = 'no answer'
+# The report document's shape (roles/fleet_report/files/fleet-report.schema.json): major for a change
+# that breaks a reader, minor for an addition.
+REPORT_SCHEMA_VERSION = '2.0'
+# The order of the summary's headline: "4 recording, 1 degraded, 1 not recording, 0 unknown, 0 unreachable".
+SUMMARY_ORDER = (health.RECORDING, health.DEGRADED, health.NOT_RECORDING, health.UNKNOWN, health.UNREACHABLE)
 
 
 class RoleDataError(ValueError):
@@ -104,11 +111,44 @@ def missing_services(services, set_name):
 
 # -- the fleet_report role ------------------------------------------------------------------------
 
+def _reasons(value, what):
+    reasons = []
+    for index, item in enumerate(_sequence(value, what)):
+        item = _mapping(item, '%s[%d]' % (what, index))
+        if item.get('verdict') not in health.VERDICTS:
+            raise RoleDataError('%s[%d] has verdict %r, not one of %s' % (what, index, item.get('verdict'), ', '.join(health.VERDICTS)))
+        reasons.append({'rule': item.get('rule'), 'service': item.get('service'), 'verdict': item['verdict'],
+                        'text': str(item.get('text', ''))})
+    return reasons
+
+
+def _health_of(info, services):
+    """{'verdict', 'reasons'} of a registered service_info result: its own when it has them.
+
+    A result without them (Ansible refused the task before the module ran, or a module older than
+    the verdicts) is judged here: unreadable for a failed or unreachable result, else by the rules.
+    """
+    if 'verdict' in info:
+        verdict = info['verdict']
+        if verdict not in health.VERDICTS:
+            raise RoleDataError("service_info's verdict is %r, not one of %s" % (verdict, ', '.join(health.VERDICTS)))
+        return {'verdict': verdict, 'reasons': _reasons(info.get('reasons', []), "service_info's reasons")}
+    if task_unreachable(info) or task_failed(info):
+        kind = 'unreachable' if task_unreachable(info) else 'error'
+        return health.unreadable(kind, str(info.get('msg', NO_ANSWER)))
+    return health.host_verdict(services)
+
+
+def verdict_label(verdict):
+    """not_recording -> 'not recording': how people read a verdict."""
+    return verdict.replace('_', ' ')
+
+
 def report_entry(info, host, address=None):
     """One host's entry of the fleet report, from its registered service_info result.
 
-    status is unreachable, failed (the query failed), warning (the module warned, or an
-    installed service is not running) or ok; line is the host's line of the text summary.
+    verdict and reasons are service_info's (health.md); error is why the host could not be read
+    (failed or unreachable); line is the host's line of the text summary.
     """
     info = _mapping(info, "the host's service_info result")
     services = _mapping(info.get('services', {}), "service_info's services")
@@ -117,24 +157,20 @@ def report_entry(info, host, address=None):
     running = len([entry for entry in installed_services if entry.get('state') == 'started'])
     warnings = [str(warning) for warning in _sequence(info.get('warnings', []), "service_info's warnings")]
     install_type = info.get('install_type', 'unknown')
-    if task_unreachable(info):
-        status = 'unreachable'
-    elif task_failed(info):
-        status = 'failed'
-    elif warnings or running < installed:
-        status = 'warning'
-    else:
-        status = 'ok'
-    problem = info.get('msg', NO_ANSWER) if status in ('unreachable', 'failed') else ''
+    judged = _health_of(info, services)
+    unread = task_unreachable(info) or task_failed(info)
+    problem = str(info.get('msg', NO_ANSWER)) if unread else ''
     if problem:
         detail = problem
     else:
+        texts = [item['text'] for item in judged['reasons']]
         detail = '%s installation, %d of %d services running%s' % (
-            install_type, running, installed, ('; ' + ' '.join(warnings)) if warnings else '')
+            install_type, running, installed, ('; ' + ' '.join(texts)) if texts else '')
     return {
         'name': host,
         'address': host if address is None else address,
-        'status': status,
+        'verdict': judged['verdict'],
+        'reasons': judged['reasons'],
         'error': problem,
         'install_type': install_type,
         'installed': installed,
@@ -142,38 +178,61 @@ def report_entry(info, host, address=None):
         'warnings': warnings,
         'services': services,
         'other_services': info.get('other_services', []),
-        'line': '%-16s %-12s %s' % (host, status, detail),
+        'line': '%-16s %-13s %s' % (host, judged['verdict'], detail),
     }
 
 
 def fleet_report(hosts, title, generated):
-    """The report document: {title, generated, summary: {hosts, ok, warning, failed, unreachable}, hosts}."""
+    """The report document (schema REPORT_SCHEMA_VERSION, roles/fleet_report/files/fleet-report.schema.json).
+
+    {schema_version, title, generated, verdicts, summary: {hosts, <verdict>: count...}, attention, hosts}:
+    attention is the names of the hosts that are not recording, worst first (play order within a verdict).
+    """
     hosts = list(_sequence(hosts, 'the report entries'))
     summary = {'hosts': len(hosts)}
-    for status in REPORT_STATUSES:
-        summary[status] = 0
+    for verdict in health.VERDICTS:
+        summary[verdict] = 0
     for index, entry in enumerate(hosts):
-        status = _mapping(entry, 'report entry %d' % index).get('status')
-        if status not in REPORT_STATUSES:
-            raise RoleDataError('report entry %d (%s) has status %r, not one of %s: build entries with report_entry'
-                                % (index, entry.get('name', '?'), status, ', '.join(REPORT_STATUSES)))
-        summary[status] += 1
-    return {'title': title, 'generated': generated, 'summary': summary, 'hosts': hosts}
+        verdict = _mapping(entry, 'report entry %d' % index).get('verdict')
+        if verdict not in health.VERDICTS:
+            raise RoleDataError('report entry %d (%s) has verdict %r, not one of %s: build entries with report_entry'
+                                % (index, entry.get('name', '?'), verdict, ', '.join(health.VERDICTS)))
+        summary[verdict] += 1
+    attention = sorted((entry for entry in hosts if entry['verdict'] != health.RECORDING),
+                       key=lambda entry: health.VERDICTS.index(entry['verdict']))
+    return {'schema_version': REPORT_SCHEMA_VERSION, 'title': title, 'generated': generated,
+            'verdicts': list(health.VERDICTS), 'summary': summary,
+            'attention': [entry.get('name') for entry in attention], 'hosts': hosts}
 
 
-def fleet_summary(report, html_path, json_path):
-    """The plain-text summary: a headline with the counts, a line per host, where the files are."""
+def _checked_report(report):
     report = _mapping(report, 'the report')
     for key in ('title', 'summary', 'hosts'):
         if key not in report:
             raise RoleDataError('the report has no %r: build it with fleet_report' % key)
+    return report
+
+
+def fleet_summary(report, html_path, json_path):
+    """The plain-text summary: a headline with the counts by verdict, a line per host, where the files are."""
+    report = _checked_report(report)
     counts = _mapping(report['summary'], "the report's summary")
-    headline = '%s: %d hosts, %d ok, %d warning, %d failed, %d unreachable' % (
-        report['title'], _integer(counts.get('hosts'), 'summary.hosts'), _integer(counts.get('ok'), 'summary.ok'),
-        _integer(counts.get('warning'), 'summary.warning'), _integer(counts.get('failed'), 'summary.failed'),
-        _integer(counts.get('unreachable'), 'summary.unreachable'))
+    headline = '%s: %d hosts, %s' % (report['title'], _integer(counts.get('hosts'), 'summary.hosts'), ', '.join(
+        '%d %s' % (_integer(counts.get(verdict), 'summary.%s' % verdict), verdict_label(verdict)) for verdict in SUMMARY_ORDER))
     lines = [_mapping(entry, 'report entry').get('line', '') for entry in _sequence(report['hosts'], "the report's hosts")]
     return [headline] + lines + ['HTML report: %s' % html_path, 'JSON report: %s' % json_path]
+
+
+def fleet_failures(report, verdicts):
+    """The hosts whose verdict is one of `verdicts` (fleet_report_fail_on), in the report's order: ["<host> (<verdict>)"]."""
+    report = _checked_report(report)
+    verdicts = [str(verdict) for verdict in _sequence(verdicts, 'the verdicts to fail on')]
+    for verdict in verdicts:
+        if verdict not in health.VERDICTS:
+            raise RoleDataError('cannot fail on %r: the verdicts are %s' % (verdict, ', '.join(health.VERDICTS)))
+    hosts = [_mapping(entry, 'report entry') for entry in _sequence(report['hosts'], "the report's hosts")]
+    return ['%s (%s)' % (entry.get('name'), verdict_label(entry.get('verdict', '')))
+            for entry in hosts if entry.get('verdict') in verdicts]
 
 
 # -- the rolling_restart role ---------------------------------------------------------------------

@@ -35,17 +35,17 @@ ENV = {'ANSIBLE_FORKS': str(FORKS)}
 PROFILES = ['custom' if index % 4 == 3 else 'standard' for index in range(HOSTS)]
 IMAGE_SERVER = 'Milestone Image Server'
 
-# kind -> (wire faults, service settings, status in the status report, outcome of the restart)
+# kind -> (wire faults, service settings, verdict in the status report, outcome of the restart)
 KINDS = {
     'refuse': ({'refuse': True}, {}, 'unreachable', 'UNREACHABLE'),
     'reset': ({'reset': True}, {}, 'unreachable', 'UNREACHABLE'),
-    'http_500': ({'http_500': True}, {}, 'failed', 'FAILED'),
-    'garbage': ({'malformed': 'garbage'}, {}, 'failed', 'FAILED'),
-    'fails_to_start': ({}, {RECORDING_SERVER: {'fail_start_exit_code': 1067}}, 'ok', 'FAILED'),
-    'stuck_start': ({}, {RECORDING_SERVER: {'stuck': 'Start Pending'}}, 'ok', 'FAILED'),
-    'stuck_stop': ({}, {IMAGE_SERVER: {'stuck': 'Stop Pending'}}, 'ok', 'FAILED'),
-    'access_denied': ({}, {RECORDING_SERVER: {'deny_users': ['xpgo-admin']}}, 'ok', 'FAILED'),
-    'crash_after_start': ({}, {}, 'ok', 'FAILED'),   # armed by a Trigger once its restart began
+    'http_500': ({'http_500': True}, {}, 'unknown', 'FAILED'),
+    'garbage': ({'malformed': 'garbage'}, {}, 'unknown', 'FAILED'),
+    'fails_to_start': ({}, {RECORDING_SERVER: {'fail_start_exit_code': 1067}}, 'recording', 'FAILED'),
+    'stuck_start': ({}, {RECORDING_SERVER: {'stuck': 'Start Pending'}}, 'recording', 'FAILED'),
+    'stuck_stop': ({}, {IMAGE_SERVER: {'stuck': 'Stop Pending'}}, 'recording', 'FAILED'),
+    'access_denied': ({}, {RECORDING_SERVER: {'deny_users': ['xpgo-admin']}}, 'recording', 'FAILED'),
+    'crash_after_start': ({}, {}, 'recording', 'FAILED'),   # armed by a Trigger once its restart began
 }
 
 
@@ -87,11 +87,11 @@ def test_status_of_a_200_host_fleet_reports_the_faulted_hosts_only(load, runner,
     run = runner('playbooks/status.yml', inventory, '-e', 'fleet_report_dir=%s' % tmp_path, env=ENV, timeout=400, junit=False)
     assert run.rc == 0, run.stdout[-3000:]
     document = json.loads((tmp_path / 'xprotect-fleet-report.json').read_text(encoding='utf-8'))
-    status = {host['name']: host['status'] for host in document['hosts']}
-    assert len(status) == HOSTS
-    expected = {name: KINDS[kind][2] for name, kind in faulted.items() if KINDS[kind][2] != 'ok'}
-    assert {name: value for name, value in status.items() if value in ('failed', 'unreachable')} == expected
-    assert set(status.values()) <= {'ok', 'failed', 'unreachable'}, 'quick hosts in good health show no warning'
+    verdicts = {host['name']: host['verdict'] for host in document['hosts']}
+    assert len(verdicts) == HOSTS
+    expected = {name: KINDS[kind][2] for name, kind in faulted.items() if KINDS[kind][2] != 'recording'}
+    assert {name: value for name, value in verdicts.items() if value in ('unknown', 'unreachable')} == expected
+    assert set(verdicts.values()) <= {'recording', 'unknown', 'unreachable'}, 'quick hosts in good health are recording'
     assert document['summary']['hosts'] == HOSTS
 
 

@@ -114,8 +114,8 @@ def test_status_of_a_100_host_fleet_leaks_nothing(faulted_fleet, tmp_path):
     run = measured_playbook(tmp_path, inventory, endpoints, 'playbooks/status.yml', '-e', 'fleet_report_dir=%s' % tmp_path)
     assert run.rc == 0, run.stdout[-3000:] + run.stderr[-3000:]
     document = json.loads((tmp_path / 'xprotect-fleet-report.json').read_text(encoding='utf-8'))
-    expected = {name: FAULT_KINDS[kind][2] for name, kind in faulted.items() if FAULT_KINDS[kind][2] != 'ok'}
-    assert {host['name']: host['status'] for host in document['hosts'] if host['status'] != 'ok'} == expected
+    expected = {name: FAULT_KINDS[kind][2] for name, kind in faulted.items() if FAULT_KINDS[kind][2] != 'recording'}
+    assert {host['name']: host['verdict'] for host in document['hosts'] if host['verdict'] != 'recording'} == expected
     # The run used the fleet: its workers held connections to it while it ran.
     assert run.peak('fleet_sockets') > 0 and run.peak('leader_children') > 1, run.summary()
     assert problems(run, **BOUNDS) == [], run.summary()

@@ -13,7 +13,8 @@ import json
 
 import pytest
 
-from .helpers import RECORDING_SERVER, SETTLE, XPROTECT_NAMES, parse_report, service_url, xprotect_state_set, xprotect_states
+from .helpers import (RECORDING_SERVER, SETTLE, XPROTECT_NAMES, parse_report, service_url, validate_report, xprotect_state_set,
+                      xprotect_states)
 
 pytestmark = pytest.mark.slow
 
@@ -49,11 +50,19 @@ def test_status_report_shows_every_host_as_it_is(xprotect_fleet, run_playbook, s
 
     report = parse_report(tmp_path / 'xprotect-fleet-report.html')
     assert list(report.hosts) == sim.names
-    assert {name: host['status'] for name, host in report.hosts.items()} == {
-        failing: 'failed', stopped: 'warning', unreachable: 'unreachable', custom: 'ok', domain: 'warning'}
-    assert 'host-failed' in report.hosts[failing]['classes'] and 'Failed: ' in report.hosts[failing]['text']
-    assert 'host-unreachable' in report.hosts[unreachable]['classes']
-    assert 'Unreachable' in report.hosts[unreachable]['text'] and 'Connection refused' in report.hosts[unreachable]['text']
+    verdicts = {failing: 'unknown', stopped: 'not_recording', unreachable: 'unreachable', custom: 'recording', domain: 'degraded'}
+    assert {name: host['verdict'] for name, host in report.hosts.items()} == verdicts
+    # Problems first: the counts, one tile per host, the hosts needing attention worst first, then every host, collapsed.
+    assert report.order[:3] == ['counts', 'tiles', 'attention'] and report.order[3:] == ['h-%s' % name for name in sim.names]
+    assert report.counts == {'not_recording': 1, 'unknown': 1, 'unreachable': 1, 'degraded': 1, 'recording': 1}
+    assert [(name, verdict) for name, verdict, _title in report.tiles] == list(verdicts.items())
+    assert report.tiles[1][2] == '%s: not recording' % stopped
+    assert [(name, shown) for name, shown, _reasons in report.attention] == [
+        (stopped, 'not recording'), (failing, 'unknown'), (unreachable, 'unreachable'), (domain, 'degraded')]
+    assert report.attention[0][2] == ['The Recording Server service is stopped: no video reaches the system until it runs.']
+    assert not any(host['open'] for host in report.hosts.values())
+    assert 'not_recording' in report.hosts[stopped]['classes'] and 'Unknown: ' in report.hosts[failing]['text']
+    assert 'Unreachable: ' in report.hosts[unreachable]['text'] and 'Connection refused' in report.hosts[unreachable]['text']
     assert report.hosts[unreachable]['rows'] == {}
     # State classes: the stopped Recording Server, the Custom installation's absent services.
     assert 'state-stopped' in report.hosts[stopped]['rows']['recording_server']
@@ -61,21 +70,63 @@ def test_status_report_shows_every_host_as_it_is(xprotect_fleet, run_playbook, s
     assert 'state-absent' in report.hosts[custom]['rows']['event_server']
     assert 'state-absent' in report.hosts[custom]['rows']['mobile_server']
     assert 'state-started' in report.hosts[custom]['rows']['recording_server']
-    assert any('Image Server' in warning and 'Local System' in warning and 'XPGO\\svc-imageserver' in warning
-               for warning in report.hosts[domain]['warnings'])
-    assert any('Recording Server' in warning for warning in report.hosts[stopped]['warnings'])
-    # Self-contained and coloured: inline CSS with a colour per state, no scripts, nothing fetched.
-    assert 'script' not in report.tags and 'link' not in report.tags and report.external == []
+    assert any('Image Server' in text and 'Local System' in text and 'XPGO\\svc-imageserver' in text
+               for text in report.hosts[domain]['reasons'])
+    assert any('Recording Server' in text for text in report.hosts[stopped]['reasons'])
+    # Self-contained and coloured by class: inline CSS with a colour per verdict and state, no scripts, nothing fetched.
+    assert 'script' not in report.tags and 'link' not in report.tags and report.external == [] and report.inline_styles == 0
+    assert '.not_recording { --v: #cf222e' in report.style and '.recording { --v: #1a7f37' in report.style
     assert '.state-started { background: #dafbe1' in report.style and '.state-stopped { background: #ffebe9' in report.style
 
     document = json.loads((tmp_path / 'xprotect-fleet-report.json').read_text(encoding='utf-8'))
-    assert document['summary'] == {'hosts': 5, 'ok': 1, 'warning': 2, 'failed': 1, 'unreachable': 1}
+    validate_report(document)
+    assert document['summary'] == {'hosts': 5, 'not_recording': 1, 'unknown': 1, 'unreachable': 1, 'degraded': 1, 'recording': 1}
+    assert document['attention'] == [stopped, failing, unreachable, domain]
     hosts = {host['name']: host for host in document['hosts']}
     assert hosts[custom]['install_type'] == 'custom' and hosts[custom]['running'] == 4
     assert hosts[stopped]['services']['recording_server']['state'] == 'stopped'
+    assert [item['rule'] for item in hosts[stopped]['reasons']] == ['recording_server_not_running']
     # The plain-text summary in the play output; unreachable and failed hosts do not fail the report.
-    assert 'XProtect Go fleet status: 5 hosts, 1 ok, 2 warning, 1 failed, 1 unreachable' in run.stdout
+    assert 'XProtect Go fleet status: 5 hosts, 1 recording, 1 degraded, 1 not recording, 1 unknown, 1 unreachable' in run.stdout
     assert run.recap[unreachable]['failed'] == 0 and run.recap[custom]['failed'] == 0
+
+
+def test_fail_on_not_recording_fails_the_run_after_the_report(xprotect_fleet, run_playbook, tmp_path):
+    sim = xprotect_fleet({'standard': 2, 'image_server_domain_account': 1}, 3, extra={1: {RECORDING_SERVER: {'State': 'Stopped'}}})
+    healthy, stopped, domain = sim.names
+    # Not set: the same fleet passes, whatever its verdicts.
+    run_playbook('playbooks/status.yml', sim.inventory, env={'PWD': str(tmp_path)})
+
+    (tmp_path / 'xprotect-fleet-report.json').unlink()
+    run = run_playbook('playbooks/status.yml', sim.inventory, '-e', '{"fleet_report_fail_on": ["not_recording", "unreachable"]}',
+                       env={'PWD': str(tmp_path)}, expect_rc=2)
+    # The reports are written first; then one task fails, naming the host and its verdict.
+    validate_report(json.loads((tmp_path / 'xprotect-fleet-report.json').read_text(encoding='utf-8')))
+    assert ('1 of 3 hosts have a verdict of fleet_report_fail_on (not_recording, unreachable): %s (not recording).' % stopped
+            in ' '.join(run.stdout.split()))
+    assert sum(counts['failed'] for counts in run.recap.values()) == 1
+    assert 'XProtect Go fleet status: 3 hosts, 1 recording, 1 degraded, 1 not recording, 0 unknown, 0 unreachable' in run.stdout
+    # Degraded is not among them: no failure for the domain account alone.
+    assert domain not in ' '.join(run.stdout.split()).split('fleet_report_fail_on (not_recording, unreachable):')[1]
+
+    refused = run_playbook('playbooks/status.yml', sim.inventory, '-e', '{"fleet_report_fail_on": ["failed"]}',
+                           env={'PWD': str(tmp_path)}, expect_rc=2)
+    assert 'fleet_report_fail_on' in refused.stdout and 'not_recording' in refused.stdout
+
+
+def test_a_relative_report_dir_is_taken_from_where_ansible_playbook_runs(xprotect_fleet, run_playbook, tmp_path):
+    sim = xprotect_fleet({'standard': 1}, 1)
+    (tmp_path / 'reports').mkdir()
+    run_playbook('playbooks/status.yml', sim.inventory, '-e', 'fleet_report_dir=reports', env={'PWD': str(tmp_path)})
+    assert (tmp_path / 'reports' / 'xprotect-fleet-report.json').is_file()
+    assert 'HTML report: %s' % (tmp_path / 'reports' / 'xprotect-fleet-report.html') in run_playbook(
+        'playbooks/status.yml', sim.inventory, '-e', 'fleet_report_dir=reports', env={'PWD': str(tmp_path)}).stdout
+
+    missing = run_playbook('playbooks/status.yml', sim.inventory, '-e', 'fleet_report_dir=nowhere', env={'PWD': str(tmp_path)},
+                           expect_rc=2)
+    said = ' '.join(missing.stdout.split())
+    assert 'relative to the directory ansible-playbook is run from (the shell\'s PWD, here %s)' % tmp_path in said
+    assert 'got "nowhere", that is "%s"' % (tmp_path / 'nowhere') in said
 
 
 @pytest.mark.compat
@@ -150,10 +201,10 @@ def test_rolling_restart_stops_at_the_host_that_fails(xprotect_fleet, run_playbo
     # The status report afterwards shows the host whose Recording Server is down.
     run_playbook('playbooks/status.yml', sim.inventory, env={'PWD': str(tmp_path)})
     report = parse_report(tmp_path / 'xprotect-fleet-report.html')
-    assert report.hosts[custom]['status'] == 'warning'
+    assert report.hosts[custom]['verdict'] == 'not_recording'
     assert 'state-stopped' in report.hosts[custom]['rows']['recording_server']
-    assert any('Recording Server' in warning for warning in report.hosts[custom]['warnings'])
-    assert report.hosts[first]['status'] == 'ok'
+    assert any('Recording Server' in text for text in report.hosts[custom]['reasons'])
+    assert report.hosts[first]['verdict'] == 'recording'
 
 
 def test_rolling_restart_refuses_a_batch_larger_than_allowed_and_check_mode_restarts_nothing(xprotect_fleet, run_playbook):
