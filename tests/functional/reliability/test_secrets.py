@@ -94,7 +94,7 @@ DUMP = {
         'mode': '0600',
     },
     'vars': {'registered': ['%s_%s' % (way, what) for way in WAYS_IN for what in REGISTERED]
-             + ['services_result', '_services_observed', '_services_settled']},
+             + ['services_result', 'services_observed', 'services_settled']},
 }
 
 
@@ -152,7 +152,7 @@ def test_the_password_never_shows_on_any_failure_path(everything):
         failed = {host for host, results in registered.items()
                   if any(result.get('failed') or result.get('unreachable') for name, result in results.items() if name.startswith(way))}
         assert failed == set(PATHS) - {'settle-crash'}, 'these took no failure path %s: %s' % (way, sorted(set(PATHS) - failed))
-    assert registered['settle-crash']['_services_settled']['services']['recording_server']['state'] == 'stopped'
+    assert registered['settle-crash']['services_settled']['services']['recording_server']['state'] == 'stopped'
     assert 'did not stay up' in run.stdout or 'did not stay up' in written['ansible.log']
     assert 'ReturnValue 2' in written['ansible.log'] and 'exit code 1067' in written['ansible.log']
 
