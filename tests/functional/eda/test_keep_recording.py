@@ -61,6 +61,11 @@ class Fleet:
         return sum(1 for item in self.control.get(self.host(name).control_url + '/history')
                    if item['service'] == service and item['state'] == 'Start Pending')
 
+    def transitions(self, name, service=RECORDING_SERVER):
+        """[(time, state)] of a service as the simulated host recorded them (its clock, not the test's)."""
+        return [(item['time'], item['state']) for item in self.control.get(self.host(name).control_url + '/history')
+                if item['service'] == service]
+
     def reads(self, name):
         return self.control.get(self.host(name).control_url + '/stats')['soap_requests']
 
@@ -95,10 +100,12 @@ def test_the_rulebook_heals_gives_up_and_respects_maintenance(eda_bin, sim_fleet
             time.sleep(0.2)
 
         # 1. Stopped out of band: running again within the interval + its own start time + 3 s.
+        # Measured on the simulated host's own record (when it stopped, when it ran again), not the test's clock.
         fleet.configure('xpgo-001', State='Stopped', ExitCode=1067)
-        stopped = time.monotonic()
         assert fleet.wait_state('xpgo-001', 'Running', 60), run.timed_output()
-        healed_in = time.monotonic() - stopped
+        history = fleet.transitions('xpgo-001')
+        stopped = max(when for when, state in history if state == 'Stopped')
+        healed_in = min(when for when, state in history if state == 'Running' and when > stopped) - stopped
         print('xpgo-001 healed in %.2f s (budget %.1f s)' % (healed_in, INTERVAL + RS_START + HEAL_BUDGET))
         assert healed_in <= INTERVAL + RS_START + HEAL_BUDGET, run.timed_output()
 
@@ -106,7 +113,6 @@ def test_the_rulebook_heals_gives_up_and_respects_maintenance(eda_bin, sim_fleet
         fleet.configure('xpgo-002', crash_after_seconds=1.0)
         # 3. Stopped on purpose with the stop playbook: its maintenance switch keeps every heal away.
         run_playbook('playbooks/stop.yml', str(inventory_path), '--limit', 'xpgo-003')
-        maintained_since = time.monotonic()
         run.wait_for(lambda text: 'GIVING UP on xpgo-002' in text, SHUTDOWN_AFTER, 'giving up on xpgo-002')
         code = run.wait(SHUTDOWN_AFTER + 120)
 
@@ -118,7 +124,11 @@ def test_the_rulebook_heals_gives_up_and_respects_maintenance(eda_bin, sim_fleet
     assert fleet.starts('xpgo-001') == 1
     assert fleet.starts('xpgo-002') == MAX_PER_HOUR and fleet.state('xpgo-002') == 'Stopped'
     assert fleet.starts('xpgo-003') == 0 and fleet.state('xpgo-003') == 'Stopped'
-    assert time.monotonic() - maintained_since > INTERVAL + RS_START + HEAL_BUDGET, 'long enough to see it would be left alone'
+    # Watched long enough to see it would be left alone: from xpgo-003's stop to xpgo-002's last crash (the watch went on
+    # at least until then), on the simulated hosts' record.
+    maintained_since = max(when for when, state in fleet.transitions('xpgo-003') if state == 'Stopped')
+    watched_until = max(when for when, state in fleet.transitions('xpgo-002'))
+    assert watched_until - maintained_since > INTERVAL + RS_START + HEAL_BUDGET, 'long enough to see it would be left alone'
     assert 'MAINTENANCE xpgo-003' in output
     assert fleet.fleet.password not in output
     assert list((workdir / 'tmp').iterdir()) == [], 'the run left files in its TMPDIR'
