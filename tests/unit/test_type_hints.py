@@ -60,7 +60,6 @@ NOT_YET_HINTED = frozenset([
     'simulator/src/xprotect_go_simulator/validation.py',
     'simulator/src/xprotect_go_simulator/wql.py',
     'simulator/src/xprotect_go_simulator/wql_lexer.py',
-    'simulator/src/xprotect_go_simulator/wsman_faults.py',
 ])
 
 
