@@ -143,7 +143,7 @@ class ScmEvent:
         return any(('the %s service' % name) in self.message.lower() for name in wanted)
 
     @property
-    def order(self):
+    def order(self) -> tuple:
         return (self.time or datetime.datetime.min.replace(tzinfo=datetime.timezone.utc), self.record_number)
 
     def facts(self) -> dict:

@@ -62,11 +62,11 @@ def _merge(*blocks):
     return spec
 
 
-def service_info_spec():
+def service_info_spec() -> dict:
     return {'argument_spec': _merge(CONNECTION_SPEC, SERVICE_NAMES_SPEC, FAILURES_SPEC), 'supports_check_mode': True}
 
 
-def service_spec():
+def service_spec() -> dict:
     return {
         'argument_spec': _merge(CONNECTION_SPEC, SERVICE_NAMES_SPEC, SERVICE_CONTROL_SPEC),
         'required_one_of': [['state', 'start_mode', 'account']],

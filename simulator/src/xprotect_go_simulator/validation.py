@@ -16,7 +16,7 @@ PENDING_STATES = ('Start Pending', 'Stop Pending')
 START_MODES = ('Auto', 'Manual', 'Disabled', 'Boot', 'System')
 
 
-def validated(changes):
+def validated(changes: dict) -> dict:
     """configure() values checked and normalised; ValueError names the first bad one."""
     values = {}
     for key, value in changes.items():

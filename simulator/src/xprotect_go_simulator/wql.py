@@ -30,9 +30,13 @@ from __future__ import annotations
 import datetime
 import operator
 import re
+import typing as t
 from dataclasses import dataclass
 
 from .wql_lexer import WqlError, like_pattern, scan_string, tokens
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
 
 KEYWORDS = frozenset(('select', 'from', 'where', 'and', 'or', 'not', 'like', 'is', 'null', 'true', 'false', 'associators', 'of'))
 ASSOCIATOR_OPTIONS = ('AssocClass', 'ResultClass', 'Role', 'ResultRole')
@@ -48,9 +52,9 @@ _MIRROR = {'<': '>', '>': '<', '<=': '>=', '>=': '<='}
 class SelectQuery:
     class_name: str
     properties: tuple | None      # canonical property names in the order named; None for '*'
-    condition: object             # callable(instance: dict) -> bool
+    condition: Callable[[dict], bool]  # callable(instance: dict) -> bool
 
-    def matches(self, instance):
+    def matches(self, instance: dict) -> bool:
         return self.condition(instance)
 
 
@@ -65,7 +69,7 @@ class AssociatorsQuery:
     result_role: str | None = None
 
 
-def parse(text, schema):
+def parse(text: str, schema: dict) -> SelectQuery | AssociatorsQuery:
     """Parse one WQL query. schema: {class name: property names}. Raises WqlError."""
     if not isinstance(text, str) or not text.strip():
         raise WqlError('the query is empty')
@@ -314,7 +318,7 @@ def _comparison(prop, op, literal):
 _DMTF = re.compile(r'(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)\.(\d{6})([+-])(\d{3})$')
 
 
-def cim_datetime(text):
+def cim_datetime(text: object) -> datetime.datetime | None:
     """The aware datetime a DMTF string means, or None when it is not one."""
     match = _DMTF.match(str(text).strip())
     if not match:
