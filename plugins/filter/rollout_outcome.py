@@ -13,10 +13,10 @@ from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import 
 from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, rollout_outcome
 
 
-def _rollout_outcome(before, host, restart=None, error='', check_mode=False):
-    require_defined('rollout_outcome', before, host, restart, error, check_mode)
+def _rollout_outcome(before, host, restart=None, error='', check_mode=False, after=None):
+    require_defined('rollout_outcome', before, host, restart, error, check_mode, after)
     try:
-        return rollout_outcome(before, host, restart, error, check_mode)
+        return rollout_outcome(before, host, restart, error, check_mode, after)
     except RoleDataError as problem:
         raise AnsibleFilterError('xprotect.go.rollout_outcome: %s' % problem) from problem
 

@@ -257,12 +257,29 @@ def _timings(services):
     return '; '.join(parts)
 
 
-def rollout_outcome(before, host, restart=None, error='', check_mode=False):
-    """What the rollout did to one host: {host, status, line}.
+def left_down(read):
+    """"recording_server (stopped), image_server (unknown)": the services of a read of the host that are not running.
+
+    read: a registered service_info or service result; its services that are installed (or whose
+    installation the result does not say, as the service module's) and not started are left down.
+    """
+    services = _mapping(_mapping(read, 'the read after the restart').get('services', {}), "the read's services")
+    down = []
+    for key, entry in services.items():
+        entry = _mapping(entry, 'service %r of the read after the restart' % key)
+        if entry.get('installed') is not False and entry.get('state') != 'started':
+            down.append('%s (%s)' % (key, entry.get('state', 'unknown')))
+    return down
+
+
+def rollout_outcome(before, host, restart=None, error='', check_mode=False, after=None):
+    """What the rollout did to one host: {host, status, line, left_down}.
 
     before: the service_info result read before the restart (unreachable or failed there means the
     host was not touched); restart: the services role's services_result (the service module's
-    result); error: why the restart failed, empty when it did not.
+    result); error: why the restart failed, empty when it did not; after: the latest read of the
+    host's services once the restart began (services_settled, services_observed or services_result),
+    by default `restart`. A failed host's line says which services the restart left down.
     """
     if task_unreachable(before):
         status = 'unreachable'
@@ -270,14 +287,19 @@ def rollout_outcome(before, host, restart=None, error='', check_mode=False):
         status = 'failed'
     else:
         status = 'restarted'
-    if status != 'restarted':
-        reason = before.get('msg', '') if task_unreachable(before) or task_failed(before) else error
-        return {'host': host, 'status': status, 'line': '%s: %s: %s' % (host, status.upper(), reason)}
     restart = _mapping(restart if restart is not None else {}, 'the restart result')
+    if status != 'restarted':
+        touched = status == 'failed' and not task_failed(before)
+        down = left_down(after if after is not None else restart) if touched else []
+        reason = before.get('msg', '') if task_unreachable(before) or task_failed(before) else error
+        line = '%s: %s: %s' % (host, status.upper(), reason)
+        if down:
+            line += '; left down on the host: %s' % ', '.join(down)
+        return {'host': host, 'status': status, 'line': line, 'left_down': down}
     services = list(_mapping(restart.get('services', {}), "the restart result's services").items())
     took = '' if check_mode else ' in %.1f s' % _seconds(restart.get('elapsed', 0), "the restart result's elapsed")
     line = '%s: %s%d services%s (%s)' % (host, 'would restart ' if check_mode else 'restarted ', len(services), took, _timings(services))
-    return {'host': host, 'status': status, 'line': line}
+    return {'host': host, 'status': status, 'line': line, 'left_down': []}
 
 
 def rollout_stops(batch_failed, batch_size, max_fail_percentage, pending):

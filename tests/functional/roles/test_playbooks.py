@@ -195,6 +195,11 @@ def test_rolling_restart_stops_at_the_host_that_fails(xprotect_fleet, run_playbo
     assert '%s: restarted 6 services in' % first in run.stdout and 'recording_server stop ' in run.stdout
     assert '%s: restarted 4 services in' % custom not in run.stdout
     assert '%s: FAILED: ' % custom in run.stdout and 'exit code 1067' in run.stdout
+    # Which services the failed restart left down, as the simulator has them.
+    down = ['%s (stopped)' % key for key in ('recording_server', 'image_server', 'image_import', 'log_check')]
+    assert 'left down on the host: %s' % ', '.join(down) in run.stdout
+    assert {name for name, (state, _pid) in xprotect_states(sim.host(custom)).items() if state != 'Running'} == {
+        RECORDING_SERVER, 'Milestone Image Server', IMAGE_IMPORT, 'Milestone Log Check Service'}
     assert '%s: not restarted (the rollout stopped before it)' % last in run.stdout
     assert run.recap[custom]['failed'] == 1 and last not in run.recap
 
@@ -219,6 +224,8 @@ def test_rolling_restart_refuses_a_batch_larger_than_allowed_and_check_mode_rest
     assert snapshots(sim) == before, 'check mode restarted something'
     assert 'Rolling restart (check mode, nothing was restarted) done: 3 would be restarted' in check.stdout
     assert '%s: would restart 4 services (recording_server would_stop, would_start;' % sim.names[1] in check.stdout
+    # --diff shows what would be stopped and started again, though the state is started before and after.
+    assert '+        "restarted": true' in check.stdout
 
 
 def test_start_goes_on_past_an_unreachable_host_and_catches_a_crash(xprotect_fleet, run_playbook, sim_control):

@@ -71,7 +71,7 @@ def test_a_restarted_host_lists_each_service_with_its_stop_and_start(results):
 
 def test_check_mode_says_what_would_be_restarted_without_times(results):
     outcome = rollout_outcome(results['service_info']['custom'], 'xpgo-005', results['service_restart']['custom_check_mode'], '', True)
-    assert outcome == {'host': 'xpgo-005', 'status': 'restarted', 'line': (
+    assert outcome == {'host': 'xpgo-005', 'status': 'restarted', 'left_down': [], 'line': (
         'xpgo-005: would restart 4 services (recording_server would_stop, would_start; image_server would_stop, would_start; '
         'image_import would_stop, would_start; log_check would_stop, would_start)')}
 
@@ -85,10 +85,26 @@ def test_an_action_without_seconds_and_a_service_without_actions(results):
                                % restart['elapsed'])
 
 
-def test_a_failed_restart_reports_the_error_and_not_the_services(results):
+LEFT_DOWN = ['recording_server (stopped)', 'image_server (stopped)', 'image_import (stopped)', 'log_check (stopped)']
+
+
+def test_a_failed_restart_reports_the_error_and_what_it_left_down(results):
     error = failure_reason(results['failed_task']['module']['result'], 'Converge the XProtect services')
     outcome = rollout_outcome(results['service_info']['custom'], 'xpgo-005', results['service_restart']['custom_recording_server_fails'], error)
-    assert outcome == {'host': 'xpgo-005', 'status': 'failed', 'line': 'xpgo-005: FAILED: Converge the XProtect services: ' + EXIT_1067}
+    assert outcome == {'host': 'xpgo-005', 'status': 'failed', 'left_down': LEFT_DOWN, 'line': (
+        'xpgo-005: FAILED: Converge the XProtect services: ' + EXIT_1067 + '; left down on the host: ' + ', '.join(LEFT_DOWN))}
+
+
+def test_the_latest_read_after_the_restart_decides_what_is_left_down(results):
+    # The restart went through, then Image Import died during the settle time: the settled read says so.
+    settled = results['service_info']['other_service_and_image_import_stopped']
+    outcome = rollout_outcome(results['service_info']['standard'], 'xpgo-004', results['service_restart']['standard'],
+                              'Assert the started services kept running in the same process: Image Import did not stay up', after=settled)
+    assert outcome['left_down'] == ['image_import (stopped)']
+    assert outcome['line'].endswith('did not stay up; left down on the host: image_import (stopped)')
+    # A Custom installation's services that are not installed are not down.
+    custom = results['service_info']['custom']
+    assert rollout_outcome(results['service_info']['custom'], 'xpgo-005', after=custom, error='Verify: x')['line'] == 'xpgo-005: FAILED: Verify: x'
 
 
 def test_a_host_lost_mid_restart_is_failed_with_the_reason_the_role_gives(results):
@@ -96,7 +112,8 @@ def test_a_host_lost_mid_restart_is_failed_with_the_reason_the_role_gives(result
     assert lost['unreachable'] is True
     error = LOST + lost['msg']
     outcome = rollout_outcome(results['service_info']['standard'], 'xpgo-002', lost, error)
-    assert outcome['status'] == 'failed' and outcome['line'] == 'xpgo-002: FAILED: ' + error
+    assert outcome['status'] == 'failed' and outcome['line'] == 'xpgo-002: FAILED: ' + error + '; left down on the host: ' + ', '.join(
+        '%s (%s)' % (key, 'unknown' if key == 'recording_server' else 'stopped') for key in lost['services'])
 
 
 @pytest.mark.parametrize('shape, status', [('unreachable', 'UNREACHABLE'), ('failed', 'FAILED')])
@@ -104,7 +121,7 @@ def test_a_host_that_did_not_answer_before_is_not_restarted(results, shape, stat
     before = results['service_info'][shape]
     # Whatever else is passed, the first read decides: the host was never touched.
     outcome = rollout_outcome(before, 'xpgo-003', results['service_restart']['standard'], 'ignored', False)
-    assert outcome == {'host': 'xpgo-003', 'status': status.lower(), 'line': 'xpgo-003: %s: %s' % (status, before['msg'])}
+    assert outcome == {'host': 'xpgo-003', 'status': status.lower(), 'left_down': [], 'line': 'xpgo-003: %s: %s' % (status, before['msg'])}
 
 
 def test_no_restart_result_means_no_services(results):
