@@ -61,9 +61,15 @@ def service_result(result, targets, plan, executor, before, diff, check_mode, el
 
 
 def _diff_after(facts, plan):
+    """A service's state afterwards; ``restarted: true`` when it was (or in check mode would be) stopped and started
+    again, which its state alone (started before and after) does not show."""
     after = {'state': facts['state'], 'start_mode': facts['start_mode']}
     if plan.account is not None:
         after['account'] = facts['start_name']
+    planned = [action for action in facts['actions'] if action.startswith('would_')]
+    done = planned or ['would_' + action for action in facts['seconds']]
+    if 'would_stop' in done and 'would_start' in done:
+        after['restarted'] = True
     return after
 
 

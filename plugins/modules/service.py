@@ -42,7 +42,13 @@ attributes:
     details: Reports what would be done (RV(services.actions) entries start with C(would_)) without doing it.
   diff_mode:
     support: full
-    details: Shows each service's state and start mode before and after.
+    details:
+      - Shows each service's state and start mode (and log-on account, with O(account)) before and after.
+      - >-
+        A service that is (in check mode, would be) stopped and started again shows C(restarted: true) after, as its
+        state is V(started) before and after; a stopped service that O(state=restarted) only starts shows
+        C(state: stopped) before and C(state: started) after. The order of the stops and starts is in RV(actions)
+        (RV(services.actions) in check mode, V(would_stop), V(would_start)).
   action:
     support: full
   async:

@@ -85,6 +85,20 @@ def test_check_mode_changes_nothing_but_reports(clock):
     assert windows.services[NAMES['recording_server'].lower()]['State'] == 'Stopped'
 
 
+def test_check_mode_diff_of_a_restart_shows_what_would_be_stopped_and_started(clock):
+    windows = FakeWindows(clock)
+    windows.services[NAMES['log_check'].lower()]['State'] = 'Stopped'
+    result = converge(windows, clock, check_mode=True, diff=True, name=['recording_server', 'log_check'], state='restarted')
+    assert not windows.actions('stop') and not windows.actions('start')
+    assert result['diff'] == {
+        'before': {'recording_server': {'state': 'started', 'start_mode': 'auto'}, 'log_check': {'state': 'stopped', 'start_mode': 'auto'}},
+        'after': {'recording_server': {'state': 'started', 'start_mode': 'auto', 'restarted': True},
+                  'log_check': {'state': 'started', 'start_mode': 'auto'}}}
+    # Done for real, the diff is the same.
+    applied = converge(windows, clock, diff=True, name=['recording_server', 'log_check'], state='restarted')
+    assert applied['diff'] == result['diff']
+
+
 def test_diff_after_is_what_was_observed(clock):
     windows = FakeWindows(clock)
     result = converge(windows, clock, diff=True, name=['mobile_server'], state='stopped')
