@@ -39,13 +39,14 @@ export XPGO_TOOLS_BIN := $(CURDIR)/$(TOOLS_VENV)/bin
 export XPGO_EDA_BIN := $(CURDIR)/$(EDA_VENV)/bin
 export XPGO_UNITS_PYTHON := $(CURDIR)/$(UNITS_VENV)/bin/python
 
-.PHONY: help test demo unit pytest lint-python format sanity changelog lint build compat venv clean changelog-rst importer docs ee
+.PHONY: help test quick demo unit pytest lint-python format sanity changelog lint build compat venv clean changelog-rst importer docs ee
 .PHONY: ansible-test-units integration molecule
 
 help:
 	@echo "make demo       simulated fleet + playbooks/status.yml"
 	@echo "make test       everything CI checks: ruff, mypy, pytest, sanity, changelog, lint, build round trip, compat,"
 	@echo "                CHANGELOG.rst, galaxy-importer, docs site, execution environment"
+	@echo "make quick      the unit tests and the fast functional tests (the simulator's), under 2 minutes"
 	@echo "make unit       pytest tests/unit only"
 	@echo "make lint-python  ruff check, ruff format --check and mypy (scripts/lint-python, scripts/typecheck)"
 	@echo "make format     ruff format and ruff check --fix on the whole checkout"
@@ -120,6 +121,12 @@ test: $(STAMP) $(COMPAT_STAMP) $(EDA_STAMP) $(TOOLS_STAMP) $(UNITS_STAMP)
 
 demo: $(STAMP)
 	@scripts/demo
+
+# The unit tests, then the simulator's functional tests (in-process, no ansible-playbook: about 30 s of CPU in all,
+# under 2 minutes on 2 cores). Two runs: tests/unit/simulator and tests/functional/simulator share test file names.
+quick: $(STAMP)
+	@$(STEP) "quick 1/2 pytest tests/unit" $(BIN)/pytest tests/unit -q
+	@$(STEP) "quick 2/2 pytest tests/functional/simulator (not slow)" $(BIN)/pytest tests/functional/simulator -q -m "not slow and not chromium"
 
 unit: $(STAMP)
 	@$(STEP) "pytest tests/unit" $(BIN)/pytest tests/unit
