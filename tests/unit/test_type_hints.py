@@ -41,7 +41,6 @@ NOT_YET_HINTED = frozenset([
     'simulator/src/xprotect_go_simulator/accounts.py',
     'simulator/src/xprotect_go_simulator/auth.py',
     'simulator/src/xprotect_go_simulator/control.py',
-    'simulator/src/xprotect_go_simulator/costs.py',
     'simulator/src/xprotect_go_simulator/enumeration.py',
     'simulator/src/xprotect_go_simulator/eventlog.py',
     'simulator/src/xprotect_go_simulator/faults.py',
@@ -55,7 +54,6 @@ NOT_YET_HINTED = frozenset([
     'simulator/src/xprotect_go_simulator/services.py',
     'simulator/src/xprotect_go_simulator/soap.py',
     'simulator/src/xprotect_go_simulator/tls.py',
-    'simulator/src/xprotect_go_simulator/wql_lexer.py',
 ])
 
 

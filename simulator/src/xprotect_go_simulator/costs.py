@@ -63,7 +63,7 @@ class CostModel:
     pull: float = 0.0
     handshake: float = 0.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.name == 'name':
@@ -72,11 +72,11 @@ class CostModel:
             elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float('inf'):
                 raise ValueError('cost model %s: %s must be a number of 0 or more, not %r' % (self.name, field.name, value))
 
-    def walked(self, listed_services):
+    def walked(self, listed_services: int) -> int:
         """How many services the provider walks on a host that lists listed_services."""
         return max(int(listed_services), int(self.machine_services))
 
-    def seconds(self, kind, listed_services=0):
+    def seconds(self, kind: str, listed_services: int = 0) -> float:
         """Seconds Windows takes for one operation of this kind (listed_services: what the host lists, for QUERY)."""
         if kind == QUERY:
             return self.query + self.per_service * self.walked(listed_services)
@@ -84,7 +84,7 @@ class CostModel:
             raise ValueError('unknown operation kind %r; known: %s' % (kind, ', '.join(KINDS)))
         return getattr(self, kind)
 
-    def as_dict(self):
+    def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
@@ -111,7 +111,7 @@ WINDOWS = CostModel(
 MODELS = {INSTANT.name: INSTANT, WINDOWS.name: WINDOWS}
 
 
-def resolve(model):
+def resolve(model: CostModel | str | None) -> CostModel:
     """A CostModel from a model, its name, or None (instant)."""
     if model is None:
         return INSTANT
@@ -122,7 +122,7 @@ def resolve(model):
     raise ValueError('cost model must be one of %s (or a CostModel), not %r' % (', '.join(MODELS), model))
 
 
-def classify(action, text):
+def classify(action: str, text: str) -> str | None:
     """The kind of operation a SOAP request is (action, and its text for WQL), or None for what no model prices."""
     if action == soap.ACTION_ENUMERATE:
         return EVENT_QUERY if 'win32_ntlogevent' in text.lower() else QUERY
@@ -135,7 +135,7 @@ def classify(action, text):
     return None
 
 
-def describe(model):
+def describe(model: CostModel) -> str:
     """One line: what each operation costs under the model."""
     if model.name == INSTANT.name and not any(model.seconds(kind) for kind in KINDS):
         return 'instant (the simulator answers at once; only the network delay is charged)'

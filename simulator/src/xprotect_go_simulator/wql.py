@@ -276,6 +276,7 @@ class _Parser:
         class_name = self.resolve_class(match.group('cls'))
         key = self.resolve_property(match.group('key')) if match.group('key') else None
         rest = token.value[match.end():]
+        value: object
         if rest[:1] in ('"', "'"):
             value, end = scan_string(rest, 0)
         else:

@@ -8,7 +8,11 @@
 from __future__ import annotations
 
 import re
+import typing as t
 from dataclasses import dataclass
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _TOKEN = re.compile(r"""
     (?P<number>-?[0-9]+)(?![A-Za-z0-9_])
@@ -21,7 +25,7 @@ _TOKEN = re.compile(r"""
 class WqlError(ValueError):
     """The query is not one the simulated WMI can run. kind: 'syntax', 'class' or 'property'."""
 
-    def __init__(self, message, kind='syntax'):
+    def __init__(self, message: str, kind: str = 'syntax') -> None:
         super().__init__(message)
         self.kind = kind
 
@@ -32,11 +36,11 @@ class Token:
     value: object
     position: int
 
-    def is_keyword(self, word):
-        return self.kind == 'name' and self.value.lower() == word
+    def is_keyword(self, word: str) -> bool:
+        return self.kind == 'name' and t.cast(str, self.value).lower() == word
 
 
-def like_pattern(pattern):
+def like_pattern(pattern: str) -> re.Pattern[str]:
     """The compiled regular expression equivalent to a WQL LIKE pattern (case-insensitive)."""
     out = []
     index = 0
@@ -76,7 +80,7 @@ def _like_set(body, pattern):
     return '[%s%s]' % ('^' if negate else '', ''.join(parts))
 
 
-def scan_string(text, start):
+def scan_string(text: str, start: int) -> tuple[str, int]:
     """The string literal opening at text[start]; returns (value, index after it)."""
     quote = text[start]
     value = []
@@ -111,8 +115,9 @@ def _scan_path(text, start):
     raise WqlError('unclosed { at position %d' % start)
 
 
-def tokens(text):
+def tokens(text: str) -> Iterator[Token]:
     """The tokens of a query, ending with an 'end' token; raises WqlError."""
+    value: object
     index = 0
     while True:
         while index < len(text) and text[index].isspace():
@@ -131,7 +136,7 @@ def tokens(text):
             match = _TOKEN.match(text, index)
             if not match:
                 raise WqlError('unexpected character %r at position %d' % (char, index))
-            kind = match.lastgroup
+            kind = t.cast(str, match.lastgroup)  # every alternative is a named group
             value = int(match.group()) if kind == 'number' else match.group()
             yield Token(kind, value, index)
             end = match.end()
