@@ -21,7 +21,14 @@ Passwords are kept like LSA secrets: never in snapshots or on the control endpoi
 
 from __future__ import annotations
 
+import typing as t
+
 from .services import INVALID_PARAMETER, SUCCESS
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from .services import Service
 
 NOT_SUPPORTED = 1
 LOGON_FAILED = 15
@@ -38,14 +45,14 @@ class Accounts:
     """Users and managed service accounts of one machine (domain ones as its domain controller would answer), and the
     passwords stored for its services."""
 
-    def __init__(self, machine, entries=()):
+    def __init__(self, machine: str, entries: Iterable[dict] = ()) -> None:
         self.machine = machine
-        self.users = {}
-        self.secrets = {}           # service name (lower) -> the password stored with its log-on account
+        self.users: dict[str, dict] = {}
+        self.secrets: dict[str, str | None] = {}  # service name (lower) -> the password stored with its log-on account
         for entry in entries:
             self.add(**entry)
 
-    def add(self, name, password=None, upn=None, logon_right=True):
+    def add(self, name: str, password: str | None = None, upn: str | None = None, logon_right: bool = True) -> None:
         """Add (or replace) an account: DOMAIN\\user or .\\user with a password, DOMAIN\\name$ without one."""
         if '\\' not in name:
             raise ValueError('an account is DOMAIN\\user, .\\user or DOMAIN\\name$, not %r' % name)
@@ -53,7 +60,7 @@ class Accounts:
             raise ValueError('password must be a string or null, logon_right true or false')
         self.users[self._key(name)] = {'name': name, 'password': password, 'upn': upn, 'logon_right': logon_right}
 
-    def as_list(self):
+    def as_list(self) -> list[dict]:
         """The accounts without their passwords (the control endpoint)."""
         return [{'name': user['name'], 'upn': user['upn'], 'logon_right': user['logon_right'],
                  'has_password': user['password'] is not None} for user in self.users.values()]
@@ -62,7 +69,7 @@ class Accounts:
         name = name.strip().lower()
         return self.machine.lower() + name[1:] if name.startswith('.\\') else name
 
-    def find(self, name):
+    def find(self, name: str) -> dict | None:
         """The user or managed account a name means (DOMAIN\\user, .\\user, MACHINE\\user or its UPN), else None."""
         key = self._key(name)
         if key in self.users:
@@ -71,7 +78,7 @@ class Accounts:
 
     # -- Win32_Service.Change -------------------------------------------------------------------------
 
-    def change(self, service, params):
+    def change(self, service: Service, params: dict) -> int:
         """Carry out Change's account part (and StartMode, DesktopInteract) on a service; returns the ReturnValue."""
         if any(params.get(name) is not None for name in params if name not in SIMULATED_PARAMETERS):
             return NOT_SUPPORTED
@@ -113,7 +120,7 @@ class Accounts:
 
     # -- StartService ------------------------------------------------------------------------------------
 
-    def logon_error(self, service):
+    def logon_error(self, service: Service) -> int | None:
         """The Win32 error logging the service on fails with at start, None when it logs on. An account set out of band
         (not through Change) logs on, as the product's installer would have set it up."""
         account = service.config['StartName'] or ''

@@ -11,8 +11,13 @@ other values are kept and read back. Return values are Win32 error codes, as Std
 
 from __future__ import annotations
 
+import typing as t
+
 from . import soap
 from .services import denied
+
+if t.TYPE_CHECKING:
+    from .services import ServiceControlManager
 
 STDREGPROV_URI = soap.WMI_BASE + 'root/default/StdRegProv'
 
@@ -31,12 +36,12 @@ class StdRegProv:
 
     METHODS = ('SetDWORDValue', 'GetDWORDValue')
 
-    def __init__(self, scm):
+    def __init__(self, scm: ServiceControlManager) -> None:
         self.scm = scm
-        self._values = {}               # (service key lower, value name lower) -> DWORD
-        self._delayed_written = set()   # services whose DelayedAutostart value was written
+        self._values: dict[tuple[str, str], int] = {}  # (service key lower, value name lower) -> DWORD
+        self._delayed_written: set[str] = set()  # services whose DelayedAutostart value was written
 
-    def call(self, method, params, username):
+    def call(self, method: str, params: dict, username: str) -> list[tuple[str, object]]:
         """The [(name, value)] outputs of one method call, ReturnValue first."""
         if method == 'SetDWORDValue':
             return [('ReturnValue', self.set_dword(params, username))]
@@ -57,13 +62,13 @@ class StdRegProv:
             return REG_NOT_FOUND
         return service, value_name
 
-    def set_dword(self, params, username):
+    def set_dword(self, params: dict, username: str) -> int:
         target = self._target(params)
         if isinstance(target, int):
             return target
         service, value_name = target
         try:
-            value = int(params.get('uvalue'))
+            value = int(params.get('uvalue'))  # type: ignore[arg-type]  # None is a TypeError, caught
         except (TypeError, ValueError):
             return REG_INVALID_PARAMETER
         if not 0 <= value <= 0xFFFFFFFF:
@@ -77,11 +82,12 @@ class StdRegProv:
             self._values[(service.name.lower(), value_name)] = value
         return REG_SUCCESS
 
-    def get_dword(self, params):
+    def get_dword(self, params: dict) -> list[tuple[str, object]]:
         target = self._target(params)
         if isinstance(target, int):
             return [('ReturnValue', target)]
         service, value_name = target
+        value: int | None
         if value_name == DELAYED_VALUE and (service.config['DelayedAutoStart'] or service.name.lower() in self._delayed_written):
             value = int(service.config['DelayedAutoStart'])
         else:
