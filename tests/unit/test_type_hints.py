@@ -48,7 +48,6 @@ NOT_YET_HINTED = frozenset([
     'simulator/src/xprotect_go_simulator/host.py',
     'simulator/src/xprotect_go_simulator/listener.py',
     'simulator/src/xprotect_go_simulator/pytest_plugin.py',
-    'simulator/src/xprotect_go_simulator/query.py',
     'simulator/src/xprotect_go_simulator/services.py',
     'simulator/src/xprotect_go_simulator/soap.py',
     'simulator/src/xprotect_go_simulator/tls.py',

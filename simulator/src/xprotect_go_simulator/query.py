@@ -7,8 +7,15 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from . import eventlog, soap, wql, wsman_faults
 from .services import SERVICE_CLASS, SERVICE_URI, WIN32_SERVICE_PROPERTIES
+
+if t.TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
+
+    from .services import Service, ServiceControlManager
 
 CIMV2_ALL_URI = soap.WMI_BASE + 'root/cimv2/*'
 # WMI takes queries of at most 16384 characters: WBEM_LIMITS.WBEM_MAX_QUERY = 0x4000 in wbemcli.h
@@ -19,13 +26,13 @@ DEPENDENT_SERVICE_CLASS = 'Win32_DependentService'
 _ROLES = {'antecedent': 'Antecedent', 'dependent': 'Dependent', None: None}
 
 
-def instance(scm, service, now):
+def instance(scm: ServiceControlManager, service: Service, now: float) -> str:
     """The p:Win32_Service instance of one service (Get, SELECT *)."""
     properties = scm.properties(service, now)
     return soap.instance_xml(SERVICE_URI, SERVICE_CLASS, [(name, properties[name]) for name in WIN32_SERVICE_PROPERTIES])
 
 
-def all_instances(scm, now):
+def all_instances(scm: ServiceControlManager, now: float) -> list[tuple[Service, str]]:
     """[(service, instance XML)] of every service, in WMI's order."""
     return [(service, instance(scm, service, now)) for service in scm.sorted_services()]
 
@@ -33,7 +40,7 @@ def all_instances(scm, now):
 SCHEMA = {SERVICE_CLASS: WIN32_SERVICE_PROPERTIES, eventlog.CLASS: eventlog.PROPERTIES}
 
 
-def select(scm, query_filter, now, event_log_readers=True):
+def select(scm: ServiceControlManager, query_filter: ET.Element | None, now: float, event_log_readers: bool = True) -> tuple[str, str, list[tuple[str, str]]]:
     """(class URI, key property, [(key value, item XML)]) a WQL w:Filter selects; raises the faults Windows answers a
     bad filter with. event_log_readers: whether the account may read the System log (Event Log Readers)."""
     if query_filter is None:
@@ -68,7 +75,7 @@ def _items(class_uri, class_name, properties, query, rows):
     return [(key, soap.fragment_xml([(name, row[name]) for name in names])) for key, row in rows]
 
 
-def associators(scm, query):
+def associators(scm: ServiceControlManager, query: wql.AssociatorsQuery) -> list[Service]:
     """Services associated with the query's object through Win32_DependentService, by Name."""
     if query.assoc_class is not None and query.assoc_class.lower() != DEPENDENT_SERVICE_CLASS.lower():
         raise wql.WqlError('association class %s is not simulated' % query.assoc_class, kind='class')
@@ -81,7 +88,7 @@ def associators(scm, query):
     source = scm.find(query.value) if query.key in (None, 'Name') else None
     if source is None:
         return []
-    related = {}
+    related: dict[str, Service] = {}
     if role != 'Dependent' and result_role != 'Antecedent':
         # The source is the Antecedent: the results are the services that depend on it.
         related.update((other.name.lower(), other) for other in scm.services.values() if other.depends_on(source))
