@@ -30,7 +30,9 @@ def test_defaults_match_the_argument_specs(repo_root, role):
         assert spec.get('description'), name
         assert spec['default'] == defaults[name], name
         if 'choices' in spec:
-            assert defaults[name] in spec['choices'], name
+            # A list's choices are its elements' (as Ansible validates them).
+            values = defaults[name] if spec.get('type') == 'list' else [defaults[name]]
+            assert all(value in spec['choices'] for value in values), name
 
 
 @pytest.mark.parametrize('role', ROLES)
