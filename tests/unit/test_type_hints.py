@@ -37,9 +37,6 @@ NOT_YET_HINTED = frozenset([
     'plugins/plugin_utils/_action.py',
     'plugins/plugin_utils/_roles.py',
     'simulator/src/xprotect_go_simulator/__main__.py',
-    'simulator/src/xprotect_go_simulator/acceptor.py',
-    'simulator/src/xprotect_go_simulator/auth.py',
-    'simulator/src/xprotect_go_simulator/control.py',
     'simulator/src/xprotect_go_simulator/enumeration.py',
     'simulator/src/xprotect_go_simulator/eventlog.py',
     'simulator/src/xprotect_go_simulator/faults.py',
@@ -50,7 +47,6 @@ NOT_YET_HINTED = frozenset([
     'simulator/src/xprotect_go_simulator/pytest_plugin.py',
     'simulator/src/xprotect_go_simulator/services.py',
     'simulator/src/xprotect_go_simulator/soap.py',
-    'simulator/src/xprotect_go_simulator/tls.py',
 ])
 
 

@@ -5,12 +5,15 @@
 
 """One thread that accepts the connections of many listeners, and socket helpers."""
 
+from __future__ import annotations
+
 import contextlib
 import logging
 import selectors
 import socket
 import struct
 import threading
+from typing import Any, Callable, cast
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +21,12 @@ log = logging.getLogger(__name__)
 class Acceptor:
     """One thread that accepts connections for many listeners (a fleet of 200 needs one, not 200)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
         self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
-        self._tasks = []
+        self._tasks: list[Callable[[], None]] = []
         self._tasks_lock = threading.Lock()
         self._running = True
         self._thread = threading.Thread(target=self._run, name='xpgo-sim-acceptor', daemon=True)
@@ -50,11 +53,11 @@ class Acceptor:
         if 'error' in outcome:
             raise outcome['error']
 
-    def add(self, sock, on_accept):
+    def add(self, sock: socket.socket, on_accept: Callable[..., Any]) -> None:
         sock.setblocking(False)
         self._call(lambda: self._selector.register(sock, selectors.EVENT_READ, on_accept))
 
-    def remove(self, sock):
+    def remove(self, sock: socket.socket) -> None:
         self._call(lambda: self._selector.unregister(sock))
 
     def _run_tasks(self):
@@ -73,7 +76,7 @@ class Acceptor:
                     self._run_tasks()
                     continue
                 try:
-                    connection, address = key.fileobj.accept()
+                    connection, address = cast(socket.socket, key.fileobj).accept()
                 except (BlockingIOError, InterruptedError):
                     continue
                 except OSError as error:
@@ -81,8 +84,8 @@ class Acceptor:
                     continue
                 key.data(connection, address)
 
-    def close(self):
-        def stop():
+    def close(self) -> None:
+        def stop() -> None:
             self._running = False
         if self._thread.is_alive():
             self._call(stop)
@@ -97,17 +100,17 @@ class Acceptor:
 class Connection:
     """One accepted TCP connection; `sock` becomes the TLS socket once the handshake is done."""
 
-    def __init__(self, sock):
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
 
-    def abort(self):
+    def abort(self) -> None:
         # socket.socket.shutdown, not SSLSocket.shutdown: that one drops its TLS state under the
         # handler thread's feet.
         with contextlib.suppress(OSError):
             socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
 
 
-def reset_socket(sock):
+def reset_socket(sock: socket.socket) -> None:
     """Close with RST (SO_LINGER 0): the client sees 'connection reset by peer'."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))

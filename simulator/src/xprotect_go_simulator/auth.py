@@ -10,6 +10,8 @@ pyspnego's acceptor) and client certificates (https), and WinRM's NTLM message e
 ([MS-WSMV] 2.2.9.1.1): multipart/encrypted bodies.
 """
 
+from __future__ import annotations
+
 import atexit
 import base64
 import contextlib
@@ -20,6 +22,7 @@ import ssl
 import struct
 import tempfile
 import threading
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import spnego
 from spnego.exceptions import SpnegoError
@@ -48,8 +51,8 @@ class _NtlmUserFile:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._path = None
-        self._passwords = {}
+        self._path: Optional[str] = None
+        self._passwords: dict[tuple[str, str], str] = {}
 
     def _ensure_file(self):
         if self._path is None:
@@ -61,15 +64,15 @@ class _NtlmUserFile:
 
     def _remove(self):
         with contextlib.suppress(OSError):
-            os.remove(self._path)
+            os.remove(self._path)  # type: ignore[arg-type]
 
-    def prepare(self):
+    def prepare(self) -> None:
         """Make sure the file exists: pyspnego refuses to create an acceptor without it."""
         with self._lock:
             self._ensure_file()
 
     @contextlib.contextmanager
-    def credential(self, domain, user, password):
+    def credential(self, domain: str, user: str, password: str) -> Iterator[None]:
         """Hold the file with the line `domain:user:password` in it."""
         with self._lock:
             self._ensure_file()
@@ -78,18 +81,20 @@ class _NtlmUserFile:
                 self._passwords[key] = password
                 lines = ''.join('%s:%s:%s\n' % (line_domain, line_user, line_password)
                                 for (line_domain, line_user), line_password in self._passwords.items())
-                temporary = self._path + '.new'
+                path = self._path
+                assert path is not None
+                temporary = path + '.new'
                 with open(temporary, 'w', encoding='utf-8') as handle:
                     handle.write(lines)
                 os.chmod(temporary, 0o600)
-                os.replace(temporary, self._path)
+                os.replace(temporary, path)
             yield
 
 
 NTLM_USERS = _NtlmUserFile()
 
 
-def ntlm_authenticate_names(token):
+def ntlm_authenticate_names(token: bytes) -> tuple[str, str]:
     """(domain, user) from an NTLM AUTHENTICATE_MESSAGE ([MS-NLMP] 2.2.1.3); ValueError if it is none."""
     if len(token) < 64 or token[:8] != b'NTLMSSP\x00' or struct.unpack_from('<I', token, 8)[0] != 3:
         raise ValueError('not an NTLM AUTHENTICATE message')
@@ -104,7 +109,7 @@ def ntlm_authenticate_names(token):
     return field(28), field(36)
 
 
-def encrypt_message(context, message, charset='UTF-8'):
+def encrypt_message(context: Any, message: bytes, charset: str = 'UTF-8') -> bytes:
     """Frame `message` as WinRM's multipart/encrypted body sealed with the NTLM context."""
     sealed = context.wrap_winrm(message)
     blob = struct.pack('<I', len(sealed.header)) + sealed.header + sealed.data
@@ -116,7 +121,7 @@ def encrypt_message(context, message, charset='UTF-8'):
             + blob + BOUNDARY + b'--\r\n')
 
 
-def decrypt_message(context, body):
+def decrypt_message(context: Any, body: bytes) -> tuple[bytes, str]:
     """(message, charset) from a multipart/encrypted body; ValueError when the framing is wrong."""
     start = BOUNDARY + b'\r\n'
     if not body.startswith(start):
@@ -153,6 +158,16 @@ def decrypt_message(context, body):
 
 class AuthenticationMixin:
     """The authentication steps of WsmanRequestHandler (handler.py). NTLM authenticates the connection."""
+
+    if TYPE_CHECKING:
+        # Provided by WsmanRequestHandler (handler.py) and http.server.BaseHTTPRequestHandler.
+        headers: Any
+        connection: Any
+        listener: Any
+        ntlm_context: Any
+        ntlm_user: Optional[str]
+        _unauthorized: Any
+        _respond: Any
 
     def _authenticate(self):
         """The user this request runs as, or None once a 401 has been sent."""

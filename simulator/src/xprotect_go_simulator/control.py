@@ -39,6 +39,8 @@ Errors are {"error": "..."} (one line) with 400 (bad body or value), 401 (no or 
 stalls for REQUEST_TIMEOUT seconds while sending its headers or body is dropped without an answer.
 """
 
+from __future__ import annotations
+
 import hmac
 import http.server
 import json
@@ -47,6 +49,7 @@ import secrets
 import threading
 import urllib.error
 import urllib.request
+from typing import Any, Optional, cast
 from urllib.parse import unquote, urlsplit
 
 from .listener import require_loopback
@@ -60,7 +63,7 @@ TOKEN_SCHEME = 'Bearer'
 
 # Tokens of the control endpoints served by this process, by origin (scheme://host:port), so that a
 # ControlClient made without a token still authenticates to a fleet started in the same process.
-_TOKENS = {}
+_TOKENS: dict[str, str] = {}
 _TOKENS_LOCK = threading.Lock()
 
 
@@ -69,7 +72,7 @@ def _origin(url):
     return '%s://%s' % (parts.scheme, parts.netloc)
 
 
-def known_token(url):
+def known_token(url: str) -> Optional[str]:
     """The token of the control endpoint serving url, if this process serves it; else None."""
     with _TOKENS_LOCK:
         return _TOKENS.get(_origin(url))
@@ -78,7 +81,7 @@ def known_token(url):
 class ControlError(Exception):
     """A control request answered with an error status."""
 
-    def __init__(self, status, message):
+    def __init__(self, status: int, message: str) -> None:
         super().__init__('control endpoint answered %d: %s' % (status, message))
         self.status = status
         self.message = message
@@ -146,7 +149,7 @@ def _configure(state, service, changes):
         raise _RouteError(400, str(error)) from None
 
 
-def dispatch(fleet, method, path, body):
+def dispatch(fleet: Any, method: str, path: str, body: Any) -> Any:
     """JSON-able answer for one control request; raises _RouteError."""
     parts = [unquote(part) for part in urlsplit(path).path.strip('/').split('/') if part]
     if parts == ['hosts']:
@@ -169,7 +172,7 @@ class _ControlHandler(http.server.BaseHTTPRequestHandler):
     server_version = 'xpgo-simulator-control'
 
     def setup(self):
-        self.timeout = self.server.request_timeout
+        self.timeout = cast(_ControlHTTPServer, self.server).request_timeout  # type: ignore[misc]
         super().setup()
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
@@ -199,7 +202,7 @@ class _ControlHandler(http.server.BaseHTTPRequestHandler):
 
     def _authorized(self):
         scheme, _sep, token = self.headers.get(TOKEN_HEADER, '').strip().partition(' ')
-        return scheme.lower() == TOKEN_SCHEME.lower() and hmac.compare_digest(token.strip().encode(), self.server.token.encode())
+        return scheme.lower() == TOKEN_SCHEME.lower() and hmac.compare_digest(token.strip().encode(), cast(_ControlHTTPServer, self.server).token.encode())
 
     def _handle(self):
         try:
@@ -208,7 +211,7 @@ class _ControlHandler(http.server.BaseHTTPRequestHandler):
                 self._send(401, {'error': 'the control endpoint needs its token: "%s: %s <token>"' % (TOKEN_HEADER, TOKEN_SCHEME)},
                            [('WWW-Authenticate', '%s realm="xprotect-go-simulator"' % TOKEN_SCHEME)])
                 return
-            self._send(200, dispatch(self.server.fleet, self.command, self.path, _parse(raw)))
+            self._send(200, dispatch(cast(_ControlHTTPServer, self.server).fleet, self.command, self.path, _parse(raw)))
         except _RouteError as error:
             self._send(error.status, {'error': _one_line(error)})
         except (TimeoutError, ConnectionError) as error:
@@ -252,21 +255,22 @@ class _ControlHTTPServer(http.server.ThreadingHTTPServer):
 class ControlServer:
     """The control endpoint of one fleet: bound on creation, serving after start()."""
 
-    def __init__(self, fleet, address='127.0.0.1', port=0, token=None, request_timeout=REQUEST_TIMEOUT):
+    def __init__(self, fleet: Any, address: str = '127.0.0.1', port: int = 0, token: Optional[str] = None,
+                 request_timeout: float = REQUEST_TIMEOUT) -> None:
         self.token = token or secrets.token_urlsafe(32)
         self._server = _ControlHTTPServer((require_loopback(address), port), fleet, self.token, float(request_timeout))
-        self.url = 'http://%s:%d' % self._server.server_address[:2]
-        self._thread = None
+        self.url = 'http://%s:%d' % cast('tuple[str, int]', self._server.server_address[:2])
+        self._thread: Optional[threading.Thread] = None
         with _TOKENS_LOCK:
             _TOKENS[_origin(self.url)] = self.token
 
-    def start(self):
+    def start(self) -> ControlServer:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={'poll_interval': 0.1},
                                         name='xpgo-sim-control', daemon=True)
         self._thread.start()
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join()
@@ -284,19 +288,19 @@ class ControlClient:
     runs in this process (a fleet started elsewhere gives its token on its READY line).
     """
 
-    def __init__(self, base_url='', timeout=10.0, token=None):
+    def __init__(self, base_url: str = '', timeout: float = 10.0, token: Optional[str] = None) -> None:
         self.base_url = base_url.rstrip('/')
         self.timeout = timeout
         self.token = token
         # No proxies: the control endpoint is always on loopback.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def url(self, path):
+    def url(self, path: str) -> str:
         if '://' in path:
             return path
         return '%s/%s' % (self.base_url, path.lstrip('/'))
 
-    def request(self, method, path, body=None):
+    def request(self, method: str, path: str, body: Any = None) -> Any:
         url = self.url(path)
         data = None if body is None else json.dumps(body).encode('utf-8')
         headers = {'Content-Type': 'application/json'}
@@ -315,11 +319,11 @@ class ControlClient:
                 message = text
             raise ControlError(error.code, message) from None
 
-    def get(self, path):
+    def get(self, path: str) -> Any:
         return self.request('GET', path)
 
-    def post(self, path, body=None):
+    def post(self, path: str, body: Any = None) -> Any:
         return self.request('POST', path, {} if body is None else body)
 
-    def delete(self, path):
+    def delete(self, path: str) -> Any:
         return self.request('DELETE', path)

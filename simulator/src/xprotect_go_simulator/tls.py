@@ -9,10 +9,13 @@ Everything is made once per fleet with EC P-256 keys (milliseconds, where RSA wo
 seconds) and written as PEM files to a directory the caller owns.
 """
 
+from __future__ import annotations
+
 import datetime
 import ipaddress
 import os
 import ssl
+from typing import Iterable, Optional
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -65,7 +68,7 @@ def _key_pem(key):
 class TlsMaterial:
     """CA, server certificate (SAN = every address and host name served) and client certificates."""
 
-    def __init__(self, directory, addresses, hostnames=()):
+    def __init__(self, directory: str, addresses: Iterable[str], hostnames: Iterable[str] = ()) -> None:
         self.directory = directory
         self._now = datetime.datetime.now(datetime.timezone.utc)
         self._ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -77,8 +80,8 @@ class TlsMaterial:
         self.leaf_key_path = _write(os.path.join(directory, 'leaf-key.pem'), _key_pem(self._leaf_key))
         server_cert = self._build_server(addresses, hostnames)
         self.server_cert_path = _write(os.path.join(directory, 'server.pem'), server_cert.public_bytes(serialization.Encoding.PEM))
-        self._client_certs = {}
-        self._server_contexts = {}
+        self._client_certs: dict[str, tuple[str, str]] = {}
+        self._server_contexts: dict[bool, ssl.SSLContext] = {}
 
     def _builder(self, subject, issuer, public_key, is_ca):
         return (x509.CertificateBuilder()
@@ -111,12 +114,12 @@ class TlsMaterial:
         return builder.sign(self._ca_key, hashes.SHA256())
 
     def _build_server(self, addresses, hostnames):
-        san = [x509.DNSName('localhost')]
+        san: list[x509.GeneralName] = [x509.DNSName('localhost')]
         san += [x509.DNSName(name) for name in dict.fromkeys(hostnames)]
         san += [x509.IPAddress(ipaddress.ip_address(address)) for address in dict.fromkeys(addresses)]
         return self._leaf(_name('localhost'), san, ExtendedKeyUsageOID.SERVER_AUTH)
 
-    def client_certificate(self, username):
+    def client_certificate(self, username: str) -> tuple[str, str]:
         """(cert_pem_path, key_pem_path) for certificate authentication as `username`."""
         key = username.lower()
         if key not in self._client_certs:
@@ -127,7 +130,7 @@ class TlsMaterial:
             self._client_certs[key] = (path, self.leaf_key_path)
         return self._client_certs[key]
 
-    def server_context(self, verify_clients):
+    def server_context(self, verify_clients: bool) -> ssl.SSLContext:
         """TLS context for listeners (shared); with verify_clients, client certificates signed by the CA are asked for."""
         if verify_clients in self._server_contexts:
             return self._server_contexts[verify_clients]
@@ -141,11 +144,11 @@ class TlsMaterial:
         return context
 
 
-def certificate_user(der):
+def certificate_user(der: bytes) -> Optional[str]:
     """User name a client certificate maps to: its UPN SAN's user part, else its subject CN."""
     cert = x509.load_der_x509_certificate(der)
     try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        san: Iterable[x509.GeneralName] = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         san = []
     for entry in san:
