@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import ntpath
 import re
+import typing as t
 
 # The six services of XProtect Go, in catalog order, with the manual's one-line description.
 # 'optional' services may be left out by a Custom installation; that is a normal shape.
@@ -80,7 +81,7 @@ UNCATALOGUED_STAGE = 0
 # Known Windows identities per product generation, most likely first. Each value is
 # (Name, DisplayName, executable file name); None where nobody has seen the value.
 # A Name ending in '*' matches by prefix.
-PRODUCT_VERSIONS = (
+PRODUCT_VERSIONS: t.Tuple[t.Dict[str, t.Any], ...] = (
     {
         'generation': 'XProtect VMS 2016-2025 (Management Server family)',
         'services': {

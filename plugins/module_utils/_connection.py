@@ -211,6 +211,7 @@ def resolve_connection(task_options: dict, host_settings: t.Optional[dict] = Non
     """
     host_settings = HostSettings() if host_settings is None else host_settings
     environ = environ or {}
+    values: t.Dict[str, t.Any]
     values, sources = {}, {}
     for option in CONNECTION_OPTIONS:
         value, source = _first_set(option, task_options, host_settings, environ)
@@ -253,4 +254,4 @@ def _check(settings: ConnectionSettings) -> None:
 def _inventory_names(settings: ConnectionSettings, *options: str) -> str:
     """' (ansible_winrm_cert_pem and ansible_winrm_cert_key_pem)' on an inventory host, else ''."""
     names = [settings.inventory_variable(option) for option in options]
-    return ' (%s)' % ' and '.join(names) if all(names) else ''
+    return ' (%s)' % ' and '.join(t.cast(t.List[str], names)) if all(names) else ''

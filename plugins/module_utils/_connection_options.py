@@ -84,7 +84,7 @@ class ConnectionOption:
     def spec(self) -> dict:
         """The argument spec entry: no default and no env fallback, so that an unset option is None
         and resolve_connection() applies the one precedence order."""
-        spec = {'type': self.type}
+        spec: t.Dict[str, t.Any] = {'type': self.type}
         if self.choices:
             spec['choices'] = list(self.choices)
         if self.aliases:
@@ -95,10 +95,10 @@ class ConnectionOption:
 
     def variables(self, connection: t.Optional[str]) -> t.Tuple[str, ...]:
         """The inventory variables of a host on this connection ('winrm' or 'psrp'), the first set wins."""
-        return {'winrm': self.winrm_vars, 'psrp': self.psrp_vars}.get(connection, ())
+        return {'winrm': self.winrm_vars, 'psrp': self.psrp_vars}.get(t.cast(str, connection), ())
 
     def plugin_option(self, connection: t.Optional[str]) -> t.Optional[str]:
-        return {'winrm': self.winrm_option, 'psrp': self.psrp_option}.get(connection)
+        return {'winrm': self.winrm_option, 'psrp': self.psrp_option}.get(t.cast(str, connection))
 
     def hint_variable(self, connection: t.Optional[str]) -> t.Optional[str]:
         """The inventory variable a message tells users of this connection to set."""
@@ -137,7 +137,7 @@ def _to_bool(name: str, value: t.Any, source: str) -> bool:
     raise invalid('%s from %s must be a boolean, got %r' % (name, source, value))
 
 
-_TIMEOUT = {'type': 'int', 'minimum': 1, 'maximum': 3600, 'unit': 'seconds'}
+_TIMEOUT: t.Dict[str, t.Any] = {'type': 'int', 'minimum': 1, 'maximum': 3600, 'unit': 'seconds'}
 
 # The table. Order is the order of the argument spec and of resolve_connection's checks.
 CONNECTION_OPTIONS = (
@@ -262,7 +262,7 @@ def _plugin_value(get_option: t.Callable[[str], t.Any], name: str) -> t.Any:
         return None
 
 
-def _plugin_source(option: ConnectionOption, connection: str, plugin_option: str, variables: dict) -> str:
+def _plugin_source(option: ConnectionOption, connection: str, plugin_option: t.Optional[str], variables: dict) -> str:
     """Where the connection plugin's value came from, as far as the host's variables tell."""
     name = next((name for name in option.variables(connection) if _is_set(variables.get(name))), None)
     if name is not None:

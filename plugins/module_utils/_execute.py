@@ -18,6 +18,7 @@ What the log says about each request it sent (the module result's ``actions``):
 from __future__ import annotations
 
 import time
+import typing as t
 
 from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
@@ -45,8 +46,8 @@ class PlanExecutor:
         self.sleep = sleep
         # Every request in the order it was sent: {'service', 'action'} and what became of it (see the
         # module docstring). Logged when sent, so a result after a lost connection still says what was asked.
-        self.log = []
-        self._requests = []
+        self.log: t.List[t.Dict[str, t.Any]] = []
+        self._requests: t.List[t.Any] = []
 
     @property
     def changed(self) -> bool:
@@ -115,7 +116,7 @@ class PlanExecutor:
 
     def _run_steps(self, steps):
         pending = list(steps)
-        in_flight = []
+        in_flight: t.List[t.Any] = []
         while pending or in_flight:
             for step in [s for s in pending if all(before.done for before in s.after)]:
                 pending.remove(step)

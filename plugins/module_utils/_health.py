@@ -140,7 +140,7 @@ def failure_time(failure: t.Any) -> t.Optional[datetime.datetime]:
 
 
 def _crashed_recently(entry: dict, now: datetime.datetime) -> bool:
-    failure = entry.get('last_failure')
+    failure: t.Any = entry.get('last_failure')
     when = failure_time(failure)
     if not entry.get('installed') or when is None or failure.get('event_id') not in CRASH_EVENTS:
         return False
@@ -162,7 +162,7 @@ def applies(rule: Rule, facts: dict, now: datetime.datetime) -> bool:
 
 
 def _text_fields(key: str, entry: dict) -> dict:
-    failure = entry.get('last_failure') if isinstance(entry.get('last_failure'), dict) else {}
+    failure: t.Any = entry.get('last_failure') if isinstance(entry.get('last_failure'), dict) else {}
     fields = {name: entry.get(name) for name in ('state', 'windows_state', 'start_mode', 'start_name')}
     fields.update(title=catalog.SERVICES[key]['title'], without=WITHOUT.get(key, ''),
                   failure_time=failure.get('time'), event_id=failure.get('event_id'))

@@ -114,7 +114,8 @@ def snapshot(directory: t.Optional[str]) -> t.Tuple[t.Optional[dict], t.Dict[str
         if error.errno in (errno.ENOENT, errno.ENOTDIR):
             return None, {}
         raise MaintenanceError('cannot list the maintenance directory %s: %s' % (path, error.strerror)) from None
-    fleet, hosts = None, {}
+    fleet = None
+    hosts: t.Dict[str, t.Dict[t.Any, t.Any]] = {}
     for name in names:
         if name.startswith('.'):
             continue        # temporary files of a write in progress
@@ -124,7 +125,7 @@ def snapshot(directory: t.Optional[str]) -> t.Tuple[t.Optional[dict], t.Dict[str
         if name == FLEET:
             fleet = record
         else:
-            hosts[host_of(name)] = record
+            hosts[t.cast(str, host_of(name))] = record
     return fleet, hosts
 
 

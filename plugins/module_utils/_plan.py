@@ -11,6 +11,8 @@ This is private to the collection: its interface may change without notice.
 
 from __future__ import annotations
 
+import typing as t
+
 from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
@@ -51,7 +53,7 @@ def expand_names(requested):
             expanded += [(key, False) for key in catalog.SERVICE_KEYS]
         else:
             expanded.append((item, True))
-    seen = {}
+    seen: t.Dict[str, bool] = {}
     for item, explicit in expanded:
         seen[item] = seen.get(item, False) or explicit
     return list(seen.items())

@@ -10,6 +10,8 @@ This is private to the collection: its interface may change without notice.
 
 from __future__ import annotations
 
+import typing as t
+
 from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
 
 # Per service in the service module's result; the full picture is service_info's job.
@@ -23,7 +25,7 @@ def service_result(result, targets, plan, executor, before, diff, check_mode, el
     whose outcome is not known (its answer was lost) makes what it was about ``unknown`` (state, or start mode
     for change_start_mode), with what a status read saw afterwards as ``observed_after_loss``.
     """
-    done = {}
+    done: t.Dict[str, t.List[t.Dict[str, t.Any]]] = {}
     for entry in executor.log:
         done.setdefault(entry['service'], []).append(entry)
     services = {}
@@ -92,7 +94,7 @@ def _account_facts(target, plan, entries, facts, check_mode):
 
 def _unknown(entries):
     """What requests with an unknown outcome leave unknown about their service, and what was seen after the loss."""
-    facts = {}
+    facts: t.Dict[str, t.Any] = {}
     for entry in (entry for entry in entries if entry.get('unknown')):
         if entry['action'] == 'change_start_mode':
             facts['start_mode'] = 'unknown'

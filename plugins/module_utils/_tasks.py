@@ -13,6 +13,7 @@ plans (_plan), executes (_execute) and builds the result (_result).
 from __future__ import annotations
 
 import time
+import typing as t
 
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors

@@ -42,7 +42,7 @@ try:
     from winrm.transport import Transport
 except ImportError:  # the client reports the missing library (_wsman.HAS_WINRM)
     HAS_WINRM = False
-    Transport = object
+    Transport = object  # type: ignore[misc,assignment]
     _CONNECTIONS: t.Tuple[type, type] = (object, object)
     _POOLS: t.Tuple[type, type] = (object, object)
     _ADAPTER: type = object
@@ -186,7 +186,7 @@ def _read_body(response: t.Any, limit: int, endpoint: str, settings: t.Any = Non
     response._content = b''.join(chunks)  # pylint: disable=protected-access
 
 
-class _BoundedAdapter(_ADAPTER):  # type: ignore[misc,valid-type]
+class _BoundedAdapter(_ADAPTER):
     """Sends within the current Deadline and reads every body bounded, also inside auth handshakes.
 
     Auth libraries (requests_ntlm, requests_kerberos, requests_credssp) send their handshake
@@ -243,7 +243,7 @@ def basic_credentials(username: t.Optional[str], password: t.Optional[str], sett
     return user + b':' + secret
 
 
-class _BasicAuth(_AUTH):  # type: ignore[misc,valid-type]
+class _BasicAuth(_AUTH):
     """HTTP Basic with the credentials encoded as basic_credentials() says."""
 
     def __init__(self, username: t.Optional[str], password: t.Optional[str]) -> None:
@@ -259,7 +259,7 @@ def _uses_basic(transport: t.Any) -> bool:
     return method in ('basic', 'plaintext') or (method == 'ssl' and not (transport.cert_pem or transport.cert_key_pem))
 
 
-class BoundedTransport(Transport):  # type: ignore[misc,valid-type]
+class BoundedTransport(Transport):
     """pywinrm's Transport with one deadline per message, bounded replies, no redirects."""
 
     max_reply_bytes = MAX_REPLY_CHARS
@@ -286,7 +286,7 @@ class BoundedTransport(Transport):  # type: ignore[misc,valid-type]
             session.auth = _BasicAuth(self.username, self.password)
 
     def send_message(self, message: t.Union[str, bytes]) -> bytes:
-        with Deadline(self.read_timeout_sec) as deadline:
+        with Deadline(t.cast(float, self.read_timeout_sec)) as deadline:
             try:
                 return super().send_message(message)
             except (FaultReply, InvalidCredentialsError, WinRMTransportError):

@@ -11,6 +11,8 @@ HostServices is the only code that talks to Windows; nothing here decides what t
 
 from __future__ import annotations
 
+import typing as t
+
 from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
 from ansible_collections.xprotect.go.plugins.module_utils import _catalog as catalog
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
@@ -135,7 +137,7 @@ class HostServices:
         clauses += [wql.like_contains('PathName', executable)
                     for key in catalog.SERVICE_KEYS for executable in catalog.known_executables(key)]
         # Each query of a split list repeats the LIKE conditions: a service they match comes back from each, kept once.
-        records = {}
+        records: t.Dict[str, t.Any] = {}
         for query in wql.build_or_chunks('Name', sorted(names), SELECT_SERVICES + ' OR '.join(clauses) + ' OR '):
             for record in self.client.enumerate(query):
                 records.setdefault((record.get('Name') or '').lower(), record)

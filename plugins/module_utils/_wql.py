@@ -11,6 +11,7 @@ This is private to the collection: its interface may change without notice.
 from __future__ import annotations
 
 import re
+import typing as t
 
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
@@ -96,7 +97,9 @@ def build_or_chunks(field, values, prefix, limit=MAX_WQL_CHARS, suffix=''):
     if not clauses:
         raise XProtectError('no values to compare %s with' % field, kind=errors.INVALID)
     room = limit - len(prefix) - len(suffix)
-    queries, current, size = [], [], 0
+    queries: t.List[str] = []
+    current: t.List[str] = []
+    size = 0
     for clause in clauses:
         if len(clause) > room:
             raise XProtectError('a query comparing %s with one value would be longer than %d characters' % (field, limit),

@@ -16,6 +16,7 @@ host and what to do.
 from __future__ import annotations
 
 import traceback
+import typing as t
 
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError

@@ -12,6 +12,7 @@ Every value is escaped, and names that become XML tags or URIs are checked first
 from __future__ import annotations
 
 import re
+import typing as t
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors

@@ -12,6 +12,7 @@ Messages name the host, the operation and what to do; secrets are scrubbed from 
 from __future__ import annotations
 
 import re
+import typing as t
 import xml.etree.ElementTree as ET
 
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
@@ -75,7 +76,7 @@ def operation_timeout_error(settings, doing=''):
 
 def _short_reason(exc, secret=None, user=None):
     """The operating system's words for a network failure ('Connection refused'), else the text; at most 200 characters."""
-    seen = []
+    seen: t.List[BaseException] = []
     pending = [exc]
     reason = None
     while pending and len(seen) < 20:

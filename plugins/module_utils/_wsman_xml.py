@@ -132,13 +132,13 @@ def _parse_xml(xml):
     # The text is already decoded: an encoding declaration would only mislead the parser.
     text = _XML_DECLARATION.sub('', text, count=1)
 
-    parser = ET.XMLPullParser(events=('start', 'end'))
+    parser: ET.XMLPullParser[t.Any] = ET.XMLPullParser(events=('start', 'end'))
     root = None
     depth = 0
     try:
         for offset in range(0, len(text), _FEED_CHUNK):
             parser.feed(text[offset:offset + _FEED_CHUNK])
-            for event, element in parser.read_events():
+            for event, element in t.cast(t.Iterator[t.Tuple[str, t.Any]], parser.read_events()):
                 if event == 'start':
                     depth += 1
                     if root is None:
@@ -300,7 +300,7 @@ def parse_invoke_response(xml, method):
 
 def return_value(output):
     """The integer ReturnValue of an invoke() result."""
-    value = output.get('ReturnValue') if isinstance(output, dict) else None
+    value: t.Any = output.get('ReturnValue') if isinstance(output, dict) else None
     try:
         return int(value.strip())
     except (AttributeError, ValueError):

@@ -27,6 +27,7 @@ variables are read by the same table (host_settings_from_vars).
 from __future__ import annotations
 
 import os
+import typing as t
 
 from ansible.plugins.action import ActionBase
 

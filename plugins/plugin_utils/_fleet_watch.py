@@ -237,11 +237,13 @@ def load_targets(settings: WatchSettings, environ: t.Optional[t.Mapping[str, str
     """The hosts to watch, each with settings resolved as the modules resolve theirs. Fills in the fleet-wide guardrails."""
     environ = os.environ if environ is None else environ
     options = settings.connection_options()
+    hosts: t.List[tuple]
     if settings.hosts is not None:
         hosts, named_by = [(name, {}) for name in settings.hosts], 'the hosts argument'
     else:
         hosts = read_inventory(settings.inventory, settings.pattern, settings.vault_password_file)
         named_by = 'the inventory host name'
+    fleet_wide: t.Dict[str, t.List[t.Any]]
     targets, fleet_wide, directories = [], {'max_concurrent_heals': [], 'interval': []}, set()
     for name, variables in hosts:
         host_settings = host_settings_from_vars(variables)
@@ -369,7 +371,7 @@ def _plain(value: t.Any) -> t.Any:
     return str(value)
 
 
-def host_verdict(statuses: t.Optional[dict]) -> None:
+def host_verdict(statuses: t.Optional[dict]) -> t.Optional[str]:
     """The host's health verdict (recording, degraded, not_recording) for the events' optional ``verdict`` field.
 
     The collection does not compute verdicts yet (the health rules are a separate capability): until it
@@ -412,7 +414,7 @@ class HostWatch:
         self.name = target.name
         self.maintenance_dir = maintenance_dir
         self._client_factory = client_factory
-        self._services = None
+        self._services: t.Optional[HostServices] = None
         self._names: t.Optional[dict] = None        # catalog key -> Windows name, after a discovery
         self.known: t.Dict[str, dict] = {}          # catalog key -> the last facts seen
         self.reachable: t.Optional[bool] = None     # None until the first read
@@ -495,6 +497,7 @@ class HostWatch:
                 del self.known[key]
             else:
                 self.known[key] = facts
+            before: t.Dict[str, t.Any]
             if initial:
                 before = {'previous_state': None, 'previous_process_id': None}
             elif previous is None:
@@ -633,7 +636,7 @@ class FleetWatch:
         else:
             if host.reachable is False:
                 logger.info('%s answers again', host.name)
-            events = host.observe(reading.statuses, reading.maintenance, now)
+            events = host.observe(t.cast(dict, reading.statuses), reading.maintenance, now)
             state = host.recording_state()
         if settings.heal:
             decision = self.guard.consider(host.name, state, reading.maintenance, host.target.max_per_hour,

@@ -15,6 +15,7 @@ collection's health rules, module_utils/_health.py).
 
 from __future__ import annotations
 
+import typing as t
 from collections.abc import Mapping, Sequence
 
 from ansible_collections.xprotect.go.plugins.module_utils import _health as health
