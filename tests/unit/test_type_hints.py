@@ -37,15 +37,10 @@ NOT_YET_HINTED = frozenset([
     'plugins/plugin_utils/_action.py',
     'plugins/plugin_utils/_roles.py',
     'simulator/src/xprotect_go_simulator/__main__.py',
-    'simulator/src/xprotect_go_simulator/enumeration.py',
-    'simulator/src/xprotect_go_simulator/eventlog.py',
-    'simulator/src/xprotect_go_simulator/faults.py',
     'simulator/src/xprotect_go_simulator/fleet.py',
     'simulator/src/xprotect_go_simulator/handler.py',
-    'simulator/src/xprotect_go_simulator/host.py',
     'simulator/src/xprotect_go_simulator/listener.py',
     'simulator/src/xprotect_go_simulator/pytest_plugin.py',
-    'simulator/src/xprotect_go_simulator/services.py',
     'simulator/src/xprotect_go_simulator/soap.py',
 ])
 

@@ -13,7 +13,11 @@ EnumerateObjectAndEPR (w:Item holding the object, then its endpoint reference).
 
 from __future__ import annotations
 
+import typing as t
 from xml.sax.saxutils import escape, quoteattr
+
+if t.TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 from . import soap, wsman_faults
 
@@ -41,14 +45,14 @@ def _reply(action, request, body):
     return soap.envelope('enumeration', soap.NS_ENUMERATION + '/' + action, request.message_id, body, request.operation_id)
 
 
-def endpoint_reference(class_uri, key, value):
+def endpoint_reference(class_uri: str, key: str, value: str) -> str:
     """A wsa:EndpointReference to one instance: the anonymous address, its resource URI and key selector."""
     return ('<a:EndpointReference><a:Address>%s</a:Address><a:ReferenceParameters><w:ResourceURI>%s</w:ResourceURI>'
             '<w:SelectorSet><w:Selector Name=%s>%s</w:Selector></w:SelectorSet></a:ReferenceParameters></a:EndpointReference>'
             % (soap.ANONYMOUS, escape(class_uri), quoteattr(key), escape(value)))
 
 
-def mode_items(enumerate_element, selected, class_uri, key='Name'):
+def mode_items(enumerate_element: ET.Element, selected: t.Iterable[tuple[str, str]], class_uri: str, key: str = 'Name') -> list[str]:
     """The items to enumerate for the request's w:EnumerationMode; selected is [(key value, object XML)]."""
     mode_element = soap.child(enumerate_element, soap.NS_WSMAN, 'EnumerationMode')
     mode = (mode_element.text or '').strip() if mode_element is not None else None
@@ -62,13 +66,13 @@ def mode_items(enumerate_element, selected, class_uri, key='Name'):
     raise wsman_faults.unsupported_feature('EnumerationMode')
 
 
-def max_elements(element, namespace):
+def max_elements(element: ET.Element, namespace: str) -> int:
     """MaxElements of an Enumerate (w:) or Pull (n:); 1 when absent, as WS-Management specifies."""
     count = soap.child(element, namespace, 'MaxElements')
     return soap.parse_count(count.text, 'MaxElements') if count is not None else 1
 
 
-def page_end(items, start, count, max_envelope_size):
+def page_end(items: t.Sequence[str], start: int, count: int, max_envelope_size: int | None) -> int:
     """Index after the last item of the page starting at start: at most count items, and near 75 KB."""
     limit = min(PAGE_LIMIT, max_envelope_size or PAGE_LIMIT) - ENVELOPE_OVERHEAD
     size = 0
@@ -87,24 +91,24 @@ class Enumerations:
     endless (fault injection): when true, enumerations never end; every page carries a context.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.endless = False
         self.timeout = ENUMERATION_TIMEOUT
+        self._open: dict[str, _Context] = {}
+
+    def clear(self) -> None:
         self._open = {}
 
-    def clear(self):
-        self._open = {}
-
-    def open_count(self, now):
+    def open_count(self, now: float) -> int:
         self._forget_expired(now)
         return len(self._open)
 
-    def expire_all(self):
+    def expire_all(self) -> int:
         """Make every open context invalid at once (as if EnumerationTimeoutms had passed); returns how many."""
         count, self._open = len(self._open), {}
         return count
 
-    def enumerate(self, request, enumerate_element, items, now):
+    def enumerate(self, request: soap.Request, enumerate_element: ET.Element, items: list[str], now: float) -> str:
         """The EnumerateResponse for the selected items (XML text each)."""
         self._forget_expired(now)
         optimize = soap.child(enumerate_element, soap.NS_WSMAN, 'OptimizeEnumeration') is not None
@@ -123,7 +127,7 @@ class Enumerations:
                     '</n:EnumerateResponse>' % (self._keep(items, end, now), page))
         return _reply('EnumerateResponse', request, body)
 
-    def pull(self, request, now):
+    def pull(self, request: soap.Request, now: float) -> str:
         pull = soap.child(request.body, soap.NS_ENUMERATION, 'Pull')
         if pull is None:
             raise wsman_faults.missing_element('Pull')
@@ -140,7 +144,7 @@ class Enumerations:
                     % (self._keep(items, end, now), page))
         return _reply('PullResponse', request, body)
 
-    def release(self, request):
+    def release(self, request: soap.Request) -> str:
         release = soap.child(request.body, soap.NS_ENUMERATION, 'Release')
         if release is None:
             raise wsman_faults.missing_element('Release')

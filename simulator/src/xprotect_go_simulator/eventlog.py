@@ -26,8 +26,12 @@ from __future__ import annotations
 
 import datetime
 import re
+import typing as t
 
 from . import soap
+
+if t.TYPE_CHECKING:
+    from .services import Service
 
 SYSTEM = 'System'
 SCM = 'Service Control Manager'
@@ -54,7 +58,7 @@ TEMPLATES = {
           'Domain and account: %2%n%nThis service account does not have the necessary user right "Log on as a service."',
 }
 # Windows' texts of the Win32 errors the simulated services fail with (FormatMessage, system table).
-WIN32_TEXTS = {
+WIN32_TEXTS: dict[int | None, str] = {
     2: 'The system cannot find the file specified.',
     5: 'Access is denied.',
     1053: 'The service did not respond to the start or control request in a timely fashion.',
@@ -71,7 +75,7 @@ ERROR_LOGON_FAILURE = 1326
 _LOGFILE_SYSTEM = re.compile(r"logfile\s*=\s*['\"]system['\"]", re.IGNORECASE)
 
 
-def win32_text(code):
+def win32_text(code: int | None) -> str:
     return WIN32_TEXTS.get(code, 'Unknown error (0x%x)' % code if code is not None else 'Unknown error')
 
 
@@ -88,13 +92,13 @@ def _format(template, strings):
 class EventLog:
     """The System log's records, oldest first; writes take the SCM's clock time (epoch seconds)."""
 
-    def __init__(self, machine):
+    def __init__(self, machine: str) -> None:
         self.machine = machine
-        self.records = []
+        self.records: list[dict[str, t.Any]] = []
         self._next = FIRST_RECORD
-        self.crashes = {}           # service name (lower) -> times it ended unexpectedly ("It has done this N time(s)")
+        self.crashes: dict[str, int] = {}  # service name (lower) -> times it ended unexpectedly ("It has done this N time(s)")
 
-    def write(self, code, strings, when):
+    def write(self, code: int, strings: t.Iterable[str], when: float) -> dict[str, t.Any]:
         """Append one Service Control Manager error event; returns its record."""
         moment = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
         record = {
@@ -110,11 +114,12 @@ class EventLog:
 
     # -- what the SCM writes --------------------------------------------------------------------------
 
-    def start_failed(self, display_name, error, when):
+    def start_failed(self, display_name: str, error: int, when: float) -> dict[str, t.Any]:
         """7000, with the Win32 error as an unresolved reference (%%1069)."""
         return self.write(7000, [display_name, '%%%%%d' % error], when)
 
-    def stopped_with_error(self, service, exit_code, when, starting, recovery_ms=None):
+    def stopped_with_error(self, service: Service, exit_code: int, when: float, starting: bool,
+                           recovery_ms: float | None = None) -> dict[str, t.Any]:
         """The events of a service that stopped by itself with a non-zero exit code (starting or running)."""
         display = service.config['DisplayName']
         if starting and exit_code == ERROR_SERVICE_REQUEST_TIMEOUT:
@@ -127,7 +132,7 @@ class EventLog:
             return self.write(7034, [display, str(count)], when)
         return self.write(7023, [display, '%%%%%d' % exit_code], when)
 
-    def logon_failed(self, service, account, error, when):
+    def logon_failed(self, service: Service, account: str, error: int, when: float) -> dict[str, t.Any]:
         """A log-on failure at start: 7038 (or 7041 without the right to log on as a service), then 7000 (1069)."""
         display = service.config['DisplayName']
         if error == 1385:
@@ -138,22 +143,22 @@ class EventLog:
 
     # -- what WMI shows --------------------------------------------------------------------------------
 
-    def rows(self):
+    def rows(self) -> list[dict[str, t.Any]]:
         """Every record as Win32_NTLogEvent properties, newest first (as the event log provider reads)."""
         return [dict(record) for record in reversed(self.records)]
 
-    def snapshot(self):
+    def snapshot(self) -> list[dict[str, t.Any]]:
         """The records as JSON-able dicts (the control endpoint), oldest first."""
         return [dict(record, TimeGenerated=record['TimeGenerated'].isoformat(), TimeWritten=record['TimeWritten'].isoformat())
                 for record in self.records]
 
 
-def denies(query_text):
+def denies(query_text: str | None) -> bool:
     """Whether a query an account outside Event Log Readers sends gets access denied: it names the System log."""
     return bool(_LOGFILE_SYSTEM.search(query_text or ''))
 
 
-def access_denied(query_text):
+def access_denied(query_text: str | None) -> soap.Fault:
     """The fault of a WQL query on a log the account may not read (WMI's WBEM_E_ACCESS_DENIED, as WinRM passes it on)."""
     return soap.Fault('w:AccessDenied', 5, 'Access is denied. ', provider=soap.WMI_PROVIDER,
                       extended_status={'Operation': 'ExecQuery', 'ParameterInfo': query_text,

@@ -10,9 +10,12 @@ HTTP 500, malformed bodies, endless enumerations, the enumeration context lifeti
 after the request was carried out); the control endpoint changes them.
 """
 
+from __future__ import annotations
+
 import re
 import threading
 import uuid
+from typing import Any, Callable, Optional
 from xml.sax.saxutils import escape, unescape
 
 MALFORMED_KINDS = ('garbage', 'truncated')
@@ -53,7 +56,7 @@ def _fault_property(name):
 class FaultSettings:
     """Wire-level faults of one listener; changes apply to the next request (refuse: at once)."""
 
-    DEFAULTS = {'refuse': False, 'reset': False, 'delay': 0.0, 'http_500': False, 'malformed': None, 'endless_enumeration': False,
+    DEFAULTS: dict[str, Any] = {'refuse': False, 'reset': False, 'delay': 0.0, 'http_500': False, 'malformed': None, 'endless_enumeration': False,
                 'enumeration_timeout': ENUMERATION_TIMEOUT, 'lose_answer': None}
 
     refuse = _fault_property('refuse')
@@ -65,7 +68,7 @@ class FaultSettings:
     enumeration_timeout = _fault_property('enumeration_timeout')
     lose_answer = _fault_property('lose_answer')
 
-    def __init__(self, on_change=None):
+    def __init__(self, on_change: Optional[Callable[[list[str]], Any]] = None) -> None:
         self._lock = threading.Lock()
         self._values = dict(self.DEFAULTS)
         self._on_change = on_change
@@ -89,7 +92,7 @@ class FaultSettings:
             raise ValueError('%s must be true or false, not %r' % (name, value))
         return value
 
-    def update(self, **changes):
+    def update(self, **changes: Any) -> dict[str, Any]:
         """Set some faults; returns all of them. Unknown names or bad values raise ValueError."""
         checked = {name: self._validate(name, value) for name, value in changes.items()}
         with self._lock:
@@ -99,17 +102,17 @@ class FaultSettings:
             self._on_change(changed)
         return self.as_dict()
 
-    def clear(self):
+    def clear(self) -> dict[str, Any]:
         return self.update(**self.DEFAULTS)
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         with self._lock:
             values = dict(self._values)
         if values['lose_answer'] is not None:
             values['lose_answer'] = dict(values['lose_answer'])
         return values
 
-    def take_lost_answer(self, action, service=None):
+    def take_lost_answer(self, action: str, service: Optional[str] = None) -> Optional[dict[str, Any]]:
         """For a request just carried out: the lose_answer fault (a copy) if it takes this answer, else None.
 
         Each answer taken counts against `times`; the last one clears the fault.
@@ -163,20 +166,20 @@ def _lose_answer(value):
     return {'method': method, 'how': how, 'times': times, 'hold_seconds': hold_seconds, 'service': service}
 
 
-def soap_text(message):
+def soap_text(message: bytes) -> str:
     """A SOAP message's text, UTF-8 or UTF-16 (with or without BOM)."""
     if message[:2] in (b'\xff\xfe', b'\xfe\xff') or b'\x00' in message[:4]:
         return message.decode('utf-16', errors='replace')
     return message.decode('utf-8', errors='replace')
 
 
-def header_value(text, local_name):
+def header_value(text: str, local_name: str) -> Optional[str]:
     """The text of the first element named local_name (any prefix), or None: enough to read Action and MessageID."""
     match = re.search(r'<(?:[\w.-]+:)?%s\b[^>]*>\s*([^<]*?)\s*</' % local_name, text)
     return match.group(1) if match else None
 
 
-def request_service(text):
+def request_service(text: str) -> Optional[str]:
     """The service a request is about: its selector Name (Win32_Service), else the last part of sSubKeyName (StdRegProv)."""
     match = re.search(r'<(?:[\w.-]+:)?Selector\b[^>]*\bName\s*=\s*["\']Name["\'][^>]*>\s*([^<]*?)\s*</', text)
     if match is None:
@@ -184,7 +187,7 @@ def request_service(text):
     return unescape(match.group(1), {'&quot;': '"', '&apos;': "'"}) if match else None
 
 
-def internal_error_fault(machine, relates_to):
+def internal_error_fault(machine: str, relates_to: Optional[str]) -> bytes:
     """The w:InternalError fault Windows sends when the WinRM service itself fails (HTTP 500)."""
     relates = '<a:RelatesTo>%s</a:RelatesTo>' % escape(relates_to) if relates_to else ''
     return (

@@ -14,6 +14,7 @@ and wsman_faults.py (the faults). This module dispatches WS-Management requests 
 from __future__ import annotations
 
 import threading
+import typing as t
 import time
 
 from . import enumeration, query, soap, wsman_faults
@@ -45,7 +46,8 @@ class SimulatedHost:
     endless_enumeration (fault injection): when true, enumerations never end; every page carries a context.
     """
 
-    def __init__(self, name, profile='standard', overrides=None, clock=time.time):
+    def __init__(self, name: str, profile: str = 'standard', overrides: dict[str, dict[str, t.Any]] | None = None,
+                 clock: t.Callable[[], float] = time.time) -> None:
         if profile not in PROFILES:
             raise ValueError('unknown profile %r; known: %s' % (profile, ', '.join(sorted(PROFILES))))
         self.name = name
@@ -59,48 +61,48 @@ class SimulatedHost:
         self._load()
 
     @property
-    def endless_enumeration(self):
+    def endless_enumeration(self) -> bool:
         return self._enumerations.endless
 
     @endless_enumeration.setter
-    def endless_enumeration(self, value):
+    def endless_enumeration(self, value: object) -> None:
         self._enumerations.endless = bool(value)
 
     @property
-    def enumeration_timeout(self):
+    def enumeration_timeout(self) -> float:
         """Seconds an enumeration context lives unpulled (WinRM's EnumerationTimeoutms; 0: contexts expire at once)."""
         return self._enumerations.timeout
 
     @enumeration_timeout.setter
-    def enumeration_timeout(self, seconds):
+    def enumeration_timeout(self, seconds: float) -> None:
         with self._lock:
             self._enumerations.timeout = float(seconds)
 
-    def enumerations(self):
+    def enumerations(self) -> dict[str, t.Any]:
         """{"open": contexts still valid, "timeout": enumeration_timeout}."""
         with self._lock:
             return {'open': self._enumerations.open_count(self._clock()), 'timeout': self._enumerations.timeout}
 
-    def expire_enumerations(self):
+    def expire_enumerations(self) -> int:
         """Invalidate every open enumeration context now, as if it had timed out; returns how many there were."""
         with self._lock:
             return self._enumerations.expire_all()
 
     # -- out-of-band API (tests, control endpoint) ------------------------------------------------
 
-    def snapshot(self):
+    def snapshot(self) -> dict[str, dict[str, t.Any]]:
         """{Name: {Name, DisplayName, State, StartMode, DelayedAutoStart, StartName, ProcessId, ExitCode, AcceptStop, PathName}}"""
         with self._lock:
             return self._scm.snapshot(self._scm.now())
 
     @property
-    def history(self):
+    def history(self) -> list[dict[str, t.Any]]:
         """Every state transition so far: [{"time": epoch seconds, "service": Name, "state": State}]."""
         with self._lock:
             self._scm.now()
             return [dict(event) for event in self._scm.history]
 
-    def configure(self, name, **changes):
+    def configure(self, name: str, **changes: t.Any) -> dict[str, t.Any] | None:
         """Change a service out of band; returns its snapshot entry (None after remove=True).
 
         Keys: Win32_Service properties (DisplayName, Description, PathName, State, StartMode, DelayedAutoStart,
@@ -112,13 +114,13 @@ class SimulatedHost:
             return self._scm.configure(name, changes, self._scm.now())
 
     @property
-    def events(self):
+    def events(self) -> list[dict[str, t.Any]]:
         """The System log's records, oldest first (JSON-able: times in ISO 8601)."""
         with self._lock:
             self._scm.now()
             return self._scm.eventlog.snapshot()
 
-    def rights(self, event_log_readers=None):
+    def rights(self, event_log_readers: bool | None = None) -> dict[str, bool]:
         """The rights of the accounts talking to the host: {"event_log_readers": bool}; a value given sets it."""
         with self._lock:
             if event_log_readers is not None:
@@ -127,14 +129,14 @@ class SimulatedHost:
                 self.event_log_readers = event_log_readers
             return {'event_log_readers': self.event_log_readers}
 
-    def accounts(self, add=None):
+    def accounts(self, add: dict[str, t.Any] | None = None) -> list[dict]:
         """The accounts the host knows (without passwords); add: {name, password, upn, logon_right} to add one first."""
         with self._lock:
             if add is not None:
-                self._scm.accounts.add(**add)
-            return self._scm.accounts.as_list()
+                t.cast(Accounts, self._scm.accounts).add(**add)
+            return t.cast(Accounts, self._scm.accounts).as_list()
 
-    def reset(self):
+    def reset(self) -> None:
         """Back to the profile's state (with the constructor's overrides); history, contexts and faults cleared."""
         with self._lock:
             self.event_log_readers = True
@@ -142,7 +144,7 @@ class SimulatedHost:
             self._enumerations.timeout = enumeration.ENUMERATION_TIMEOUT
             self._load()
 
-    def handle(self, body, username):
+    def handle(self, body: bytes, username: str | None) -> tuple[int, bytes]:
         """Answer one SOAP request (bytes) from an authenticated user: returns (HTTP status, reply bytes in UTF-8)."""
         try:
             request = soap.parse_request(body)

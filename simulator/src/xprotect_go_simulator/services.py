@@ -23,12 +23,16 @@ Nothing here locks: SimulatedHost (host.py) holds its lock around every call.
 
 from __future__ import annotations
 
+import typing as t
 import zlib
 
 from . import soap
 from .eventlog import EventLog
 from .profiles import PROFILES, SERVICE_DEFAULTS
 from .validation import BEHAVIOUR_KEYS, PENDING_STATES, PROPERTY_KEYS, validated
+
+if t.TYPE_CHECKING:
+    from .accounts import Accounts
 
 SERVICE_CLASS = 'Win32_Service'
 SERVICE_URI = soap.WMI_BASE + 'root/cimv2/Win32_Service'
@@ -62,13 +66,13 @@ CHECKPOINT_SECONDS = 0.5          # a pending service advances its CheckPoint th
 HUNG_WAIT_HINT = 2000             # ms; a hung service reports a wait hint but never advances
 
 
-def account_name(user):
+def account_name(user: str | None) -> str:
     """The account part of 'DOMAIN\\user', 'user@domain' or 'user', lower case."""
     user = (user or '').strip().rsplit('\\', 1)[-1]
     return user.split('@', 1)[0].lower()
 
 
-def denied(service, username):
+def denied(service: Service, username: str | None) -> bool:
     """Whether the service's deny_users keep `username` from controlling it."""
     account = account_name(username)
     return any(account_name(user) == account for user in service.config['deny_users'])
@@ -79,22 +83,22 @@ class Service:
 
     __slots__ = ('config', 'state', 'process_id', 'exit_code', 'plan', 'pending')
 
-    def __init__(self, config):
+    def __init__(self, config: dict[str, t.Any]) -> None:
         self.config = config            # configure() vocabulary: Win32_Service properties + behaviour keys
         self.state = config['State']
         self.exit_code = config['ExitCode']
         self.process_id = 0
-        self.plan = []                  # future transitions: [(time, state, exit code)], in time order
-        self.pending = None             # (since, until or None when hung) while in a pending state
+        self.plan: list[tuple[float, str, int]] = []  # future transitions: [(time, state, exit code)], in time order
+        self.pending: tuple[float, float | None] | None = None  # (since, until or None when hung) while in a pending state
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.config['Name']
 
-    def depends_on(self, other):
+    def depends_on(self, other: Service) -> bool:
         return other.name.lower() in (name.lower() for name in self.config['depends_on'])
 
-    def running_time(self):
+    def running_time(self) -> float | None:
         """When a Start Pending service will be Running, or None if it will fail or hang."""
         return next((when for when, state, _code in self.plan if state == 'Running'), None)
 
@@ -102,13 +106,13 @@ class Service:
 class ServiceControlManager:
     """The services of one machine, built from a profile and the host's overrides."""
 
-    def __init__(self, machine, profile, overrides, clock):
+    def __init__(self, machine: str, profile: str, overrides: dict[str, dict[str, t.Any]], clock: t.Callable[[], float]) -> None:
         self.machine = machine
         self.clock = clock
-        self.services = {}
-        self.history = []
+        self.services: dict[str, Service] = {}
+        self.history: list[dict[str, t.Any]] = []
         self.eventlog = EventLog(machine)
-        self.accounts = None            # accounts.Accounts, set by the host (it validates Change and log-ons)
+        self.accounts: Accounts | None = None  # accounts.Accounts, set by the host (it validates Change and log-ons)
         self._next_pid = 1000 + (zlib.crc32(machine.encode('utf-8')) % 1000) * 4
         for spec in PROFILES[profile].services:
             self.services[spec['Name'].lower()] = Service(dict(spec))
@@ -120,7 +124,7 @@ class ServiceControlManager:
                 service.process_id = self._new_pid()
         self.history = []       # overrides are the starting point, not events
 
-    def now(self):
+    def now(self) -> float:
         """The clock's time, after applying every transition due by then."""
         now = self.clock()
         self.advance(now)
@@ -130,17 +134,17 @@ class ServiceControlManager:
         self._next_pid += 4      # Windows process ids are multiples of 4
         return self._next_pid
 
-    def sorted_services(self):
+    def sorted_services(self) -> list[Service]:
         return sorted(self.services.values(), key=lambda service: service.name.lower())
 
-    def find(self, name):
+    def find(self, name: object) -> Service | None:
         return self.services.get(str(name).lower())
 
-    def advance(self, now):
+    def advance(self, now: float) -> None:
         """Apply every planned transition due by now, across services, in time order; again while applying them plans
         more that are due (a crash's recovery restart)."""
         while True:
-            due = []
+            due: list[tuple[float, int, Service]] = []
             for service in self.services.values():
                 for step in service.plan:
                     if step[0] > now:
@@ -178,7 +182,7 @@ class ServiceControlManager:
             restart = when + delay
             service.plan = [(restart, 'Start Pending', 0), (restart + service.config['start_seconds'], 'Running', 0)]
 
-    def properties(self, service, now):
+    def properties(self, service: Service, now: float) -> dict[str, t.Any]:
         """Every Win32_Service property of the service as WMI reports it now."""
         config = service.config
         state = service.state
@@ -223,16 +227,16 @@ class ServiceControlManager:
             return 1, HUNG_WAIT_HINT
         return 1 + int((now - since) / CHECKPOINT_SECONDS), max(1, int((until - since) * 1000))
 
-    def snapshot_entry(self, service, now):
+    def snapshot_entry(self, service: Service, now: float) -> dict[str, t.Any]:
         properties = self.properties(service, now)
         return {key: properties[key] for key in SNAPSHOT_KEYS}
 
-    def snapshot(self, now):
+    def snapshot(self, now: float) -> dict[str, dict[str, t.Any]]:
         return {service.name: self.snapshot_entry(service, now) for service in self.sorted_services()}
 
     # -- configure (out of band) ----------------------------------------------------------------------
 
-    def configure(self, name, changes, now):
+    def configure(self, name: str, changes: dict[str, t.Any], now: float) -> dict[str, t.Any] | None:
         """SimulatedHost.configure(): change, add or remove a service; its snapshot entry (None once removed)."""
         changes = dict(changes)
         add = changes.pop('add', False)
@@ -283,7 +287,7 @@ class ServiceControlManager:
 
     # -- Win32_Service methods ---------------------------------------------------------------------------
 
-    def start_service(self, service, username, now):
+    def start_service(self, service: Service, username: str | None, now: float) -> int:
         if denied(service, username):
             return ACCESS_DENIED
         if service.config['StartMode'] == 'Disabled':
@@ -344,7 +348,7 @@ class ServiceControlManager:
         self.advance(now)
         return running_at
 
-    def stop_service(self, service, username, now):
+    def stop_service(self, service: Service, username: str | None, now: float) -> int:
         if denied(service, username):
             return ACCESS_DENIED
         if service.state in ('Stopped', 'Stop Pending'):
@@ -360,14 +364,14 @@ class ServiceControlManager:
         self.advance(now)
         return SUCCESS
 
-    def change(self, service, username, params):
+    def change(self, service: Service, username: str | None, params: dict[str, t.Any]) -> int:
         """Win32_Service.Change: the log-on account (and start mode, desktop interaction), see accounts.py."""
         if denied(service, username):
             return ACCESS_DENIED
-        return self.accounts.change(service, params)
+        return t.cast('Accounts', self.accounts).change(service, params)
 
     @staticmethod
-    def change_start_mode(service, username, mode):
+    def change_start_mode(service: Service, username: str | None, mode: str | None) -> int:
         if denied(service, username):
             return ACCESS_DENIED
         start_mode = CHANGE_START_MODES.get((mode or '').lower())
