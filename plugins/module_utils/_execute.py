@@ -39,7 +39,8 @@ class PlanExecutor:
 
     POLL_INTERVAL = 0.1
 
-    def __init__(self, services, timeout: float, clock=time.monotonic, sleep=time.sleep) -> None:
+    def __init__(self, services: t.Any, timeout: float, clock: t.Callable[[], float] = time.monotonic,
+                 sleep: t.Callable[[float], None] = time.sleep) -> None:
         self.services = services
         self.timeout = timeout
         self.clock = clock
@@ -54,7 +55,7 @@ class PlanExecutor:
         """Whether anything may have been done: a request was sent that Windows did not refuse."""
         return any(not entry.get('refused') for entry in self.log)
 
-    def apply(self, plan) -> None:
+    def apply(self, plan: t.Any) -> None:
         try:
             for target in plan.account_changes:
                 self._change_account(target, plan.account, plan.password)
@@ -215,19 +216,19 @@ class PlanExecutor:
 class Request:
     """One request sent to Windows: its log entry, the target it was about, the WMI method and when it was sent."""
 
-    def __init__(self, entry, target, method, sent_at):
+    def __init__(self, entry: t.Dict[str, t.Any], target: t.Any, method: str, sent_at: float) -> None:
         self.entry = entry
         self.target = target
         self.method = method
         self.sent_at = sent_at
 
     @property
-    def settled(self):
+    def settled(self) -> bool:
         """Its outcome is known: it reached its state, failed, or Windows refused it."""
         return 'seconds' in self.entry or bool(self.entry.get('failed'))
 
     @property
-    def what(self):
+    def what(self) -> str:
         return "%s sent to '%s'" % (self.method, self.target.name)
 
 

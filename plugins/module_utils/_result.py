@@ -14,11 +14,15 @@ import typing as t
 
 from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
 
+if t.TYPE_CHECKING:
+    from ansible_collections.xprotect.go.plugins.module_utils._execute import PlanExecutor
+
 # Per service in the service module's result; the full picture is service_info's job.
 _RESULT_FACTS = ('name', 'display_name', 'state', 'start_mode', 'process_id', 'exit_code')
 
 
-def service_result(result, targets, plan, executor, before, diff, check_mode, elapsed) -> dict:
+def service_result(result: dict, targets: t.List[t.Any], plan: t.Any, executor: PlanExecutor, before: t.Dict[str, t.Any],
+                   diff: bool, check_mode: bool, elapsed: float) -> dict:
     """The module's result. Outside check mode it says what was done, which after a failure is less than planned.
 
     A request Windows refused did nothing: it is not among a service's actions and changes nothing. A request

@@ -39,7 +39,8 @@ def _host_services(params, host_settings, environ):
     return HostServices(WsmanClient(settings), settings.host)
 
 
-def run_service_info(params, host_settings=None, environ=None):
+def run_service_info(params: t.Dict[str, t.Any], host_settings: t.Any = None,
+                     environ: t.Optional[t.Mapping[str, str]] = None) -> dict:
     try:
         services = _host_services(params, host_settings, environ)
         return describe_host(services, params.get('service_names'), failures=params.get('failures') or 'auto',
@@ -50,12 +51,14 @@ def run_service_info(params, host_settings=None, environ=None):
         raise
 
 
-def run_service(params, host_settings=None, environ=None, check_mode=False, diff=False):
+def run_service(params: t.Dict[str, t.Any], host_settings: t.Any = None, environ: t.Optional[t.Mapping[str, str]] = None,
+                check_mode: bool = False, diff: bool = False) -> dict:
     services = _host_services(params, host_settings, environ)
     return converge(services, params, check_mode=check_mode, diff=diff)
 
 
-def describe_host(services, overrides=None, failures='never', failure_lookback=eventlog.INFO_LOOKBACK_MINUTES):
+def describe_host(services: HostServices, overrides: t.Optional[dict] = None, failures: str = 'never',
+                  failure_lookback: int = eventlog.INFO_LOOKBACK_MINUTES) -> dict:
     """Everything service_info reports, from one discovery round trip (two when the System log is read for the services'
     last_failure: failures 'always', or 'auto' and a service is down that should run, _eventlog.reason_to_read)."""
     validate_service_names(overrides)
@@ -90,12 +93,13 @@ def describe_host(services, overrides=None, failures='never', failure_lookback=e
     }
 
 
-def host_warnings(report):
+def host_warnings(report: dict) -> t.List[str]:
     """The manual's knowledge, turned into warnings about what was observed: the warning texts of the health rules."""
     return health.warnings(health.host_verdict(report))
 
 
-def converge(services, params, check_mode=False, diff=False, clock=time.monotonic, sleep=time.sleep):
+def converge(services: HostServices, params: t.Dict[str, t.Any], check_mode: bool = False, diff: bool = False,
+             clock: t.Callable[[], float] = time.monotonic, sleep: t.Callable[[float], None] = time.sleep) -> dict:
     """Bring the requested services to the requested state; the service module's whole job."""
     validate_request(params)
     overrides = params.get('service_names') or {}

@@ -32,6 +32,9 @@ from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
     parse_pull_response,
 )
 
+if t.TYPE_CHECKING:
+    from ansible_collections.xprotect.go.plugins.module_utils._connection import ConnectionSettings
+
 try:
     from winrm.protocol import Protocol
 except ImportError:
@@ -49,7 +52,8 @@ class _EnumerationDropped(Exception):
 class WsmanClient:
     """WS-Management WMI operations against one host; counts the requests it sends in ``round_trips``."""
 
-    def __init__(self, settings, protocol=None, max_pages=DEFAULT_MAX_PAGES, max_items=DEFAULT_MAX_ITEMS):
+    def __init__(self, settings: ConnectionSettings, protocol: t.Any = None, max_pages: int = DEFAULT_MAX_PAGES,
+                 max_items: int = DEFAULT_MAX_ITEMS) -> None:
         self.settings = settings
         self.round_trips = 0
         self.max_pages = max_pages
@@ -58,7 +62,7 @@ class WsmanClient:
 
     # -- public operations ----------------------------------------------------------------
 
-    def enumerate(self, wql, namespace='root/cimv2', limit=None):
+    def enumerate(self, wql: str, namespace: str = 'root/cimv2', limit: t.Optional[int] = None) -> t.List[t.Any]:
         """All instances a WQL query selects (Enumerate, then Pull until EndOfSequence, bounded).
 
         limit: stop pulling once this many instances came (the first ones sent; the rest of the enumeration is left to
@@ -86,9 +90,9 @@ class WsmanClient:
                             '(EnumerationTimeoutms in winrm get winrm/config/service), then run the task again' % what,
                             host=self.settings.host, kind=errors.FAULT)
 
-    def enumerate_many(self, queries, namespace='root/cimv2'):
+    def enumerate_many(self, queries: t.Iterable[str], namespace: str = 'root/cimv2') -> t.List[t.Any]:
         """The instances of several WQL queries (e.g. from _wql.build_or_chunks), in order, one list."""
-        items = []
+        items: t.List[t.Any] = []
         for wql in queries:
             items.extend(self.enumerate(wql, namespace))
         return items
@@ -123,14 +127,16 @@ class WsmanClient:
                                 host=self.settings.host, kind=errors.PROTOCOL)
         return items if limit is None else items[:limit]
 
-    def get(self, class_name, selectors, namespace='root/cimv2'):
+    def get(self, class_name: str, selectors: t.Dict[str, t.Any], namespace: str = 'root/cimv2') -> t.Any:
         """One instance by its key properties (WS-Transfer Get)."""
         check(IDENTIFIER, class_name, 'class name')
         what = 'Get %s %s' % (class_name, ' '.join('%s=%r' % item for item in selectors.items()))
         return self._call(ACTION_GET, class_uri(namespace, class_name), None, parse_get_response, what, namespace,
                           selectors=selectors, service=self._service(class_name, selectors))
 
-    def invoke(self, class_name, method, selectors=None, params=None, namespace='root/cimv2', secrets=()):
+    def invoke(self, class_name: str, method: str, selectors: t.Optional[t.Dict[str, t.Any]] = None,
+               params: t.Optional[t.Dict[str, t.Any]] = None, namespace: str = 'root/cimv2',
+               secrets: t.Iterable[str] = ()) -> t.Any:
         """Call a WMI method; returns the <method>_OUTPUT properties (see return_value()).
 
         secrets: parameter values that must never show (a service account's password): scrubbed from any error.
@@ -138,7 +144,7 @@ class WsmanClient:
         check(IDENTIFIER, class_name, 'class name')
         check(IDENTIFIER, method, 'method name')
         resource_uri = class_uri(namespace, class_name)
-        arguments = {'@xmlns:p': resource_uri}
+        arguments: t.Dict[str, t.Any] = {'@xmlns:p': resource_uri}
         for name, value in (params or {}).items():
             check(IDENTIFIER, name, 'parameter name')
             arguments['p:' + name] = {'@xsi:nil': 'true'} if value is None else wmi_value(value)
@@ -172,7 +178,7 @@ class WsmanClient:
             raise XProtectError('connection_timeout (%s s) must exceed operation_timeout (%s s), and both must be at least 1: the '
                                 'listener may take operation_timeout to answer' % (read_timeout, operation_timeout),
                                 host=settings.host, kind=errors.INVALID)
-        options = {
+        options: t.Dict[str, t.Any] = {
             'transport': settings.transport,
             'username': settings.username,
             'password': settings.password,

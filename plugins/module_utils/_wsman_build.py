@@ -48,7 +48,7 @@ def _xml_text(value):
     return text
 
 
-def to_xml(tag, value):
+def to_xml(tag: str, value: t.Any) -> str:
     """Serialise pywinrm's xmltodict-shaped dict ('@attr', '#text', 'prefix:child') with escaping."""
     if isinstance(value, list):
         return ''.join(to_xml(tag, item) for item in value)
@@ -68,17 +68,17 @@ def to_xml(tag, value):
     return '<%s%s>%s%s</%s>' % (tag, ''.join(attributes), text, ''.join(children), tag)
 
 
-def check(pattern, value, what):
+def check(pattern: t.Pattern[str], value: t.Any, what: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise XProtectError('invalid WMI %s %r' % (what, value), kind=errors.INVALID)
     return value
 
 
-def class_uri(namespace, class_name):
+def class_uri(namespace: str, class_name: str) -> str:
     return '%s%s/%s' % (WMI_RESOURCE_BASE, check(NAMESPACE, namespace, 'namespace'), class_name)
 
 
-def wmi_value(value):
+def wmi_value(value: t.Any) -> t.Any:
     if isinstance(value, bool):
         return 'true' if value else 'false'
     return value

@@ -48,13 +48,13 @@ class XProtectActionBase(ActionBase):
     MODULE = None
 
     @staticmethod
-    def spec():
+    def spec() -> dict:
         raise NotImplementedError
 
-    def run_logic(self, params, host_settings):
+    def run_logic(self, params: t.Dict[str, t.Any], host_settings: t.Any) -> dict:
         raise NotImplementedError
 
-    def run(self, tmp=None, task_vars=None):
+    def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> dict:
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         spec = dict(self.spec())
@@ -107,9 +107,9 @@ class XProtectActionBase(ActionBase):
         return None if value is None else self._templar.template(value)
 
     @property
-    def check_mode(self):
+    def check_mode(self) -> bool:
         return bool(self._play_context.check_mode)
 
     @property
-    def diff(self):
+    def diff(self) -> bool:
         return bool(self._play_context.diff)
