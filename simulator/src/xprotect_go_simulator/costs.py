@@ -122,7 +122,7 @@ def resolve(model: CostModel | str | None) -> CostModel:
     raise ValueError('cost model must be one of %s (or a CostModel), not %r' % (', '.join(MODELS), model))
 
 
-def classify(action: str, text: str) -> str | None:
+def classify(action: str | None, text: str) -> str | None:
     """The kind of operation a SOAP request is (action, and its text for WQL), or None for what no model prices."""
     if action == soap.ACTION_ENUMERATE:
         return EVENT_QUERY if 'win32_ntlogevent' in text.lower() else QUERY

@@ -13,18 +13,24 @@ loopback address the way Windows' WinRM service answers on the wire: HTTP/1.1 ke
 delays, HTTP 500, malformed bodies, and answers lost after the request was carried out (faults.py).
 """
 
+from __future__ import annotations
+
 import codecs
 import contextlib
 import ipaddress
 import logging
 import socket
 import threading
+import typing as t
 
 from . import costs
 from .acceptor import Acceptor, Connection, reset_socket
 from .auth import AUTH_MODES
 from .faults import GARBAGE_BODY, FaultSettings, header_value, internal_error_fault, request_service, soap_text
 from .handler import REQUEST_TIMEOUT, WSMAN_PATH, WsmanRequestHandler
+
+if t.TYPE_CHECKING:
+    from .tls import TlsMaterial
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,7 @@ STOP_JOIN_SECONDS = 5.0
 DEFAULT_CODE_PAGE = 'cp1252'
 
 
-def require_loopback(address):
+def require_loopback(address: str) -> str:
     """Return the address if it is a loopback IP literal; anything else is a ValueError."""
     try:
         parsed = ipaddress.ip_address(address)
@@ -45,7 +51,7 @@ def require_loopback(address):
     return str(parsed)
 
 
-def endpoint_url(scheme, address, port):
+def endpoint_url(scheme: str, address: str, port: int) -> str:
     host = '[%s]' % address if ':' in address else address
     return '%s://%s:%d%s' % (scheme, host, port, WSMAN_PATH)
 
@@ -62,42 +68,42 @@ class ListenerStats:
     answers lost by the lose_answer fault, by action, and what the cost model charged, by operation kind.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         with self._lock:
             self._http_requests = 0
             self._http_responses = 0
             self._soap_requests = 0
-            self._by_action = {}
+            self._by_action: dict[str, int] = {}
             self._delayed_answers = 0
             self._delayed_seconds = 0.0
-            self._lost_answers = {}
-            self._charged = {}
+            self._lost_answers: dict[str, int] = {}
+            self._charged: dict[str, dict[str, t.Any]] = {}
             self._charged_seconds = 0.0
 
-    def count_http(self):
+    def count_http(self) -> None:
         with self._lock:
             self._http_requests += 1
 
-    def count_response(self):
+    def count_response(self) -> None:
         with self._lock:
             self._http_responses += 1
 
-    def count_delay(self, seconds):
+    def count_delay(self, seconds: float) -> None:
         """An answer held back `seconds` (a delay waited out in full)."""
         with self._lock:
             self._delayed_answers += 1
             self._delayed_seconds = round(self._delayed_seconds + seconds, 6)
 
-    def count_lost(self, action):
+    def count_lost(self, action: str | None) -> None:
         key = _action_key(action)
         with self._lock:
             self._lost_answers[key] = self._lost_answers.get(key, 0) + 1
 
-    def count_charge(self, kind, seconds):
+    def count_charge(self, kind: str, seconds: float) -> None:
         """One operation of this kind charged `seconds` by the cost model (waited out in full)."""
         with self._lock:
             entry = self._charged.setdefault(kind, {'count': 0, 'seconds': 0.0})
@@ -105,13 +111,13 @@ class ListenerStats:
             entry['seconds'] = round(entry['seconds'] + seconds, 6)
             self._charged_seconds = round(self._charged_seconds + seconds, 6)
 
-    def count_soap(self, action):
+    def count_soap(self, action: str | None) -> None:
         key = _action_key(action)
         with self._lock:
             self._soap_requests += 1
             self._by_action[key] = self._by_action.get(key, 0) + 1
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, t.Any]:
         with self._lock:
             return {'http_requests': self._http_requests, 'http_responses': self._http_responses, 'soap_requests': self._soap_requests,
                     'by_action': dict(self._by_action), 'delayed_answers': self._delayed_answers,
@@ -127,11 +133,13 @@ class WsmanListener:
     for each operation (costs.py: 'instant', the default, or 'windows'), waited out before the host answers.
     """
 
-    def __init__(self, state, address='127.0.0.1', port=0, scheme='http', auth='basic', users=None, tls=None,
-                 delay=0.0, allow_unencrypted=None, acceptor=None, name=None, body_timeout=REQUEST_TIMEOUT, code_page=DEFAULT_CODE_PAGE,
-                 cost_model=None):
+    def __init__(self, state: t.Any, address: str = '127.0.0.1', port: int = 0, scheme: str = 'http',
+                 auth: str | t.Iterable[str] = 'basic', users: t.Mapping[str, str] | None = None, tls: TlsMaterial | None = None,
+                 delay: float = 0.0, allow_unencrypted: bool | None = None, acceptor: Acceptor | None = None, name: str | None = None,
+                 body_timeout: float = REQUEST_TIMEOUT, code_page: str = DEFAULT_CODE_PAGE,
+                 cost_model: costs.CostModel | str | None = None) -> None:
         self.state = state
-        self.name = name or getattr(state, 'name', address)
+        self.name: str = t.cast(str, name or getattr(state, 'name', address))
         self.address = require_loopback(address)
         self.auth = (auth,) if isinstance(auth, str) else tuple(auth)
         unknown = [mode for mode in self.auth if mode not in AUTH_MODES]
@@ -157,7 +165,7 @@ class WsmanListener:
         # Basic over http only works when the service allows unencrypted traffic, so enabling
         # basic on http implies it, as it does on a real host.
         self.allow_unencrypted = (scheme == 'https' or 'basic' in self.auth) if allow_unencrypted is None else allow_unencrypted
-        self._ssl_context = tls.server_context('certificate' in self.auth) if scheme == 'https' else None
+        self._ssl_context = t.cast('TlsMaterial', tls).server_context('certificate' in self.auth) if scheme == 'https' else None
         self.base_delay = float(delay)
         self.cost_model = costs.resolve(cost_model)
         self.body_timeout = float(body_timeout)
@@ -167,24 +175,24 @@ class WsmanListener:
         self._acceptor = acceptor
         self._owns_acceptor = acceptor is None
         self._lock = threading.RLock()
-        self._socket = None
-        self._connections = set()
-        self._threads = set()
+        self._socket: socket.socket | None = None
+        self._connections: set[Connection] = set()
+        self._threads: set[threading.Thread] = set()
         self._stopping = threading.Event()
         self._started = False
 
     @property
-    def endpoint(self):
+    def endpoint(self) -> str:
         return endpoint_url(self.scheme, self.address, self.port)
 
-    def find_user(self, name):
+    def find_user(self, name: str | None) -> str | None:
         """Canonical user for a client's name: case-insensitive, DOMAIN\\user and user@domain accepted."""
         if not name:
             return None
         bare = name.rsplit('\\', 1)[-1].split('@', 1)[0]
         return self._users_by_key.get(bare.lower())
 
-    def start(self):
+    def start(self) -> WsmanListener:
         with self._lock:
             if self._started:
                 return self
@@ -198,14 +206,14 @@ class WsmanListener:
         family = socket.AF_INET6 if ':' in self.address else socket.AF_INET
         sock = socket.create_server((self.address, self.port), family=family, backlog=128)
         self.port = sock.getsockname()[1]
-        self._acceptor.add(sock, self._accepted)
+        t.cast(Acceptor, self._acceptor).add(sock, self._accepted)
         self._socket = sock
 
     def _close_listening(self):
         sock, self._socket = self._socket, None
         if sock is not None:
             with contextlib.suppress(RuntimeError):
-                self._acceptor.remove(sock)
+                t.cast(Acceptor, self._acceptor).remove(sock)
             sock.close()
 
     def _drop_connections(self):
@@ -259,7 +267,7 @@ class WsmanListener:
                 self._connections.discard(connection)
                 self._threads.discard(threading.current_thread())
 
-    def pause(self, fault_delay):
+    def pause(self, fault_delay: float) -> bool:
         """Wait the configured delay; False when the listener stops meanwhile."""
         seconds = self.base_delay + fault_delay
         if seconds <= 0:
@@ -269,7 +277,7 @@ class WsmanListener:
         self.stats.count_delay(seconds)
         return True
 
-    def charge(self, kind):
+    def charge(self, kind: str | None) -> None:
         """Wait what the cost model says Windows takes for this kind of operation (None: nothing).
 
         Called by the request's own thread with no lock held, so the host serves other requests meanwhile.
@@ -284,11 +292,11 @@ class WsmanListener:
         if seconds > 0 and not self._stopping.wait(seconds):
             self.stats.count_charge(kind, seconds)
 
-    def hold(self, seconds):
+    def hold(self, seconds: float) -> None:
         """Keep an answer back `seconds` (lose_answer's hold); returns early when the listener stops."""
         self._stopping.wait(seconds)
 
-    def process(self, message, user):
+    def process(self, message: bytes, user: str | None) -> tuple[int, bytes, dict[str, t.Any] | None]:
         """(status, body, lost) for one authenticated SOAP message, with the faults applied.
 
         lost is None, or the lose_answer fault that took this answer: the request was carried out, and
@@ -322,12 +330,12 @@ class WsmanListener:
             return 200, reply[:len(reply) // 2], None
         return status, reply, None
 
-    def reset(self):
+    def reset(self) -> None:
         """Faults cleared and counters zeroed (the host's own state is the caller's business)."""
         self.faults.clear()
         self.stats.reset()
 
-    def stop(self):
+    def stop(self) -> None:
         with self._lock:
             if self._stopping.is_set():
                 return

@@ -11,23 +11,26 @@
   real_inventory -> $XPGO_TEST_INVENTORY (an inventory of real Windows hosts) or None
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
+import typing as t
 
 import pytest
 
 from .control import ControlClient
-from .fleet import Fleet
+from .fleet import Fleet, RunningHost
 
 REAL_INVENTORY_VARIABLE = 'XPGO_TEST_INVENTORY'
 
 
 @contextlib.contextmanager
-def fleet_factory():
+def fleet_factory() -> t.Iterator[t.Callable[..., Fleet]]:
     """start(count=1, **Fleet kwargs) -> a started Fleet; every fleet started stops when the block ends."""
-    fleets = []
+    fleets: list[Fleet] = []
 
-    def start(count=1, **kwargs):
+    def start(count: int = 1, **kwargs: t.Any) -> Fleet:
         fleet = Fleet(count=count, **kwargs)
         fleets.append(fleet)
         return fleet.start()
@@ -39,21 +42,21 @@ def fleet_factory():
 
 
 @pytest.fixture
-def sim_fleet():
+def sim_fleet() -> t.Iterator[t.Callable[..., Fleet]]:
     with fleet_factory() as start:
         yield start
 
 
 @pytest.fixture
-def sim_host(sim_fleet):  # pylint: disable=redefined-outer-name
+def sim_host(sim_fleet: t.Callable[..., Fleet]) -> RunningHost:  # pylint: disable=redefined-outer-name
     return sim_fleet(1).hosts[0]
 
 
 @pytest.fixture
-def sim_control():
+def sim_control() -> ControlClient:
     return ControlClient()
 
 
 @pytest.fixture
-def real_inventory():
+def real_inventory() -> str | None:
     return os.environ.get(REAL_INVENTORY_VARIABLE) or None
