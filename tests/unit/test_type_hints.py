@@ -33,7 +33,6 @@ NOT_YET_HINTED = frozenset([
     'simulator/src/xprotect_go_simulator/__main__.py',
     'simulator/src/xprotect_go_simulator/fleet.py',
     'simulator/src/xprotect_go_simulator/handler.py',
-    'simulator/src/xprotect_go_simulator/soap.py',
 ])
 
 

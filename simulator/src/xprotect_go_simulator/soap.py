@@ -12,6 +12,7 @@ element order come out exactly as Windows writes them (see tests/fixtures/winrm-
 from __future__ import annotations
 
 import datetime
+import typing as t
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -54,12 +55,12 @@ _ENVELOPE_NAMESPACES = {
 }
 
 
-def new_uuid():
+def new_uuid() -> str:
     """A 'uuid:...' identifier in Windows' upper-case spelling."""
     return 'uuid:' + str(uuid.uuid4()).upper()
 
 
-def text(value):
+def text(value: object) -> str:
     """A property value as WMI writes it in XML (booleans lower case; a carriage return as a reference, which XML
     parsers would otherwise turn into a line feed: the event log's texts have CR LF line ends)."""
     if isinstance(value, bool):
@@ -70,8 +71,9 @@ def text(value):
 class Fault(Exception):
     """A WS-Management fault; raise it anywhere while handling a request, render() writes the reply."""
 
-    def __init__(self, subcode, hresult, reason, action=FAULT_ACTION_WSMAN, code='s:Sender', detail=None,
-                 provider=None, provider_message=None, extended_status=None):
+    def __init__(self, subcode: str, hresult: int, reason: str, action: str = FAULT_ACTION_WSMAN, code: str = 's:Sender',
+                 detail: str | None = None, provider: tuple[str, str] | None = None, provider_message: str | None = None,
+                 extended_status: dict[str, t.Any] | None = None) -> None:
         super().__init__(reason)
         self.subcode = subcode            # e.g. 'w:InvalidSelectors' (prefix declared on the fault envelope)
         self.hresult = hresult            # decimal HRESULT for f:WSManFault/@Code
@@ -82,9 +84,9 @@ class Fault(Exception):
         self.provider = provider          # (name, dll path) when a provider (WMI) raised it, else None
         self.provider_message = provider_message or reason   # the provider's own text, nested in f:ProviderFault
         self.extended_status = extended_status  # {Operation, ParameterInfo, ProviderName} of WMI's __ExtendedStatus
-        self.relates_to = None            # the request's MessageID, once known
+        self.relates_to: str | None = None  # the request's MessageID, once known
 
-    def render(self, machine, relates_to=None):
+    def render(self, machine: str, relates_to: str | None = None) -> str:
         """The fault envelope (text); relates_to defaults to the MessageID recorded while parsing."""
         relates_to = relates_to or self.relates_to
         wsman_fault = '<f:WSManFault xmlns:f="%s" Code="%d" Machine=%s>' % (NS_FAULT, self.hresult, quoteattr(machine))
@@ -117,7 +119,7 @@ def _extended_status(status):
                escape(status['ProviderName'])))
 
 
-def envelope(kind, action, relates_to, body, operation_id=None):
+def envelope(kind: str, action: str, relates_to: str | None, body: str, operation_id: str | None = None) -> str:
     """A reply envelope; kind picks the namespace set ('enumeration', 'transfer' or 'fault')."""
     namespaces = _ENVELOPE_NAMESPACES[kind]
     if operation_id and all(prefix != 'p' for prefix, _uri in namespaces):
@@ -145,7 +147,7 @@ def _property_xml(tag, value, datetime_tag):
     return '<%s>%s</%s>' % (tag, text(value), tag)
 
 
-def instance_xml(class_uri, class_name, properties):
+def instance_xml(class_uri: str, class_name: str, properties: t.Iterable[tuple[str, object]]) -> str:
     """A WMI instance (SELECT *, Get): p:<Class> with every property p:-qualified, nulls as xsi:nil."""
     parts = ['<p:%s xmlns:xsi="%s" xmlns:p="%s" xmlns:cim="%s" xsi:type="p:%s_Type">'
              % (class_name, NS_XSI, class_uri, NS_CIM_COMMON, class_name)]
@@ -154,7 +156,7 @@ def instance_xml(class_uri, class_name, properties):
     return ''.join(parts)
 
 
-def fragment_xml(properties):
+def fragment_xml(properties: t.Iterable[tuple[str, object]]) -> str:
     """A projected WMI instance (SELECT a, b): w:XmlFragment with unqualified children."""
     parts = ['<w:XmlFragment xmlns:xsi="%s" xmlns:w="%s">' % (NS_XSI, NS_WSMAN)]
     parts.extend(_property_xml(name, value, 'Datetime') for name, value in properties)
@@ -162,7 +164,7 @@ def fragment_xml(properties):
     return ''.join(parts)
 
 
-def method_output_xml(class_uri, method, outputs):
+def method_output_xml(class_uri: str, method: str, outputs: t.Iterable[tuple[str, object]]) -> str:
     """p:<Method>_OUTPUT of a WMI method call (outputs: [(name, value)], ReturnValue among them)."""
     parts = ['<p:%s_OUTPUT xmlns:xsi="%s" xmlns:p="%s" xmlns:cim="%s">' % (method, NS_XSI, class_uri, NS_CIM_COMMON)]
     parts.extend('<p:%s>%s</p:%s>' % (name, text(value), name) for name, value in outputs)
@@ -188,7 +190,7 @@ def _schema_error(what):
                  'The SOAP XML in the message does not match the corresponding XML schema definition. %s ' % what)
 
 
-def parse_request(data):
+def parse_request(data: bytes | str) -> Request:
     """A Request from the HTTP body (UTF-8 or UTF-16 with BOM); raises Fault for anything Windows would refuse."""
     try:
         root = ET.fromstring(data)
@@ -240,10 +242,10 @@ def _header_text(header, namespace, name):
     return (element.text or '').strip() if element is not None else None
 
 
-def parse_count(value, what):
+def parse_count(value: str | None, what: str) -> int:
     """A positive element count or size from the request; a schema fault otherwise."""
     try:
-        number = int(value.strip())
+        number = int(value.strip())  # type: ignore[union-attr]  # None: AttributeError, caught below
     except (AttributeError, ValueError):
         number = 0
     if number < 1:
@@ -251,19 +253,20 @@ def parse_count(value, what):
     return number
 
 
-def child(element, namespace, name):
+def child(element: ET.Element | None, namespace: str, name: str) -> ET.Element | None:
     return element.find('{%s}%s' % (namespace, name)) if element is not None else None
 
 
-def local_name(tag):
+def local_name(tag: str) -> str:
     return tag.rsplit('}', 1)[-1]
 
 
-def is_nil(element):
+def is_nil(element: ET.Element) -> bool:
     return element.get('{%s}nil' % NS_XSI) in ('true', '1')
 
 
-def build_request(action, resource_uri, body='', selectors=None, message_id=None, operation_id=None, max_envelope_size=153600):
+def build_request(action: str, resource_uri: str, body: str = '', selectors: t.Mapping[str, object] | None = None,
+                  message_id: str | None = None, operation_id: str | None = None, max_envelope_size: int = 153600) -> bytes:
     """A request envelope as a WinRM client sends it (for tests of the simulator and its listener). body is XML text."""
     header = ['<a:Action s:mustUnderstand="true">%s</a:Action>' % escape(action),
               '<a:MessageID>%s</a:MessageID>' % escape(message_id or new_uuid()),
@@ -281,7 +284,7 @@ def build_request(action, resource_uri, body='', selectors=None, message_id=None
                                                   ''.join(header), body)).encode('utf-8')
 
 
-def enumerate_body(wql=None, optimize=True, max_elements=None):
+def enumerate_body(wql: str | None = None, optimize: bool = True, max_elements: int | None = None) -> str:
     """An n:Enumerate body: a WQL filter when given, OptimizeEnumeration and MaxElements as asked."""
     parts = ['<w:OptimizeEnumeration/>' if optimize else '']
     if max_elements is not None:
@@ -291,7 +294,7 @@ def enumerate_body(wql=None, optimize=True, max_elements=None):
     return '<n:Enumerate>%s</n:Enumerate>' % ''.join(parts)
 
 
-def pull_body(context, max_elements=None):
+def pull_body(context: str, max_elements: int | None = None) -> str:
     """An n:Pull body for an enumeration context."""
     count = '<n:MaxElements>%d</n:MaxElements>' % max_elements if max_elements is not None else ''
     return '<n:Pull><n:EnumerationContext>%s</n:EnumerationContext>%s</n:Pull>' % (escape(context), count)
