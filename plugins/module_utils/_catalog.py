@@ -120,19 +120,19 @@ def _candidates(key, field):
     return values
 
 
-def known_names(key):
+def known_names(key: str) -> t.List[str]:
     return _candidates(key, 0)
 
 
-def known_display_names(key):
+def known_display_names(key: str) -> t.List[str]:
     return _candidates(key, 1)
 
 
-def known_executables(key):
+def known_executables(key: str) -> t.List[str]:
     return _candidates(key, 2)
 
 
-def executable_of(path_name):
+def executable_of(path_name: t.Any) -> str:
     """The executable's file name from a Win32_Service PathName (quoted or not, with arguments)."""
     if not path_name:
         return ''
@@ -154,7 +154,7 @@ def _name_matches(pattern, name):
     return name == pattern
 
 
-def is_milestone_service(record):
+def is_milestone_service(record: t.Dict[str, t.Any]) -> bool:
     """True for a service that looks like Milestone's, whether the catalog knows it or not."""
     name = (record.get('Name') or '').lower()
     display = (record.get('DisplayName') or '').lower()
@@ -174,7 +174,7 @@ def _identifies(key, record, field):
     return any(executable == value.lower() for value in known_executables(key))
 
 
-def match_services(records, overrides=None):
+def match_services(records: t.Iterable[t.Dict[str, t.Any]], overrides: t.Optional[dict] = None) -> t.Dict[str, t.Dict[str, t.Any]]:
     """Assign installed services (Win32_Service records) to catalog keys. Returns {key: record}.
 
     records: dicts with at least Name, DisplayName and PathName.
@@ -203,7 +203,7 @@ def match_services(records, overrides=None):
     return matched
 
 
-def install_type(found_keys):
+def install_type(found_keys: t.Iterable[str]) -> str:
     """'standard' with all six, 'custom' with every core service but not every optional one."""
     found = set(found_keys)
     if not found:
@@ -225,7 +225,7 @@ def _fold(text):
     return _SEPARATORS.sub('', text.lower())
 
 
-def near_keys(text):
+def near_keys(text: str) -> t.List[str]:
     """The service keys and set names that ``text`` looks like a misspelling of, best first; [] when none.
 
     A key or set name itself is not near anything. Matches, in this order: the same letters once

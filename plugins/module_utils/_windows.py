@@ -68,7 +68,7 @@ _DISCOVERY_LIKE = (('Name', 'Milestone'), ('DisplayName', 'Milestone'), ('PathNa
 class ServiceStatus:
     """One Win32_Service instance, in the collection's vocabulary."""
 
-    def __init__(self, record):
+    def __init__(self, record: t.Dict[str, t.Any]) -> None:
         self.name = record.get('Name') or ''
         self.display_name = record.get('DisplayName')
         self.windows_state = record.get('State') or 'Unknown'
@@ -86,7 +86,7 @@ class ServiceStatus:
         self.system_name = record.get('SystemName')
         self.desktop_interact = str(record.get('DesktopInteract')).lower() == 'true'
 
-    def facts(self):
+    def facts(self) -> t.Dict[str, t.Any]:
         return {
             'name': self.name,
             'display_name': self.display_name,
@@ -103,7 +103,7 @@ class ServiceStatus:
 class ControlRefused(XProtectError):
     """Windows answered a Win32_Service method with a ReturnValue other than success (``return_value``)."""
 
-    def __init__(self, message, return_value, **kwargs):
+    def __init__(self, message: str, return_value: t.Optional[int], **kwargs: t.Any) -> None:
         super().__init__(message, **kwargs)
         self.return_value = return_value
 
@@ -118,7 +118,7 @@ def _to_int(value):
 class HostServices:
     """The Windows side: WMI queries and method calls for services on one host."""
 
-    def __init__(self, client, host):
+    def __init__(self, client: t.Any, host: t.Optional[str]) -> None:
         self.client = client
         self.host = host
 
@@ -127,7 +127,7 @@ class HostServices:
         """The longest one request may wait for its answer (the client's connection_timeout), None when not known."""
         return getattr(getattr(self.client, 'settings', None), 'connection_timeout', None)
 
-    def discover(self, overrides: dict | None = None, extra_names=()) -> list:
+    def discover(self, overrides: dict | None = None, extra_names: t.Iterable[str] = ()) -> list:
         """Every Milestone-like service plus the named ones: one round trip, more only when the names would make the
         query longer than Windows accepts (wql.MAX_WQL_CHARS). Returns Win32_Service records, each service once."""
         names = set(extra_names) | set((overrides or {}).values())
@@ -143,7 +143,7 @@ class HostServices:
                 records.setdefault((record.get('Name') or '').lower(), record)
         return list(records.values())
 
-    def poll(self, names) -> dict:
+    def poll(self, names: t.Iterable[str]) -> dict:
         """The current status of the named services, {lower-case name: ServiceStatus}: one round trip, more only when
         the names would make the query longer than Windows accepts."""
         statuses = {}
@@ -151,7 +151,7 @@ class HostServices:
             statuses.update({record['Name'].lower(): ServiceStatus(record) for record in self.client.enumerate(query)})
         return statuses
 
-    def dependents(self, name):
+    def dependents(self, name: str) -> t.List[ServiceStatus]:
         """The services Windows registered as depending on this one (Win32_DependentService)."""
         query = ('ASSOCIATORS OF {Win32_Service.Name=%s} WHERE AssocClass = Win32_DependentService Role = Antecedent'
                  % wql.quote(name))
@@ -167,7 +167,7 @@ class HostServices:
         """Win32_Service.ChangeStartMode only; 'delayed' also needs set_delayed(name, True) afterwards."""
         return self._control(name, 'ChangeStartMode', {'StartMode': WMI_START_MODES[start_mode]})
 
-    def is_delayed(self, name):
+    def is_delayed(self, name: str) -> bool:
         """Read DelayedAutostart from the registry, for Windows versions whose WMI lacks DelayedAutoStart."""
         output = self.client.invoke('StdRegProv', 'GetDWORDValue', params=self._registry_value(name), namespace='root/default')
         return _to_int(output.get('ReturnValue')) == 0 and _to_int(output.get('uValue')) == 1

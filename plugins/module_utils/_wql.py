@@ -27,7 +27,7 @@ FIELDS = frozenset(('Name', 'DisplayName', 'PathName', 'State', 'StartMode', 'St
 _LIKE_ESCAPES = {'[': '[[]', '%': '[%]', '_': '[_]'}
 
 
-def validate_service_name(name):
+def validate_service_name(name: t.Any) -> str:
     """Return ``name`` when it is a service name we can put into WQL, else raise XProtectError(kind=errors.INVALID)."""
     if not isinstance(name, str) or not SERVICE_NAME.fullmatch(name):
         raise XProtectError('invalid service name %r: use %s' % (name, ALLOWED_CHARACTERS), kind=errors.INVALID)
@@ -45,12 +45,12 @@ def _literal(text):
     return "'%s'" % text.replace('\\', '\\\\').replace("'", "\\'")
 
 
-def quote(value):
+def quote(value: t.Any) -> str:
     """A WQL string literal for a validated service name."""
     return _literal(validate_service_name(value))
 
 
-def build_or(field, values):
+def build_or(field: str, values: t.Iterable[t.Any]) -> str:
     """``Field = 'a' OR Field = 'b'`` for validated values."""
     _field(field)
     values = list(values)
@@ -59,12 +59,12 @@ def build_or(field, values):
     return ' OR '.join('%s = %s' % (field, quote(value)) for value in values)
 
 
-def like_escape(fragment):
+def like_escape(fragment: t.Any) -> str:
     """A validated fragment with the LIKE wildcards (% _ [) made literal by brackets."""
     return ''.join(_LIKE_ESCAPES.get(char, char) for char in validate_service_name(fragment))
 
 
-def like_contains(field, fragment):
+def like_contains(field: str, fragment: t.Any) -> str:
     """``Field LIKE '%fragment%'`` matching the fragment literally anywhere in the field."""
     return '%s LIKE %s' % (_field(field), _literal('%' + like_escape(fragment) + '%'))
 
@@ -78,7 +78,7 @@ def like_contains(field, fragment):
 MAX_WQL_CHARS = 16384
 
 
-def check_length(wql, limit=MAX_WQL_CHARS):
+def check_length(wql: str, limit: int = MAX_WQL_CHARS) -> str:
     """Return ``wql`` when it is at most ``limit`` characters, else raise XProtectError(kind=errors.INVALID)."""
     if len(wql) > limit:
         raise XProtectError('WQL query "%s..." is %d characters long, more than the %d this collection sends to Windows in one query: '
@@ -86,7 +86,7 @@ def check_length(wql, limit=MAX_WQL_CHARS):
     return wql
 
 
-def build_or_chunks(field, values, prefix, limit=MAX_WQL_CHARS, suffix=''):
+def build_or_chunks(field: str, values: t.Iterable[t.Any], prefix: str, limit: int = MAX_WQL_CHARS, suffix: str = '') -> t.List[str]:
     """Full queries ``prefix + "Field = 'a' OR Field = 'b' ..." + suffix``, each at most ``limit`` characters.
 
     Together they compare ``field`` with every value, in order, each value once. A value whose

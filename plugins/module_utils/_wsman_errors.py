@@ -37,7 +37,7 @@ _TLS_RECORD = re.compile(r"BadStatusLine\(['\"]\\x1[56]\\x03")
 
 
 
-def fault_error(fault, settings=None, what=None, namespace='root/cimv2'):
+def fault_error(fault: t.Any, settings: t.Any = None, what: t.Optional[str] = None, namespace: str = 'root/cimv2') -> XProtectError:
     """The error for a fault whose kind is already known, with the operation and the account when given.
 
     A FaultReply (which keeps the fault), or for a timed-out operation the same error as pywinrm's
@@ -66,7 +66,7 @@ def fault_error(fault, settings=None, what=None, namespace='root/cimv2'):
     return FaultReply(fault, message)
 
 
-def operation_timeout_error(settings, doing=''):
+def operation_timeout_error(settings: t.Any, doing: str = '') -> XProtectError:
     seconds = getattr(settings, 'operation_timeout', None)
     operation, connection = ((settings.setting_name('operation_timeout'), settings.setting_name('connection_timeout'))
                              if hasattr(settings, 'setting_name') else ('operation_timeout', 'connection_timeout'))
@@ -103,7 +103,8 @@ def _dropped(exc):
     return 'Connection aborted' in text or 'RemoteDisconnected' in text or 'Connection reset' in text
 
 
-def to_xprotect_error(exc, settings, what=None, namespace='root/cimv2', secrets=()):
+def to_xprotect_error(exc: BaseException, settings: t.Any, what: t.Optional[str] = None, namespace: str = 'root/cimv2',
+                      secrets: t.Iterable[str] = ()) -> XProtectError:
     """The one place where exceptions from pywinrm, requests and XML parsing become XProtectError.
 
     secrets: values the request carried besides the connection's password (a service account's password given to
@@ -242,7 +243,7 @@ def _auth_error(exc, settings):
 
 # -- what the transport (_transport.py) raises ----------------------------------------------------
 
-def reply_timeout_error(endpoint, seconds, settings=None):
+def reply_timeout_error(endpoint: t.Optional[str], seconds: t.Any, settings: t.Any = None) -> XProtectError:
     """No complete answer within the read timeout, however slowly its bytes came."""
     return XProtectError(
         'could not get an answer from the WinRM listener at %s within connection_timeout (%s s): no complete answer within %s s; '
@@ -250,20 +251,21 @@ def reply_timeout_error(endpoint, seconds, settings=None):
         % (endpoint, seconds, seconds, _setting(settings, 'connection_timeout')), kind=errors.TIMEOUT)
 
 
-def reply_too_large_error(endpoint, limit, settings=None):
+def reply_too_large_error(endpoint: str, limit: int, settings: t.Any = None) -> XProtectError:
     return XProtectError(
         'the listener at %s sent a reply larger than %d MiB, refused while it came in: a WinRM listener\'s replies are far smaller; '
         'check that %s and %s point at a Windows WinRM listener' % (endpoint, limit // (1024 * 1024), _setting(settings, 'host'), _setting(settings, 'port')), kind=errors.PROTOCOL)
 
 
-def compressed_reply_error(endpoint, encoding, settings=None):
+def compressed_reply_error(endpoint: str, encoding: str, settings: t.Any = None) -> XProtectError:
     return XProtectError(
         'the listener at %s sent a compressed reply (Content-Encoding %s) though none was asked for: a WinRM listener never does; '
         'check that %s and %s point at a Windows WinRM listener and that nothing in between rewrites its answers'
         % (endpoint, server_text(encoding, limit=40), _setting(settings, 'host'), _setting(settings, 'port')), kind=errors.PROTOCOL)
 
 
-def redirect_error(endpoint, status, location, secret=None, user=None, settings=None):
+def redirect_error(endpoint: str, status: int, location: t.Optional[str], secret: t.Optional[str] = None,
+                   user: t.Optional[str] = None, settings: t.Any = None) -> XProtectError:
     """A 3xx answer: never followed (the credentials would go along)."""
     return XProtectError(
         'the listener at %s answered HTTP %s redirecting to %s, which was not followed: a WinRM listener never redirects; '
@@ -272,7 +274,7 @@ def redirect_error(endpoint, status, location, secret=None, user=None, settings=
         kind=errors.PROTOCOL)
 
 
-def basic_encoding_error(what, settings=None):
+def basic_encoding_error(what: str, settings: t.Any = None) -> XProtectError:
     """Basic credentials Windows could not decode (see _transport.basic_credentials)."""
     return XProtectError(
         'transport basic cannot carry this %s: Windows decodes Basic credentials in the host\'s ANSI code page, and the %s has '
