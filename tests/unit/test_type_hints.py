@@ -28,7 +28,6 @@ NOT_YET_HINTED = frozenset([
     'plugins/plugin_utils/_roles.py',
     'simulator/src/xprotect_go_simulator/__main__.py',
     'simulator/src/xprotect_go_simulator/fleet.py',
-    'simulator/src/xprotect_go_simulator/handler.py',
 ])
 
 

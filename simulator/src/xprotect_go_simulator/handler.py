@@ -8,9 +8,14 @@
 HTTP/1.1 keep-alive on /wsman, HTTPAPI headers and status lines without a reason phrase.
 """
 
+from __future__ import annotations
+
 import http.server
+import io
 import logging
+import socket
 import struct
+import typing as t
 from urllib.parse import urlsplit
 
 from spnego.exceptions import SpnegoError
@@ -18,6 +23,9 @@ from spnego.exceptions import SpnegoError
 from .acceptor import reset_socket
 from .auth import CHALLENGES, ENCRYPTED_CONTENT_TYPE, ENCRYPTED_PROTOCOL, AuthenticationMixin, decrypt_message, encrypt_message
 from .costs import HANDSHAKE
+
+if t.TYPE_CHECKING:
+    from .listener import WsmanListener
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +48,20 @@ class WsmanRequestHandler(AuthenticationMixin, http.server.BaseHTTPRequestHandle
     sys_version = ''
     timeout = IDLE_TIMEOUT
 
-    def __init__(self, request, client_address, listener):
+    def __init__(self, request: socket.socket, client_address: t.Any, listener: WsmanListener) -> None:
         self.listener = listener
         self.ntlm_context = None
         self.ntlm_user = None
-        super().__init__(request, client_address, listener)
+        super().__init__(request, client_address, t.cast(t.Any, listener))
 
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+    def log_message(self, format: str, *args: t.Any) -> None:  # pylint: disable=redefined-builtin
         log.debug('%s %s', self.listener.endpoint, format % args)
 
-    def handle_one_request(self):
+    def handle_one_request(self) -> None:
         """Wait up to IDLE_TIMEOUT for a request to begin, then give its reads body_timeout each."""
         self.connection.settimeout(IDLE_TIMEOUT)
         try:
-            started = self.rfile.peek(1)
+            started = t.cast(io.BufferedReader, self.rfile).peek(1)
         except (TimeoutError, OSError):
             started = b''
         if not started:
@@ -83,7 +91,7 @@ class WsmanRequestHandler(AuthenticationMixin, http.server.BaseHTTPRequestHandle
         self.listener.stats.count_response()
         self.wfile.write(('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1') + (b'' if self.command == 'HEAD' else body))
 
-    def send_error(self, code, message=None, explain=None):
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """HTTP.sys' own error page (bad request line, unknown path, unsupported version...)."""
         reason = message or self.responses.get(code, ('Error',))[0]
         page = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">\r\n'
@@ -128,7 +136,7 @@ class WsmanRequestHandler(AuthenticationMixin, http.server.BaseHTTPRequestHandle
 
     do_GET = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _not_post
 
-    def do_POST(self):  # pylint: disable=invalid-name
+    def do_POST(self) -> None:  # pylint: disable=invalid-name
         listener = self.listener
         listener.stats.count_http()
         faults = listener.faults.as_dict()
