@@ -27,7 +27,6 @@ NOT_YET_HINTED = frozenset([
     'plugins/module_utils/_wsman_xml.py',
     'plugins/plugin_utils/_roles.py',
     'simulator/src/xprotect_go_simulator/__main__.py',
-    'simulator/src/xprotect_go_simulator/fleet.py',
 ])
 
 

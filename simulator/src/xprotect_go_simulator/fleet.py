@@ -5,10 +5,13 @@
 
 """A fleet of simulated XProtect Go hosts on 127.0.0.x, with a control endpoint and an inventory."""
 
+from __future__ import annotations
+
 import itertools
 import os
 import shutil
 import tempfile
+import typing as t
 
 import yaml
 
@@ -25,7 +28,7 @@ DEFAULT_SCHEMES = {'basic': 'https', 'certificate': 'https', 'ntlm': 'http'}
 HOSTS_PER_BLOCK = 249     # 127.0.N.2 .. 127.0.N.250, then the next N
 
 
-def host_address(index):
+def host_address(index: int) -> str:
     """Loopback address of the index-th host: 127.0.0.2, 127.0.0.3, ... 127.0.0.250, 127.0.1.2, ..."""
     block, offset = divmod(index, HOSTS_PER_BLOCK)
     if block > 255:
@@ -33,15 +36,15 @@ def host_address(index):
     return '127.0.%d.%d' % (block, offset + 2)
 
 
-def parse_profile_mix(mix):
+def parse_profile_mix(mix: t.Mapping[str, t.Any] | str) -> list[tuple[str, int]]:
     """{'standard': 3, 'custom': 1} or 'standard=3,custom=1' -> ordered list of (profile, count)."""
     if isinstance(mix, str):
-        pairs = []
+        pairs: list[tuple[str, str]] = []
         for item in filter(None, (part.strip() for part in mix.split(','))):
             name, _sep, count = item.partition('=')
             pairs.append((name.strip(), count.strip() or '1'))
         mix = dict(pairs)
-    result = []
+    result: list[tuple[str, int]] = []
     for name, count in mix.items():
         try:
             number = int(count)
@@ -56,7 +59,7 @@ def parse_profile_mix(mix):
     return result
 
 
-def profile_sequence(count, profile_mix=None, profile='standard'):
+def profile_sequence(count: int, profile_mix: t.Mapping[str, t.Any] | str | None = None, profile: str = 'standard') -> list[str]:
     """Profiles of `count` hosts: the mix in order (3 standard, 1 custom, 3 standard...)."""
     if not profile_mix:
         return [profile] * count
@@ -67,7 +70,8 @@ def profile_sequence(count, profile_mix=None, profile='standard'):
 class RunningHost:
     """One served host: its listener (address, port, faults, stats) and its SimulatedHost state."""
 
-    def __init__(self, name, profile, state, listener, control_url, fleet=None):
+    def __init__(self, name: str, profile: str, state: t.Any, listener: WsmanListener, control_url: str,
+                 fleet: Fleet | None = None) -> None:
         self.fleet = fleet
         self.name = name
         self.profile = profile
@@ -82,16 +86,16 @@ class RunningHost:
     faults = property(lambda self: self.listener.faults)
     stats = property(lambda self: self.listener.stats)
 
-    def reset(self):
+    def reset(self) -> None:
         """Back to the profile's state with no faults and zeroed counters."""
         self.state.reset()
         self.listener.reset()
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, t.Any]:
         return {'name': self.name, 'address': self.address, 'port': self.port, 'scheme': self.scheme,
                 'endpoint': self.endpoint, 'profile': self.profile}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return 'RunningHost(%s, %s, %s)' % (self.name, self.endpoint, self.profile)
 
 
@@ -107,10 +111,13 @@ class Fleet:
     costs.CostModel (see costs.py).
     """
 
-    def __init__(self, count=1, profile_mix=None, profile='standard', auth='basic', scheme=None,
-                 username=DEFAULT_USERNAME, password=DEFAULT_PASSWORD, delay=0.0, overrides_per_host=None,
-                 extra_users=None, addresses=None, ports=None, names=None, host_factory=SimulatedHost, control_token=None,
-                 code_page=DEFAULT_CODE_PAGE, cost_model=None):
+    def __init__(self, count: int = 1, profile_mix: t.Mapping[str, t.Any] | str | None = None, profile: str = 'standard',
+                 auth: str = 'basic', scheme: str | None = None, username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD,
+                 delay: float = 0.0,
+                 overrides_per_host: dict[str, t.Any] | list[t.Any] | None = None, extra_users: t.Mapping[str, str] | None = None,
+                 addresses: t.Iterable[str] | None = None, ports: t.Iterable[int] | None = None, names: t.Iterable[str] | None = None,
+                 host_factory: t.Callable[..., t.Any] = SimulatedHost, control_token: str | None = None,
+                 code_page: str = DEFAULT_CODE_PAGE, cost_model: costs.CostModel | str | None = None) -> None:
         if count < 1:
             raise ValueError('a fleet needs at least one host')
         if auth not in DEFAULT_SCHEMES:
@@ -130,25 +137,25 @@ class Fleet:
         self.ports = list(ports) if ports else [0] * count
         if not len(self.names) == len(self.addresses) == len(self.ports) == count:
             raise ValueError('names, addresses and ports must each have one entry per host')
-        self._overrides = overrides_per_host or {}
+        self._overrides: dict[str, t.Any] | list[t.Any] = overrides_per_host or {}
         self._host_factory = host_factory
-        self.hosts = []
-        self.tls = None
-        self.ca_path = None
-        self.client_cert_path = None
-        self.client_key_path = None
-        self.control_url = None
+        self.hosts: list[RunningHost] = []
+        self.tls: TlsMaterial | None = None
+        self.ca_path: str | None = None
+        self.client_cert_path: str | None = None
+        self.client_key_path: str | None = None
+        self.control_url: str | None = None
         self.control_token = control_token
-        self.directory = None
-        self._acceptor = None
-        self._control = None
+        self.directory: str | None = None
+        self._acceptor: Acceptor | None = None
+        self._control: ControlServer | None = None
 
     def _host_overrides(self, index, name):
         if isinstance(self._overrides, dict):
             return self._overrides.get(name)
         return self._overrides[index] if index < len(self._overrides) else None
 
-    def start(self):
+    def start(self) -> Fleet:
         if self.directory is not None:
             return self
         self.directory = tempfile.mkdtemp(prefix='xpgo-sim-')
@@ -175,23 +182,23 @@ class Fleet:
             raise
         return self
 
-    def host(self, name):
+    def host(self, name: str) -> RunningHost:
         for running in self.hosts:
             if running.name.lower() == name.lower():
                 return running
         raise KeyError(name)
 
-    def control_client(self, timeout=10.0):
+    def control_client(self, timeout: float = 10.0) -> ControlClient:
         """A ControlClient for this fleet's control endpoint (paths relative to control_url), with its token."""
-        return ControlClient(self.control_url, timeout=timeout, token=self.control_token)
+        return ControlClient(t.cast(str, self.control_url), timeout=timeout, token=self.control_token)
 
-    def client_certificate(self, username):
+    def client_certificate(self, username: str) -> tuple[str, str]:
         """(cert_pem, key_pem) paths for certificate authentication as username (https fleets)."""
         if self.tls is None:
             raise ValueError('client certificates exist only for https fleets')
         return self.tls.client_certificate(username)
 
-    def stop(self):
+    def stop(self) -> None:
         if self._control is not None:
             self._control.stop()
             self._control = None
@@ -204,13 +211,13 @@ class Fleet:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
 
-    def __enter__(self):
+    def __enter__(self) -> Fleet:
         return self.start()
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def inventory(self, group='xprotect'):
+    def inventory(self, group: str = 'xprotect') -> dict[str, t.Any]:
         """The inventory as a dict (what write_inventory writes as YAML)."""
         group_vars = {
             'ansible_connection': 'winrm',
@@ -234,7 +241,7 @@ class Fleet:
                                 'xprotect_go_simulator_control': running.control_url} for running in self.hosts}
         return {'all': {'children': {group: {'vars': group_vars, 'hosts': hosts}}}}
 
-    def write_inventory(self, path, group='xprotect'):
+    def write_inventory(self, path: str, group: str = 'xprotect') -> str:
         """Write a YAML inventory for `ansible-playbook -i` (mode 0600: it holds the password and the control token)."""
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(handle, 'w', encoding='utf-8') as stream:
@@ -242,7 +249,7 @@ class Fleet:
             yaml.safe_dump(self.inventory(group), stream, default_flow_style=False, sort_keys=False)
         return path
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, t.Any]:
         """What `--state-file` writes: control URL and token, CA path and the hosts (no password)."""
         return {'control_url': self.control_url, 'control_token': self.control_token, 'ca_path': self.ca_path, 'auth': self.auth, 'scheme': self.scheme,
                 'username': self.username, 'client_cert_path': self.client_cert_path, 'client_key_path': self.client_key_path,
