@@ -26,7 +26,6 @@ NOT_YET_HINTED = frozenset([
     'plugins/module_utils/_plan.py',
     'plugins/module_utils/_wsman_xml.py',
     'plugins/plugin_utils/_roles.py',
-    'simulator/src/xprotect_go_simulator/__main__.py',
 ])
 
 

@@ -21,6 +21,8 @@ to every user in the process list: prefer the file or the variable), else the XP
 variable, else the built-in test password. It is never printed; the inventory (mode 0600) holds it.
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import logging
@@ -29,6 +31,7 @@ import pathlib
 import signal
 import sys
 import threading
+import typing as t
 
 from .costs import MODELS
 from .fleet import DEFAULT_PASSWORD, DEFAULT_USERNAME, Fleet, parse_profile_mix
@@ -37,7 +40,7 @@ from .profiles import PROFILES
 PASSWORD_VARIABLE = 'XPGO_SIM_PASSWORD'
 
 
-def parse_override(text):
+def parse_override(text: str) -> tuple[str, str, t.Any]:
     """'NAME:key=value' -> (NAME, key, value); value is JSON when it parses (3, true, null), else text."""
     service, colon, assignment = text.partition(':')
     key, equals, raw = assignment.partition('=')
@@ -50,7 +53,7 @@ def parse_override(text):
     return service.strip(), key.strip(), value
 
 
-def profile_mix(text):
+def profile_mix(text: str) -> str:
     try:
         unknown = [name for name, _count in parse_profile_mix(text) if name not in PROFILES]
     except ValueError as error:
@@ -87,7 +90,7 @@ def _common_options(parser):
     parser.add_argument('--verbose', action='store_true', help='log requests and failures to stderr')
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='xprotect-go-simulator', description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', required=True)
@@ -118,7 +121,7 @@ def _configure_hosts(fleet, args):
                 running.state.configure(service, **timings)
 
 
-def read_password(args, environ=None):
+def read_password(args: argparse.Namespace, environ: t.Mapping[str, str] | None = None) -> str:
     """The password from --password-file, --password, $XPGO_SIM_PASSWORD or the default (ValueError for a bad file)."""
     if args.password_file is not None:
         try:
@@ -158,7 +161,7 @@ def _write_state(path, fleet):
         json.dump(fleet.state_dict(), stream, indent=2)
 
 
-def main(argv=None):
+def main(argv: t.Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
     stop = threading.Event()
