@@ -25,23 +25,23 @@ from ansible_collections.xprotect.go.plugins.module_utils._windows import Servic
 class Target:
     """A service the task asked for, matched to what is installed."""
 
-    def __init__(self, key, status, forced=False):
+    def __init__(self, key: str, status: ServiceStatus, forced: bool = False) -> None:
         self.key = key
         self.status = status
         self.forced = forced  # added because it depends on a service being stopped (force_dependents)
-        self.stage = catalog.SERVICES[key]['stage'] if key in catalog.SERVICES else catalog.UNCATALOGUED_STAGE
-        self.depends_on = set()  # lower-case names of services this one requires (Windows' registration)
+        self.stage = t.cast(int, catalog.SERVICES[key]['stage']) if key in catalog.SERVICES else catalog.UNCATALOGUED_STAGE
+        self.depends_on: t.Set[str] = set()  # lower-case names of services this one requires (Windows' registration)
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.status.name
 
     @property
-    def label(self):
+    def label(self) -> str:
         return self.key if self.key == self.status.name else '%s (%s)' % (self.key, self.status.name)
 
 
-def expand_names(requested):
+def expand_names(requested: t.Iterable[str]) -> t.List[t.Tuple[str, bool]]:
     """Turn the name option into [(key or service name, explicit)] with duplicates removed."""
     expanded = []
     for item in requested:
@@ -124,7 +124,8 @@ class ServicePlan:
     back to compare). It comes first, so that a restart in the same task applies it.
     """
 
-    def __init__(self, targets, state, start_mode, account=None, password=None, update_password='on_change'):
+    def __init__(self, targets: t.List[Target], state: t.Optional[str], start_mode: t.Optional[str], account: t.Any = None,
+                 password: t.Optional[str] = None, update_password: str = 'on_change') -> None:
         self.state = state
         self.start_mode = start_mode
         self.account = account
@@ -174,10 +175,10 @@ class ServicePlan:
                     second.after.add(first)
 
     @property
-    def changes(self):
+    def changes(self) -> bool:
         return bool(self.start_mode_changes or self.account_changes) or any(step.issue for step in self.steps)
 
-    def check_accounts(self, host):
+    def check_accounts(self, host: t.Optional[str]) -> t.List[str]:
         """Refuse a change to a user account without its password (Windows would keep the old one, and the service
         would not log on at its next start). Returns warnings (a UPN compared with DOMAIN\\user)."""
         warnings = []
@@ -203,26 +204,28 @@ def _starts_before(a, b):
 
 
 class Step:
-    def __init__(self, target, action, issue=True):
+    def __init__(self, target: Target, action: str, issue: bool = True) -> None:
         self.target = target
         self.action = action
         self.issue = issue
-        self.after = set()
+        self.after: t.Set[Step] = set()
         self.started_at = None
         self.seconds = None
         self.request = None  # the request PlanExecutor sent for it, once sent
         self.entry = None  # this step's entry in PlanExecutor.log, once sent
 
     @property
-    def done(self):
+    def done(self) -> bool:
         return self.seconds is not None
 
     @property
-    def goal(self):
+    def goal(self) -> str:
         return 'started' if self.action == 'start' else 'stopped'
 
 
-def match_targets(host, requested, records, matched, key_of, missing_policy):
+def match_targets(host: t.Optional[str], requested: t.Iterable[t.Tuple[str, bool]], records: t.Iterable[t.Dict[str, t.Any]],
+                  matched: t.Dict[str, t.Any], key_of: t.Dict[t.Any, t.Any], missing_policy: str
+                  ) -> t.Tuple[t.List[Target], t.List[str]]:
     """Match the requested keys and real names to installed services. Returns (targets, keys of missing services)."""
     by_name = {record['Name'].lower(): record for record in records}
     targets, missing = {}, []
@@ -250,7 +253,7 @@ def _missing_message(key):
     return 'no service with this name is installed'
 
 
-def add_dependents(services, targets, key_of, force):
+def add_dependents(services: t.Any, targets: t.List[Target], key_of: t.Dict[t.Any, t.Any], force: bool) -> None:
     """Learn Windows' dependents of every service to be stopped; stop running ones first only when forced."""
     queue = list(targets)
     while queue:

@@ -66,14 +66,14 @@ class EnumerationPage(t.NamedTuple):
 class ProtocolError(XProtectError):
     """A reply that is not what a WinRM listener sends; ``detail`` says how. The client names the host's settings."""
 
-    def __init__(self, detail, settings=None):
+    def __init__(self, detail: str, settings: t.Any = None) -> None:
         host, port = (settings.setting_name('host'), settings.setting_name('port')) if hasattr(settings, 'setting_name') else ('host', 'port')
         super().__init__('unexpected reply from the WinRM listener (%s): check that %s and %s point at a Windows WinRM listener '
                          'and that nothing in between rewrites its answers' % (detail, host, port), kind=errors.PROTOCOL)
         self.detail = detail
 
 
-def protocol_error(detail, settings=None):
+def protocol_error(detail: str, settings: t.Any = None) -> ProtocolError:
     return ProtocolError(detail, settings)
 
 
@@ -112,7 +112,7 @@ def _decode(xml):
     return text.lstrip('\ufeff')
 
 
-def has_dtd(text):
+def has_dtd(text: str) -> bool:
     """Does decoded reply text hold a document type or entity declaration?"""
     return _DTD.search(text) is not None
 
@@ -172,7 +172,7 @@ def _envelope_body(root):
     return body
 
 
-def raise_error_reply(data):
+def raise_error_reply(data: t.Union[str, bytes]) -> None:
     """The body of an HTTP error answer (4xx/5xx): raise FaultReply for a SOAP fault, XProtectError for a DTD.
 
     Returns when the body is something else (HTML, text, empty), for the caller to report the status.
@@ -267,17 +267,17 @@ def _page(body, response_name, items_namespaces):
     return EnumerationPage(items=items, context=context, end_of_sequence=end)
 
 
-def parse_enumerate_response(xml):
+def parse_enumerate_response(xml: t.Union[str, bytes]) -> EnumerationPage:
     """EnumerateResponse -> EnumerationPage (first items come in w:Items with OptimizeEnumeration)."""
     return _page(_soap_body(xml), 'EnumerateResponse', (NS_WSMAN, NS_ENUMERATION))
 
 
-def parse_pull_response(xml):
+def parse_pull_response(xml: t.Union[str, bytes]) -> EnumerationPage:
     """PullResponse -> EnumerationPage (items in n:Items; the last page has n:EndOfSequence)."""
     return _page(_soap_body(xml), 'PullResponse', (NS_ENUMERATION, NS_WSMAN))
 
 
-def parse_get_response(xml):
+def parse_get_response(xml: t.Union[str, bytes]) -> t.Dict[str, t.Any]:
     """GetResponse -> the instance's properties."""
     body = _soap_body(xml)
     elements = [child for child in body if isinstance(child.tag, str)]
@@ -288,7 +288,7 @@ def parse_get_response(xml):
     return _instance(elements[0])
 
 
-def parse_invoke_response(xml, method):
+def parse_invoke_response(xml: t.Union[str, bytes], method: str) -> t.Dict[str, t.Any]:
     """Invoke response -> the properties of <method>_OUTPUT (ReturnValue stays a string)."""
     body = _soap_body(xml)
     wanted = '%s_OUTPUT' % method
@@ -298,7 +298,7 @@ def parse_invoke_response(xml, method):
     raise protocol_error('no %s in the SOAP body' % wanted)
 
 
-def return_value(output):
+def return_value(output: t.Any) -> int:
     """The integer ReturnValue of an invoke() result."""
     value: t.Any = output.get('ReturnValue') if isinstance(output, dict) else None
     try:
@@ -313,7 +313,8 @@ def return_value(output):
 class Fault:
     """The parts of a WS-Management fault the error mapping looks at; ``kind`` is decided here, once."""
 
-    def __init__(self, subcode=None, reason=None, wsman_code=None, wmi_code=None, detail=None):
+    def __init__(self, subcode: t.Optional[str] = None, reason: t.Optional[str] = None, wsman_code: t.Any = None,
+                 wmi_code: t.Any = None, detail: t.Optional[str] = None) -> None:
         self.subcode = _local_name(subcode)
         # Kept longer than a message shows: fault_error() scrubs the secrets first, then cuts to MAX_FAULT_TEXT.
         self.reason = _bounded(reason)
@@ -323,7 +324,7 @@ class Fault:
         self.kind = self._classify()
 
     @property
-    def invalid_enumeration_context(self):
+    def invalid_enumeration_context(self) -> bool:
         """The enumeration context a Pull named is gone (expired, or the server restarted)."""
         return (self.subcode == 'InvalidEnumerationContext'
                 or CODE_INVALID_ENUMERATION_CONTEXT in (self.wsman_code, self.wmi_code))
@@ -339,7 +340,7 @@ class Fault:
         return errors.FAULT
 
     @classmethod
-    def from_element(cls, fault):
+    def from_element(cls, fault: ET.Element) -> Fault:
         subcode = fault.find('{0}Code/{0}Subcode/{0}Value'.format('{%s}' % NS_SOAP))
         reason = fault.find('{0}Reason/{0}Text'.format('{%s}' % NS_SOAP))
         wsman_fault = fault.find('{%s}Detail/{%s}WSManFault' % (NS_SOAP, NS_WSMAN_FAULT))
@@ -351,7 +352,7 @@ class Fault:
                    detail=_innermost_message(fault))
 
     @classmethod
-    def from_exception(cls, exc):
+    def from_exception(cls, exc: t.Any) -> Fault:
         """From pywinrm's WSManFaultError, plus the provider's own message from the raw reply."""
         detail = None
         if exc.response:
@@ -380,7 +381,7 @@ class FaultReply(XProtectError):
     makes the one the user sees, with the operation and the account.
     """
 
-    def __init__(self, fault, message=None):
+    def __init__(self, fault: Fault, message: t.Optional[str] = None) -> None:
         if message is None:
             code = ' '.join(str(c) for c in (fault.wsman_code, fault.wmi_code) if c is not None)
             message = 'WS-Management fault %s%s: %s' % (fault.subcode or 'without subcode', ' (code %s)' % code if code else '',

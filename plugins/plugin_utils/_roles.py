@@ -65,12 +65,12 @@ def _seconds(value, what):
         raise RoleDataError('%s must be a number of seconds, got %r' % (what, value)) from None
 
 
-def task_failed(result):
+def task_failed(result: t.Any) -> bool:
     """Ansible's `is failed` test on a registered result."""
     return bool(_mapping(result, 'a task result').get('failed'))
 
 
-def task_unreachable(result):
+def task_unreachable(result: t.Any) -> bool:
     """Ansible's `is unreachable` test on a registered result."""
     return bool(_mapping(result, 'a task result').get('unreachable'))
 
@@ -88,7 +88,7 @@ def _service_entries(services):
     return entries
 
 
-def service_set(services, set_name):
+def service_set(services: t.Any, set_name: str) -> t.List[str]:
     """The keys of the services `set_name` means on this host, in the module's order.
 
     standard: every catalog service, installed or not (a missing one then fails the host);
@@ -105,7 +105,7 @@ def service_set(services, set_name):
     raise RoleDataError('the service set must be one of %s, got %r' % (', '.join(SERVICE_SETS), set_name))
 
 
-def missing_services(services, set_name):
+def missing_services(services: t.Any, set_name: str) -> t.List[str]:
     """The keys of the set `set_name` that the host does not have installed."""
     return [key for key in service_set(services, set_name) if not services[key]['installed']]
 
@@ -140,12 +140,12 @@ def _health_of(info, services):
     return health.host_verdict(services)
 
 
-def verdict_label(verdict):
+def verdict_label(verdict: str) -> str:
     """not_recording -> 'not recording': how people read a verdict."""
     return verdict.replace('_', ' ')
 
 
-def report_entry(info, host, address=None):
+def report_entry(info: t.Any, host: str, address: t.Optional[str] = None) -> t.Dict[str, t.Any]:
     """One host's entry of the fleet report, from its registered service_info result.
 
     verdict and reasons are service_info's (health.md); error is why the host could not be read
@@ -183,7 +183,7 @@ def report_entry(info, host, address=None):
     }
 
 
-def fleet_report(hosts, title, generated):
+def fleet_report(hosts: t.Any, title: str, generated: str) -> t.Dict[str, t.Any]:
     """The report document (schema REPORT_SCHEMA_VERSION, roles/fleet_report/files/fleet-report.schema.json).
 
     {schema_version, title, generated, verdicts, summary: {hosts, <verdict>: count...}, attention, hosts}:
@@ -214,7 +214,7 @@ def _checked_report(report):
     return report
 
 
-def fleet_summary(report, html_path, json_path):
+def fleet_summary(report: t.Any, html_path: str, json_path: str) -> t.List[str]:
     """The plain-text summary: a headline with the counts by verdict, a line per host, where the files are."""
     report = _checked_report(report)
     counts = _mapping(report['summary'], "the report's summary")
@@ -224,7 +224,7 @@ def fleet_summary(report, html_path, json_path):
     return [headline] + lines + ['HTML report: %s' % html_path, 'JSON report: %s' % json_path]
 
 
-def fleet_failures(report, verdicts):
+def fleet_failures(report: t.Any, verdicts: t.Any) -> t.List[str]:
     """The hosts whose verdict is one of `verdicts` (fleet_report_fail_on), in the report's order: ["<host> (<verdict>)"]."""
     report = _checked_report(report)
     verdicts = [str(verdict) for verdict in _sequence(verdicts, 'the verdicts to fail on')]
@@ -238,7 +238,7 @@ def fleet_failures(report, verdicts):
 
 # -- the rolling_restart role ---------------------------------------------------------------------
 
-def failure_reason(result, task_name):
+def failure_reason(result: t.Any, task_name: str) -> str:
     """Why a task failed, in one line: "<task>: <message>"; a loop's failed items' messages joined."""
     result = _mapping(result, 'the failed result')
     items = _sequence(result.get('results', []), "the failed result's results")
@@ -258,7 +258,7 @@ def _timings(services):
     return '; '.join(parts)
 
 
-def left_down(read):
+def left_down(read: t.Any) -> t.List[str]:
     """"recording_server (stopped), image_server (unknown)": the services of a read of the host that are not running.
 
     read: a registered service_info or service result; its services that are installed (or whose
@@ -273,7 +273,8 @@ def left_down(read):
     return down
 
 
-def rollout_outcome(before, host, restart=None, error='', check_mode=False, after=None):
+def rollout_outcome(before: t.Any, host: str, restart: t.Any = None, error: str = '', check_mode: bool = False,
+                    after: t.Any = None) -> t.Dict[str, t.Any]:
     """What the rollout did to one host: {host, status, line, left_down}.
 
     before: the service_info result read before the restart (unreachable or failed there means the
@@ -303,7 +304,7 @@ def rollout_outcome(before, host, restart=None, error='', check_mode=False, afte
     return {'host': host, 'status': status, 'line': line, 'left_down': []}
 
 
-def rollout_stops(batch_failed, batch_size, max_fail_percentage, pending):
+def rollout_stops(batch_failed: int, batch_size: int, max_fail_percentage: float, pending: t.Any) -> bool:
     """Whether Ansible ends the rollout after this batch (max_fail_percentage), as it decides it.
 
     Ansible counts only this batch's failures (it forgets earlier batches'): it stops when they are
@@ -316,7 +317,8 @@ def rollout_stops(batch_failed, batch_size, max_fail_percentage, pending):
     return bool(pending) and batch_failed > 0 and (batch_failed * 100 > max_fail_percentage * batch_size or batch_failed == batch_size)
 
 
-def rollout_summary(outcomes, hosts, batch, max_fail_percentage=0, check_mode=False):
+def rollout_summary(outcomes: t.List[t.Dict[str, t.Any]], hosts: t.Any, batch: t.Any, max_fail_percentage: float = 0,
+                    check_mode: bool = False) -> t.List[str]:
     """The rollout so far: a headline, each done host's line, then the hosts not restarted (yet)."""
     outcomes = [_mapping(outcome, 'outcome %d' % index) for index, outcome in enumerate(_sequence(outcomes, 'the outcomes'))]
     for index, outcome in enumerate(outcomes):
