@@ -35,7 +35,7 @@ def test_initial_state_of_every_service_then_one_round_trip_per_host_per_interva
     assert len(events) == len(initial), 'nothing changed, so nothing more is said'
     for item in initial:
         assert item['state'] == 'started' and item['previous_state'] is None and item['maintenance'] is False
-        assert item['verdict'] is None
+        assert item['verdict'] == 'recording', 'healthy hosts record (docs/health.md)'
     assert all(item['meta'] == {'hosts': item['xprotect_go']['host']} for item in events)
     for host, running in zip(watch.hosts, fleet.hosts, strict=False):
         assert 2 <= host.reads <= 7

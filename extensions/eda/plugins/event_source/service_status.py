@@ -188,7 +188,7 @@ all types:
   host: the inventory host name
   time: when it was seen, ISO 8601 UTC
   maintenance: true while the host's maintenance switch or the fleet's is on
-  verdict: the host's health verdict (recording, degraded, not_recording) once the collection computes one; null until then
+  verdict: the host's verdict by the health rules of docs/health.md (not_recording, degraded, recording; unknown when a state cannot be told), as service_info gives it without the event log; null when the host could not be read
 service_state, the initial state of every installed XProtect service, then every change:
   service: catalog key (recording_server, image_server, image_import, log_check, event_server, mobile_server)
   name: the Windows service name (null once it is no longer installed)
