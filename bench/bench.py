@@ -39,8 +39,14 @@ sys.path.insert(0, str(REPO))
 
 # pylint: disable=wrong-import-position
 from xprotect_go_simulator import Fleet, costs  # noqa: E402
-from xprotect_go_simulator.profiles import (EVENT_SERVER, IMAGE_IMPORT, IMAGE_SERVER, LOG_CHECK,  # noqa: E402
-                                           MOBILE_SERVER, RECORDING_SERVER)
+from xprotect_go_simulator.profiles import (  # noqa: E402
+    EVENT_SERVER,
+    IMAGE_IMPORT,
+    IMAGE_SERVER,
+    LOG_CHECK,
+    MOBILE_SERVER,
+    RECORDING_SERVER,
+)
 from tests.functional.eda.rulebook import RulebookRun, eda_bin_dir, engine_problem  # noqa: E402
 
 # Realistic durations (seconds) for the runs that change services: (stop, start).
@@ -53,7 +59,7 @@ DURATIONS = {
     EVENT_SERVER: (3.0, 3.0),
     MOBILE_SERVER: (2.0, 2.0),
 }
-QUICK_SCALE = 0.1   # --quick runs the same durations ten times faster
+QUICK_SCALE = 0.1  # --quick runs the same durations ten times faster
 
 # The playbooks measured, and the task of restart.yml that restarts the services.
 STATUS_PLAYBOOK = 'playbooks/status.yml'
@@ -82,22 +88,24 @@ TARGET_TASK_INVENTORY = 1.0
 TARGET_TASK_DELEGATED = 1.5
 TARGET_RESTART = 1.10
 TARGET_DOWNTIME = 1.10
-TARGET_SCALING = 1.25   # slope of the last host interval over the slope of the first: above means super-linear
-TARGET_HEAL = 1.20      # Recording Server stopped -> running again, over (watch interval + its own start time)
+TARGET_SCALING = 1.25  # slope of the last host interval over the slope of the first: above means super-linear
+TARGET_HEAL = 1.20  # Recording Server stopped -> running again, over (watch interval + its own start time)
 # Issue 18's targets: status at most 1.5x Ansible's floor (one delegated no-op task on the same hosts), a converged
 # start.yml at most 2x it, start and restart at most 2x their lower bound of round trips.
 TARGET_STATUS_FLOOR = 1.5
 TARGET_CONVERGED_FLOOR = 2.0
 TARGET_CHANGE_TRIPS = 2.0
-HEAL_INTERVAL = 10.0    # the event source's interval for the self-healing figure (--quick: x QUICK_SCALE)
+HEAL_INTERVAL = 10.0  # the event source's interval for the self-healing figure (--quick: x QUICK_SCALE)
 HEAL_ROW = 'Self-healing: stopped to running / (interval + its start)'
 
-ROUND_TRIP_ROWS = ('Round trips/host: status of all services',
-                   'Round trips/host: start all six from stopped',
-                   'Round trips/host: restart all six',
-                   'Round trips/host: converged no-op',
-                   'Round trips/host: converged no-op, service task alone',
-                   'Round trips/host: status over NTLM')
+ROUND_TRIP_ROWS = (
+    'Round trips/host: status of all services',
+    'Round trips/host: start all six from stopped',
+    'Round trips/host: restart all six',
+    'Round trips/host: converged no-op',
+    'Round trips/host: converged no-op, service task alone',
+    'Round trips/host: status over NTLM',
+)
 
 
 class Row:
@@ -157,7 +165,7 @@ class MemorySampler(threading.Thread):
                 with open('/proc/%s/stat' % entry, encoding='utf-8') as stream:
                     parent = int(stream.read().rsplit(')', 1)[1].split()[1])
             except (OSError, IndexError, ValueError):
-                continue    # the process ended meanwhile
+                continue  # the process ended meanwhile
             children.setdefault(parent, []).append(int(entry))
         tree, queue = [], [self.root_pid]
         while queue:
@@ -188,14 +196,19 @@ class PlaybookRun:
 
     def task_walls(self):
         """[(task name without its role, seconds from its start to its last host result)] in order."""
-        return [(task['name'].split(' : ', 1)[-1][:40], max(result['time'] for result in task['results']) - task['start'])
-                for task in self.timer['tasks'] if task['results']]
+        return [
+            (task['name'].split(' : ', 1)[-1][:40], max(result['time'] for result in task['results']) - task['start'])
+            for task in self.timer['tasks']
+            if task['results']
+        ]
 
     def task_seconds(self, name):
         """Wall time of each task called name (or ending in ': name', for role tasks): start to last host result."""
-        seconds = [max(result['time'] for result in task['results']) - task['start']
-                   for task in self.timer['tasks']
-                   if (task['name'] == name or task['name'].endswith(': ' + name)) and task['results']]
+        seconds = [
+            max(result['time'] for result in task['results']) - task['start']
+            for task in self.timer['tasks']
+            if (task['name'] == name or task['name'].endswith(': ' + name)) and task['results']
+        ]
         if not seconds:
             raise RuntimeError('the playbook ran no task called %r: the benchmark needs updating' % name)
         return seconds
@@ -213,25 +226,27 @@ class Ansible:
     def _env(self, timer_file):
         env = dict(os.environ)
         env.pop('ANSIBLE_CONFIG', None)
-        env.update({
-            'ANSIBLE_COLLECTIONS_PATH': str(REPO / '.tmp' / 'collections'),
-            'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
-            'ANSIBLE_NOCOLOR': '1',
-            'ANSIBLE_FORCE_COLOR': '0',
-            'ANSIBLE_HOST_KEY_CHECKING': 'False',
-            'ANSIBLE_RETRY_FILES_ENABLED': '0',
-            'ANSIBLE_LOCAL_TEMP': str(self.workdir / 'ansible-local'),
-            'ANSIBLE_REMOTE_TEMP': str(self.workdir / 'ansible-remote'),
-            'ANSIBLE_STDOUT_CALLBACK': 'default',
-            'ANSIBLE_CALLBACK_PLUGINS': str(REPO / 'bench' / 'callback_plugins'),
-            'ANSIBLE_CALLBACKS_ENABLED': 'bench_timer',
-            'ANSIBLE_FORKS': str(self.forks),
-            'ANSIBLE_PYTHON_INTERPRETER': str(self.bin_dir / 'python'),
-            'PATH': os.pathsep.join([str(self.bin_dir), env.get('PATH', '')]),
-            'XPGO_BENCH_TIMER_FILE': str(timer_file),
-            # restart.yml sets maintenance switches: here, never in the user's home.
-            'XPROTECT_GO_MAINTENANCE_DIR': str(self.workdir / 'maintenance'),
-        })
+        env.update(
+            {
+                'ANSIBLE_COLLECTIONS_PATH': str(REPO / '.tmp' / 'collections'),
+                'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
+                'ANSIBLE_NOCOLOR': '1',
+                'ANSIBLE_FORCE_COLOR': '0',
+                'ANSIBLE_HOST_KEY_CHECKING': 'False',
+                'ANSIBLE_RETRY_FILES_ENABLED': '0',
+                'ANSIBLE_LOCAL_TEMP': str(self.workdir / 'ansible-local'),
+                'ANSIBLE_REMOTE_TEMP': str(self.workdir / 'ansible-remote'),
+                'ANSIBLE_STDOUT_CALLBACK': 'default',
+                'ANSIBLE_CALLBACK_PLUGINS': str(REPO / 'bench' / 'callback_plugins'),
+                'ANSIBLE_CALLBACKS_ENABLED': 'bench_timer',
+                'ANSIBLE_FORKS': str(self.forks),
+                'ANSIBLE_PYTHON_INTERPRETER': str(self.bin_dir / 'python'),
+                'PATH': os.pathsep.join([str(self.bin_dir), env.get('PATH', '')]),
+                'XPGO_BENCH_TIMER_FILE': str(timer_file),
+                # restart.yml sets maintenance switches: here, never in the user's home.
+                'XPROTECT_GO_MAINTENANCE_DIR': str(self.workdir / 'maintenance'),
+            }
+        )
         return env
 
     def run(self, playbook, inventory, extra_vars=None, sample_memory=False):
@@ -257,13 +272,18 @@ class Ansible:
             wall = time.monotonic() - started
             log.seek(0)
             output = log.read()
-        recap = {match[1]: {key: int(value) for key, value in re.findall(r'(\w+)=(\d+)', match[2])}
-                 for match in re.finditer(r'^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$', output, re.MULTILINE)}
-        problems = [host for host, counts in recap.items()
-                    if any(counts.get(key) for key in ('failed', 'unreachable', 'ignored', 'rescued'))]
+        recap = {
+            match[1]: {key: int(value) for key, value in re.findall(r'(\w+)=(\d+)', match[2])}
+            for match in re.finditer(r'^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$', output, re.MULTILINE)
+        }
+        problems = [
+            host for host, counts in recap.items() if any(counts.get(key) for key in ('failed', 'unreachable', 'ignored', 'rescued'))
+        ]
         if process.returncode != 0 or problems or not recap:
-            raise RuntimeError('%s failed (rc %s, hosts with problems: %s); its output is in %s:\n%s'
-                               % (playbook, process.returncode, ', '.join(problems) or '-', log_file, output[-3000:]))
+            raise RuntimeError(
+                '%s failed (rc %s, hosts with problems: %s); its output is in %s:\n%s'
+                % (playbook, process.returncode, ', '.join(problems) or '-', log_file, output[-3000:])
+            )
         with open(timer_file, encoding='utf-8') as stream:
             timer = json.load(stream)
         return PlaybookRun(wall, timer, recap, sampler)
@@ -273,7 +293,7 @@ def write_inventory(fleet, path, count=None):
     """The fleet's inventory, limited to its first count hosts (mode 0600: it holds the password)."""
     inventory = fleet.inventory()
     group = inventory['all']['children']['xprotect']
-    group['hosts'] = dict(list(group['hosts'].items())[:count or len(fleet.hosts)])
+    group['hosts'] = dict(list(group['hosts'].items())[: count or len(fleet.hosts)])
     handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(handle, 'w', encoding='utf-8') as stream:
         yaml.safe_dump(inventory, stream, default_flow_style=False, sort_keys=False)
@@ -287,7 +307,7 @@ def reset_stats(fleet):
 
 def round_trips(fleet, count=None):
     """(mean, max, SOAP actions of the first host) of the HTTP requests per host since the last reset."""
-    stats = [running.stats.as_dict() for running in fleet.hosts[:count or len(fleet.hosts)]]
+    stats = [running.stats.as_dict() for running in fleet.hosts[: count or len(fleet.hosts)]]
     counts = [entry['http_requests'] for entry in stats]
     return statistics.mean(counts), max(counts), stats[0]['by_action']
 
@@ -342,9 +362,15 @@ def machine():
                 break
     memory_kb = _proc_field('/proc/meminfo', 'MemTotal:')
     from ansible.release import __version__ as ansible_version  # pylint: disable=import-outside-toplevel
-    return ('%d CPUs (nproc), %s, %.1f GiB memory, Python %s, ansible-core %s, %s'
-            % (os.cpu_count(), model, memory_kb / 1048576.0, platform.python_version(), ansible_version,
-               datetime.datetime.now().strftime('%Y-%m-%d %H:%M')))
+
+    return '%d CPUs (nproc), %s, %.1f GiB memory, Python %s, ansible-core %s, %s' % (
+        os.cpu_count(),
+        model,
+        memory_kb / 1048576.0,
+        platform.python_version(),
+        ansible_version,
+        datetime.datetime.now().strftime('%Y-%m-%d %H:%M'),
+    )
 
 
 class Bench:
@@ -355,20 +381,27 @@ class Bench:
         self.scale = QUICK_SCALE if args.quick else 1.0
         self.durations = {name: (stop * self.scale, start * self.scale) for name, (stop, start) in DURATIONS.items()}
         self.workdir = Path(tempfile.mkdtemp(prefix='xpgo-bench-'))
-        self.report_dir = self.workdir / 'report'   # status.yml writes its HTML and JSON report here
+        self.report_dir = self.workdir / 'report'  # status.yml writes its HTML and JSON report here
         self.report_dir.mkdir()
         self.ansible = Ansible(args.ansible_bin, self.workdir, args.forks)
         self.rows = []
         self.notes = []
-        self.actions = {}   # round-trip figure -> SOAP actions of its first host
-        self.floors = {}    # host count -> wall time of the floor playbook on the large fleet's first hosts
+        self.actions = {}  # round-trip figure -> SOAP actions of its first host
+        self.floors = {}  # host count -> wall time of the floor playbook on the large fleet's first hosts
         self.load_at_start = os.getloadavg()[0]
 
     def round_trip_row(self, figure, fleet, bound, target=None, count=None):
         mean, most, self.actions[figure] = round_trips(fleet, count)
         ratio = mean / bound
-        self.rows.append(Row(figure, '%.2f (max %d; bound %d)' % (mean, most, bound), '%.2f' % ratio,
-                             '%.2f' % target if target else '-', verdict(ratio, target) if target else 'info'))
+        self.rows.append(
+            Row(
+                figure,
+                '%.2f (max %d; bound %d)' % (mean, most, bound),
+                '%.2f' % ratio,
+                '%.2f' % target if target else '-',
+                verdict(ratio, target) if target else 'info',
+            )
+        )
 
     def inventory(self, fleet, name, count=None):
         return write_inventory(fleet, self.workdir / name, count)
@@ -384,13 +417,19 @@ class Bench:
             if not self.args.quick:
                 self.self_healing()
             else:
-                self.notes.append('Self-healing: not measured with --quick (ansible-rulebook and Java start-up dominate it); '
-                                  'bench/run --self-healing-only measures it alone.')
+                self.notes.append(
+                    'Self-healing: not measured with --quick (ansible-rulebook and Java start-up dominate it); '
+                    'bench/run --self-healing-only measures it alone.'
+                )
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
-        self.notes.append('SOAP requests of the first host: %s.' % '; '.join(
-            '%s: %s' % (figure.split(': ', 1)[1], ', '.join('%s %d' % item for item in sorted(actions.items())))
-            for figure, actions in self.actions.items()))
+        self.notes.append(
+            'SOAP requests of the first host: %s.'
+            % '; '.join(
+                '%s: %s' % (figure.split(': ', 1)[1], ', '.join('%s %d' % item for item in sorted(actions.items())))
+                for figure, actions in self.actions.items()
+            )
+        )
         order = {row.figure: index for index, row in enumerate(self.rows)}
         first = [label for label in ROUND_TRIP_ROWS if label in order]
         self.rows.sort(key=lambda row: (0, first.index(row.figure)) if row.figure in first else (1, order[row.figure]))
@@ -406,8 +445,12 @@ class Bench:
             points, largest_run, task_times = [], None, {}
             for count in hosts_list:
                 reset_stats(fleet)
-                run = self.ansible.run(STATUS_PLAYBOOK, self.inventory(fleet, 'status-%d.yml' % count, count),
-                                       {'fleet_report_dir': str(self.report_dir)}, sample_memory=count == largest)
+                run = self.ansible.run(
+                    STATUS_PLAYBOOK,
+                    self.inventory(fleet, 'status-%d.yml' % count, count),
+                    {'fleet_report_dir': str(self.report_dir)},
+                    sample_memory=count == largest,
+                )
                 points.append((count, run.wall))
                 for name, seconds in run.task_walls():
                     task_times.setdefault(name, []).append(seconds)
@@ -419,13 +462,21 @@ class Bench:
             self.converged_rows(fleet)
             self.scaling_row(points)
             self.controllers_row(points)
-            self.notes.append('status.yml task by task at %s hosts (s, start to last host result): %s.' % (
-                '/'.join(str(count) for count in hosts_list),
-                '; '.join('%s %s' % (name, '/'.join('%.2f' % value for value in values)) for name, values in task_times.items())))
+            self.notes.append(
+                'status.yml task by task at %s hosts (s, start to last host result): %s.'
+                % (
+                    '/'.join(str(count) for count in hosts_list),
+                    '; '.join('%s %s' % (name, '/'.join('%.2f' % value for value in values)) for name, values in task_times.items()),
+                )
+            )
             memory = largest_run.memory
-            self.rows.append(Row('Peak controller memory, %d-host status run' % largest,
-                                 '%.0f MiB RSS sum (%.0f MiB PSS), %d processes'
-                                 % (memory.peak_rss_kb / 1024.0, memory.peak_pss_kb / 1024.0, memory.peak_processes)))
+            self.rows.append(
+                Row(
+                    'Peak controller memory, %d-host status run' % largest,
+                    '%.0f MiB RSS sum (%.0f MiB PSS), %d processes'
+                    % (memory.peak_rss_kb / 1024.0, memory.peak_pss_kb / 1024.0, memory.peak_processes),
+                )
+            )
             self.rows.append(Row('Simulated fleet start, %d hosts' % largest, '%.2f s' % fleet_start))
             self.task_overhead(fleet)
 
@@ -441,8 +492,15 @@ class Bench:
         """The status run over Ansible's floor on the same hosts, run right after it."""
         floor = self.floor(fleet, count)
         ratio = status_wall / floor
-        self.rows.append(Row('Status / floor, %d hosts' % count, '%.2f s / %.2f s' % (status_wall, floor), '%.2f' % ratio,
-                             '<= %.2f' % TARGET_STATUS_FLOOR, verdict(ratio, TARGET_STATUS_FLOOR)))
+        self.rows.append(
+            Row(
+                'Status / floor, %d hosts' % count,
+                '%.2f s / %.2f s' % (status_wall, floor),
+                '%.2f' % ratio,
+                '<= %.2f' % TARGET_STATUS_FLOOR,
+                verdict(ratio, TARGET_STATUS_FLOOR),
+            )
+        )
 
     def converged_rows(self, fleet):
         """start.yml on hosts whose services all run, over the floor on the same hosts (both whole ansible-playbook runs)."""
@@ -453,11 +511,19 @@ class Bench:
         run = self.ansible.run(START_PLAYBOOK, inventory, {'services_settle_seconds': 0})
         mean, _most, _actions = round_trips(fleet, count)
         ratio = run.wall / floor
-        self.rows.append(Row('Converged start.yml / floor, %d hosts' % count, '%.2f s / %.2f s' % (run.wall, floor), '%.2f' % ratio,
-                             '<= %.2f' % TARGET_CONVERGED_FLOOR, verdict(ratio, TARGET_CONVERGED_FLOOR)))
-        self.notes.append('Converged start.yml: %d hosts whose services all run, %.2f round trips per host; the floor is %s '
-                          '(one ansible.builtin.debug task delegated to localhost) on the same hosts, run just before.'
-                          % (count, mean, FLOOR_PLAYBOOK))
+        self.rows.append(
+            Row(
+                'Converged start.yml / floor, %d hosts' % count,
+                '%.2f s / %.2f s' % (run.wall, floor),
+                '%.2f' % ratio,
+                '<= %.2f' % TARGET_CONVERGED_FLOOR,
+                verdict(ratio, TARGET_CONVERGED_FLOOR),
+            )
+        )
+        self.notes.append(
+            'Converged start.yml: %d hosts whose services all run, %.2f round trips per host; the floor is %s '
+            '(one ansible.builtin.debug task delegated to localhost) on the same hosts, run just before.' % (count, mean, FLOOR_PLAYBOOK)
+        )
 
     def controllers_row(self, points):
         """Beyond one controller: the per-host cost a fleet of --sites needs per controller within --status-interval.
@@ -470,15 +536,38 @@ class Bench:
         per_controller = int(interval / per_host)
         slices = math.ceil(sites / per_controller) if per_controller else 0
         figure = 'Beyond one controller: %s sites, status every %g s' % ('{:,}'.format(sites), interval)
-        self.rows.append(Row(figure, '%.4f s/host needed per controller, %.4f s/host measured: %s hosts per controller, %s slices'
-                             % (needed, per_host, '{:,}'.format(per_controller), slices or 'n/a'), '%.2f' % (per_host / needed)))
-        self.notes.append('Beyond one controller: the %d-host status run took %.2f s, %.4f s per host all in. %s sites within %g s need '
-                          '%g / %s = %.4f s per host on one controller (ratio: measured over needed). One controller covers '
-                          'floor(%g / %.4f) = %s hosts in %g s, so %s sites take ceil(%s / %s) = %s job slices, one per execution node '
-                          '(docs/performance.md, "Beyond one controller").'
-                          % (largest, wall, per_host, '{:,}'.format(sites), interval, interval, '{:,}'.format(sites), needed, interval,
-                             per_host, '{:,}'.format(per_controller), interval, '{:,}'.format(sites), '{:,}'.format(sites),
-                             '{:,}'.format(per_controller), slices or 'n/a'))
+        self.rows.append(
+            Row(
+                figure,
+                '%.4f s/host needed per controller, %.4f s/host measured: %s hosts per controller, %s slices'
+                % (needed, per_host, '{:,}'.format(per_controller), slices or 'n/a'),
+                '%.2f' % (per_host / needed),
+            )
+        )
+        self.notes.append(
+            'Beyond one controller: the %d-host status run took %.2f s, %.4f s per host all in. %s sites within %g s need '
+            '%g / %s = %.4f s per host on one controller (ratio: measured over needed). One controller covers '
+            'floor(%g / %.4f) = %s hosts in %g s, so %s sites take ceil(%s / %s) = %s job slices, one per execution node '
+            '(docs/performance.md, "Beyond one controller").'
+            % (
+                largest,
+                wall,
+                per_host,
+                '{:,}'.format(sites),
+                interval,
+                interval,
+                '{:,}'.format(sites),
+                needed,
+                interval,
+                per_host,
+                '{:,}'.format(per_controller),
+                interval,
+                '{:,}'.format(sites),
+                '{:,}'.format(sites),
+                '{:,}'.format(per_controller),
+                slices or 'n/a',
+            )
+        )
 
     def scaling_row(self, points):
         slope, intercept, r_squared = least_squares(points)
@@ -489,32 +578,53 @@ class Bench:
         if first <= 0:
             # The smallest fleets differ by less than the run-to-run noise: no ratio can be taken from them.
             self.rows.append(Row('Fleet scaling: fitted cost per host', measured, 'n/a', 'linear (<= %.2f)' % TARGET_SCALING, 'n/a'))
-            self.notes.append('Fleet scaling ratio: not measurable, the first two fleet sizes took %.2f s and %.2f s; use larger '
-                              '--hosts-list sizes.' % (y0, y1))
+            self.notes.append(
+                'Fleet scaling ratio: not measurable, the first two fleet sizes took %.2f s and %.2f s; use larger '
+                '--hosts-list sizes.' % (y0, y1)
+            )
             return
         ratio = last / first
-        self.rows.append(Row('Fleet scaling: fitted cost per host', measured, '%.2f' % ratio,
-                             'linear (<= %.2f)' % TARGET_SCALING, verdict(ratio, TARGET_SCALING)))
-        self.notes.append('Fleet scaling ratio: cost per host between the last two fleet sizes (%.3f s) over the cost per host '
-                          'between the first two (%.3f s); above %.2f would mean worse than linear.' % (last, first, TARGET_SCALING))
+        self.rows.append(
+            Row(
+                'Fleet scaling: fitted cost per host',
+                measured,
+                '%.2f' % ratio,
+                'linear (<= %.2f)' % TARGET_SCALING,
+                verdict(ratio, TARGET_SCALING),
+            )
+        )
+        self.notes.append(
+            'Fleet scaling ratio: cost per host between the last two fleet sizes (%.3f s) over the cost per host '
+            'between the first two (%.3f s); above %.2f would mean worse than linear.' % (last, first, TARGET_SCALING)
+        )
 
     def task_overhead(self, fleet):
         count = min(self.args.task_hosts, len(fleet.hosts))
         run = self.ansible.run(TASK_OVERHEAD_PLAYBOOK, self.inventory(fleet, 'tasks.yml', count))
         ping = statistics.median(run.task_seconds(PING_TASK))
         # The shipped module has no target: it is the path of become and of other delegated hosts, shown for what it costs.
-        for task, figure, target in ((INFO_TASK, 'inventory winrm hosts', TARGET_TASK_INVENTORY),
-                                     (DELEGATED_TASK, 'delegate_to localhost', TARGET_TASK_DELEGATED),
-                                     (SHIPPED_TASK, 'real module (delegate_to localhost, become)', None)):
+        for task, figure, target in (
+            (INFO_TASK, 'inventory winrm hosts', TARGET_TASK_INVENTORY),
+            (DELEGATED_TASK, 'delegate_to localhost', TARGET_TASK_DELEGATED),
+            (SHIPPED_TASK, 'real module (delegate_to localhost, become)', None),
+        ):
             seconds = statistics.median(run.task_seconds(task))
             ratio = seconds / ping
             judged = ('<= %.2f' % target, verdict(ratio, target)) if target is not None else ()
-            self.rows.append(Row('Per-task overhead: service_info / ping, %s' % figure,
-                                 '%.2f s / %.2f s on %d hosts' % (seconds, ping, count), '%.2f' % ratio, *judged))
+            self.rows.append(
+                Row(
+                    'Per-task overhead: service_info / ping, %s' % figure,
+                    '%.2f s / %.2f s on %d hosts' % (seconds, ping, count),
+                    '%.2f' % ratio,
+                    *judged,
+                )
+            )
         copies = len(run.task_seconds(PING_TASK))
-        self.notes.append('Per-task overhead: each task timed from its start to its last host result (bench_timer callback), '
-                          'median of %d interleaved copies in one playbook (%s), so start-up and first-use loading are not '
-                          'counted; ping runs with ansible_connection=local on the same %d hosts.' % (copies, TASK_OVERHEAD_PLAYBOOK, count))
+        self.notes.append(
+            'Per-task overhead: each task timed from its start to its last host result (bench_timer callback), '
+            'median of %d interleaved copies in one playbook (%s), so start-up and first-use loading are not '
+            'counted; ping runs with ansible_connection=local on the same %d hosts.' % (copies, TASK_OVERHEAD_PLAYBOOK, count)
+        )
 
     def service_changes(self):
         """Round trips of start, restart and no-op, the restart overhead and the recording downtime."""
@@ -540,9 +650,16 @@ class Bench:
 
             reset_stats(fleet)
             since = time.time()
-            run = self.ansible.run(RESTART_PLAYBOOK, inventory, {
-                'rolling_restart_serial': count, 'rolling_restart_max_recording_servers_down': count,
-                'rolling_restart_settle_seconds': 0, 'rolling_restart_set': 'standard'})
+            run = self.ansible.run(
+                RESTART_PLAYBOOK,
+                inventory,
+                {
+                    'rolling_restart_serial': count,
+                    'rolling_restart_max_recording_servers_down': count,
+                    'rolling_restart_settle_seconds': 0,
+                    'rolling_restart_set': 'standard',
+                },
+            )
             self.round_trip_row(ROUND_TRIP_ROWS[2], fleet, RESTART_BOUND, TARGET_CHANGE_TRIPS)
             self.restart_rows(fleet, run, since)
 
@@ -552,28 +669,47 @@ class Bench:
         restart = max(run.task_seconds(RESTART_TASK))
         ratio = restart / path
         sequential = sum(stop + start for stop, start in self.durations.values())
-        self.rows.append(Row('Restart overhead: wall time / critical path', '%.2f s / %.2f s' % (restart, path),
-                             '%.3f' % ratio, '<= %.2f' % TARGET_RESTART, verdict(ratio, TARGET_RESTART)))
+        self.rows.append(
+            Row(
+                'Restart overhead: wall time / critical path',
+                '%.2f s / %.2f s' % (restart, path),
+                '%.3f' % ratio,
+                '<= %.2f' % TARGET_RESTART,
+                verdict(ratio, TARGET_RESTART),
+            )
+        )
         histories = [running.state.history for running in fleet.hosts]
         downtime = max(recording_downtime(history, since) for history in histories)
         own = sum(self.durations[RECORDING_SERVER])
         ratio = downtime / own
-        self.rows.append(Row('Recording downtime / its stop + start', '%.2f s / %.2f s' % (downtime, own), '%.3f' % ratio,
-                             '<= %.2f' % TARGET_DOWNTIME, verdict(ratio, TARGET_DOWNTIME)))
+        self.rows.append(
+            Row(
+                'Recording downtime / its stop + start',
+                '%.2f s / %.2f s' % (downtime, own),
+                '%.3f' % ratio,
+                '<= %.2f' % TARGET_DOWNTIME,
+                verdict(ratio, TARGET_DOWNTIME),
+            )
+        )
         span = max(services_span(history, since) for history in histories)
         read = self.cost_model.seconds(costs.QUERY, len(fleet.hosts[0].state.snapshot())) + self.delay
-        self.notes.append('Issue 18\'s bounds under this cost model, one status read costing %.3f s (its query and one delay): '
-                          'restart %.2f s over critical path + 4 stage reads %.2f s = %.3f (target 1.05); recording downtime %.2f s '
-                          'over its stop + start + 2 reads %.2f s = %.3f (target 1.02).'
-                          % (read, restart, path + 4 * read, restart / (path + 4 * read), downtime, own + 2 * read,
-                             downtime / (own + 2 * read)))
+        self.notes.append(
+            "Issue 18's bounds under this cost model, one status read costing %.3f s (its query and one delay): "
+            'restart %.2f s over critical path + 4 stage reads %.2f s = %.3f (target 1.05); recording downtime %.2f s '
+            'over its stop + start + 2 reads %.2f s = %.3f (target 1.02).'
+            % (read, restart, path + 4 * read, restart / (path + 4 * read), downtime, own + 2 * read, downtime / (own + 2 * read))
+        )
         durations = ', '.join('%s %g/%g' % (_short(name), stop, start) for name, (stop, start) in self.durations.items())
-        self.notes.append('Service durations (stop/start s): %s; critical path %.1f s; one service after another would take '
-                          '%.1f s (ratio %.2f).' % (durations, path, sequential, sequential / path))
-        self.notes.append('Restart: wall time of restart.yml\'s "%s" task (start to last host result) on %d hosts restarted '
-                          'at once (serial %d, settle 0), the slowest host counted; the simulator saw the services change '
-                          'for %.2f s of it. Recording downtime: from the Recording Server leaving Running to Running again '
-                          'in the simulator\'s /history, worst host.' % (RESTART_TASK, count, count, span))
+        self.notes.append(
+            'Service durations (stop/start s): %s; critical path %.1f s; one service after another would take '
+            '%.1f s (ratio %.2f).' % (durations, path, sequential, sequential / path)
+        )
+        self.notes.append(
+            'Restart: wall time of restart.yml\'s "%s" task (start to last host result) on %d hosts restarted '
+            'at once (serial %d, settle 0), the slowest host counted; the simulator saw the services change '
+            'for %.2f s of it. Recording downtime: from the Recording Server leaving Running to Running again '
+            "in the simulator's /history, worst host." % (RESTART_TASK, count, count, span)
+        )
 
     def self_healing(self):
         """The keep_recording rulebook on the largest fleet: heal time of one stopped Recording Server, and memory."""
@@ -585,12 +721,13 @@ class Bench:
             return
         count = self.args.heal_hosts
         interval, start = HEAL_INTERVAL * self.scale, self.durations[RECORDING_SERVER][1]
-        watch = 4 * interval + start + 60       # the source ends the run after this (shutdown_after)
+        watch = 4 * interval + start + 60  # the source ends the run after this (shutdown_after)
         overrides = [{RECORDING_SERVER: {'start_seconds': start}}] * count
         with Fleet(count=count, delay=self.delay, overrides_per_host=overrides, cost_model=self.cost_model) as fleet:
             inventory = fleet.inventory()
             inventory['all']['children']['xprotect']['vars'].update(
-                {'xprotect_go_watch_interval': interval, 'xprotect_go_maintenance_dir': str(self.workdir / 'maintenance')})
+                {'xprotect_go_watch_interval': interval, 'xprotect_go_maintenance_dir': str(self.workdir / 'maintenance')}
+            )
             path = self.workdir / 'heal.yml'
             path.write_text(yaml.safe_dump(inventory))
             workdir = self.workdir / 'rulebook'
@@ -615,22 +752,33 @@ class Bench:
                     try:
                         downtime = recording_downtime(fleet.hosts[0].state.history, since)
                     except RuntimeError:
-                        continue    # not running again yet
+                        continue  # not running again yet
                 code = run.wait(watch + 120)
             if code != 0 or downtime is None:
-                raise RuntimeError('the rulebook run failed (rc %s, healed: %s):\n%s' % (code, downtime is not None, run.timed_output()[-3000:]))
+                raise RuntimeError(
+                    'the rulebook run failed (rc %s, healed: %s):\n%s' % (code, downtime is not None, run.timed_output()[-3000:])
+                )
             # When the source decided the heal (its log line, -v): the part of the downtime that is the read interval.
             seen = next((seconds for seconds, line in run.lines if '%s: heal of the Recording Server' % fleet.hosts[0].name in line), None)
             detection = 'the source saw it after %.2f s, ' % (seen - stopped_at) if seen is not None else ''
         ratio = downtime / (interval + start)
-        self.rows.append(Row(HEAL_ROW, '%.2f s / (%g + %g) s' % (downtime, interval, start), '%.2f' % ratio,
-                             '<= %.2f' % TARGET_HEAL, verdict(ratio, TARGET_HEAL)))
-        self.notes.append('Self-healing: ansible-rulebook -r xprotect.go.keep_recording watching %d hosts every %g s; one Recording '
-                          'Server (start %g s) stopped out of band at a moment unrelated to the reads, stopped to running again '
-                          'in the simulator\'s /history (%sthe rest is ansible-rulebook, the heal playbook and the start). The '
-                          'rulebook process (Python, its in-process JVM, no playbook running) used %.0f MiB RSS (%.0f MiB PSS) at '
-                          'most over two intervals of watching.'
-                          % (count, interval, start, detection, memory.peak_rss_kb / 1024.0, memory.peak_pss_kb / 1024.0))
+        self.rows.append(
+            Row(
+                HEAL_ROW,
+                '%.2f s / (%g + %g) s' % (downtime, interval, start),
+                '%.2f' % ratio,
+                '<= %.2f' % TARGET_HEAL,
+                verdict(ratio, TARGET_HEAL),
+            )
+        )
+        self.notes.append(
+            'Self-healing: ansible-rulebook -r xprotect.go.keep_recording watching %d hosts every %g s; one Recording '
+            'Server (start %g s) stopped out of band at a moment unrelated to the reads, stopped to running again '
+            "in the simulator's /history (%sthe rest is ansible-rulebook, the heal playbook and the start). The "
+            'rulebook process (Python, its in-process JVM, no playbook running) used %.0f MiB RSS (%.0f MiB PSS) at '
+            'most over two intervals of watching.'
+            % (count, interval, start, detection, memory.peak_rss_kb / 1024.0, memory.peak_pss_kb / 1024.0)
+        )
 
     def ntlm(self):
         count = self.args.ntlm_hosts
@@ -641,8 +789,14 @@ class Bench:
 
 
 def _short(name):
-    return {RECORDING_SERVER: 'Recording', IMAGE_SERVER: 'Image', IMAGE_IMPORT: 'Import', LOG_CHECK: 'LogCheck',
-            EVENT_SERVER: 'Event', MOBILE_SERVER: 'Mobile'}[name]
+    return {
+        RECORDING_SERVER: 'Recording',
+        IMAGE_SERVER: 'Image',
+        IMAGE_IMPORT: 'Import',
+        LOG_CHECK: 'LogCheck',
+        EVENT_SERVER: 'Event',
+        MOBILE_SERVER: 'Mobile',
+    }[name]
 
 
 HEADER = ['Figure', 'Measured', 'Ratio', 'Target', 'Result']
@@ -664,42 +818,56 @@ def markdown_table(rows):
 
 def general_notes(bench):
     args = bench.args
-    return ([
+    return [
         'Cost model: --cost-model %s, waited out by every simulated host before it answers (xprotect_go_simulator/costs.py; '
-        'the figures\' sources are in docs/performance.md).' % bench.cost_model.name,
+        "the figures' sources are in docs/performance.md)." % bench.cost_model.name,
         'Machine: %s.' % machine(),
         'Command: bench/run %s' % ' '.join(sys.argv[1:][2:] if sys.argv[1:2] == ['--ansible-bin'] else sys.argv[1:]),
         'Simulated network delay %g ms per HTTP request, forks %d, basic auth over https unless said (one HTTP request per '
-        'SOAP message, so the simulator\'s per-host http_requests is the round-trip count).' % (args.delay_ms, args.forks),
-        'Round trips: the simulator\'s http_requests per host for the whole playbook run, mean over hosts; start/restart/no-op '
+        "SOAP message, so the simulator's per-host http_requests is the round-trip count)." % (args.delay_ms, args.forks),
+        "Round trips: the simulator's http_requests per host for the whole playbook run, mean over hosts; start/restart/no-op "
         'on %d hosts with start.yml / restart.yml (settle 0), the module-only no-op with %s, NTLM with %s (the one task '
         'status.yml runs per host) on %d hosts over http with message encryption, where the authentication legs are HTTP '
         'requests too.' % (args.change_hosts, NOOP_MODULE_PLAYBOOK, SERVICE_INFO_PLAYBOOK, args.ntlm_hosts),
-        'Status wall time: the whole ansible-playbook process (start-up included; the fit\'s fixed part absorbs it).',
+        "Status wall time: the whole ansible-playbook process (start-up included; the fit's fixed part absorbs it).",
         'Memory: sum of VmRSS of ansible-playbook and all its descendants, sampled from /proc every %g s; forked workers share '
         'pages, so the RSS sum overstates; the PSS sum (smaps_rollup) counts shared pages once.' % MemorySampler.INTERVAL,
-    ] + bench.notes)
+    ] + bench.notes
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='bench/run', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--delay-ms', type=float, default=20.0, help='simulated network delay per HTTP request (default 20)')
-    parser.add_argument('--cost-model', choices=sorted(costs.MODELS), default='windows',
-                        help='what the simulated hosts take for each operation: windows (default; published figures) or instant')
-    parser.add_argument('--hosts-list', type=_host_list,
-                        help='fleet sizes of the status runs (default 10,50,200,1000; --quick 1,3); the largest is also run beside the floor')
+    parser.add_argument(
+        '--cost-model',
+        choices=sorted(costs.MODELS),
+        default='windows',
+        help='what the simulated hosts take for each operation: windows (default; published figures) or instant',
+    )
+    parser.add_argument(
+        '--hosts-list',
+        type=_host_list,
+        help='fleet sizes of the status runs (default 10,50,200,1000; --quick 1,3); the largest is also run beside the floor',
+    )
     parser.add_argument('--forks', type=int, default=50, help='ansible-playbook forks (default 50)')
     parser.add_argument('--task-hosts', type=int, help='hosts of the per-task overhead run (default 20; --quick 2)')
-    parser.add_argument('--change-hosts', type=int, help='hosts started, restarted and no-op\'d (default 10; --quick 2)')
+    parser.add_argument('--change-hosts', type=int, help="hosts started, restarted and no-op'd (default 10; --quick 2)")
     parser.add_argument('--ntlm-hosts', type=int, help='hosts of the NTLM status run (default 10; --quick 2)')
     parser.add_argument('--converged-hosts', type=int, help='hosts of the converged start.yml run (default 200; --quick 3)')
     parser.add_argument('--heal-hosts', type=int, help='hosts the self-healing rulebook watches (default 200)')
     parser.add_argument('--sites', type=int, default=10000, help='fleet size of the beyond-one-controller figure (default 10000)')
-    parser.add_argument('--status-interval', type=float, default=300.0,
-                        help='seconds one status run may take for the beyond-one-controller figure (default 300)')
+    parser.add_argument(
+        '--status-interval',
+        type=float,
+        default=300.0,
+        help='seconds one status run may take for the beyond-one-controller figure (default 300)',
+    )
     parser.add_argument('--quick', action='store_true', help='a smoke run: small fleets, service durations x%g' % QUICK_SCALE)
-    parser.add_argument('--self-healing-only', action='store_true',
-                        help='only the self-healing figure (ansible-rulebook from .venv-eda or $XPGO_EDA_BIN, Java 17)')
+    parser.add_argument(
+        '--self-healing-only',
+        action='store_true',
+        help='only the self-healing figure (ansible-rulebook from .venv-eda or $XPGO_EDA_BIN, Java 17)',
+    )
     parser.add_argument('--output', metavar='FILE', help='also write the table and notes as markdown to FILE')
     parser.add_argument('--ansible-bin', default=str(Path(sys.executable).parent), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -736,14 +904,18 @@ def main(argv=None):
         sys.stderr.write('bench/run: crashed; no table\n')
         return 1
     took = time.monotonic() - started
-    notes = general_notes(bench) + ['bench/run took %.0f s; load average (1 min) %.1f at the start, %.1f at the end (other work '
-                                    'on the machine slows every timing).' % (took, bench.load_at_start, os.getloadavg()[0])]
+    notes = general_notes(bench) + [
+        'bench/run took %.0f s; load average (1 min) %.1f at the start, %.1f at the end (other work '
+        'on the machine slows every timing).' % (took, bench.load_at_start, os.getloadavg()[0])
+    ]
     title = 'xprotect.go benchmark%s' % (' (--quick: small fleets, durations x%g)' % QUICK_SCALE if args.quick else '')
     header = 'Cost model: %s. Every figure below ran under it.' % costs.describe(bench.cost_model)
     sys.stdout.write('%s\n\n%s\n\n%s\n\n%s\n' % (title, header, text_table(bench.rows), '\n'.join('- ' + note for note in notes)))
     if args.output:
         with open(args.output, 'w', encoding='utf-8') as stream:
-            stream.write('## %s\n\n%s\n\n%s\n\n%s\n' % (title, header, markdown_table(bench.rows), '\n'.join('- ' + note for note in notes)))
+            stream.write(
+                '## %s\n\n%s\n\n%s\n\n%s\n' % (title, header, markdown_table(bench.rows), '\n'.join('- ' + note for note in notes))
+            )
     return 0
 
 

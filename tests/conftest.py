@@ -10,7 +10,6 @@ symlink ``.tmp/collections/ansible_collections/xprotect/go -> <repo root>``, the
 ``ANSIBLE_COLLECTIONS_PATH`` points ansible-playbook at in ``ansible_env``.
 """
 
-
 from __future__ import annotations
 
 import itertools
@@ -19,7 +18,17 @@ import subprocess
 import sys
 
 import pytest
-from tests.helpers import _collect_results, _inventory_arg, ansible_bin_dir, ansible_environment, CAPTURES_DIR, COLLECTIONS_DIR, ensure_collection_link, PlaybookRun, REPO_ROOT
+from tests.helpers import (
+    _collect_results,
+    _inventory_arg,
+    ansible_bin_dir,
+    ansible_environment,
+    CAPTURES_DIR,
+    COLLECTIONS_DIR,
+    ensure_collection_link,
+    PlaybookRun,
+    REPO_ROOT,
+)
 
 
 # The simulated Windows hosts' fixtures (sim_fleet, sim_host, sim_control, real_inventory) come from the
@@ -83,18 +92,22 @@ def run_playbook(ansible_env, tmp_path, repo_root):
         args += ['--diff'] if diff else []
         args += [str(arg) for arg in extra_args]
         run_env = dict(ansible_env)
-        run_env.update({
-            'ANSIBLE_CALLBACKS_ENABLED': 'ansible.builtin.junit',
-            'JUNIT_OUTPUT_DIR': str(report_dir),
-            'JUNIT_HIDE_TASK_ARGUMENTS': 'True',
-        })
+        run_env.update(
+            {
+                'ANSIBLE_CALLBACKS_ENABLED': 'ansible.builtin.junit',
+                'JUNIT_OUTPUT_DIR': str(report_dir),
+                'JUNIT_HIDE_TASK_ARGUMENTS': 'True',
+            }
+        )
         run_env.update(env or {})
         completed = subprocess.run(args, env=run_env, cwd=tmp_path, capture_output=True, text=True, timeout=timeout, check=False)
         results, recap = _collect_results(report_dir, completed.stdout)
         outcome = PlaybookRun(args, completed.returncode, completed.stdout, completed.stderr, results, recap)
         if expect_rc is not None and outcome.rc != expect_rc:
-            raise AssertionError('ansible-playbook exited %d, expected %d\n--- stdout\n%s\n--- stderr\n%s'
-                                 % (outcome.rc, expect_rc, outcome.stdout, outcome.stderr))
+            raise AssertionError(
+                'ansible-playbook exited %d, expected %d\n--- stdout\n%s\n--- stderr\n%s'
+                % (outcome.rc, expect_rc, outcome.stdout, outcome.stderr)
+            )
         return outcome
 
     return run

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COLLECTIONS_DIR = REPO_ROOT / '.tmp' / 'collections'
 COLLECTION_LINK = COLLECTIONS_DIR / 'ansible_collections' / 'xprotect' / 'go'
@@ -55,21 +54,23 @@ def ansible_environment(tmp_path):
     bin_dir = ansible_bin_dir()
     env = dict(os.environ)
     env.pop('ANSIBLE_CONFIG', None)
-    env.update({
-        'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS_DIR),
-        'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_FORCE_COLOR': '0',
-        'ANSIBLE_HOST_KEY_CHECKING': 'False',
-        'ANSIBLE_RETRY_FILES_ENABLED': '0',
-        'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-local'),
-        'ANSIBLE_REMOTE_TEMP': str(tmp_path / 'ansible-remote'),
-        'ANSIBLE_STDOUT_CALLBACK': 'default',
-        'ANSIBLE_PYTHON_INTERPRETER': str(bin_dir / 'python') if (bin_dir / 'python').exists() else sys.executable,
-        # The stop and restart playbooks set maintenance switches: in the test's directory, never the user's home.
-        'XPROTECT_GO_MAINTENANCE_DIR': str(tmp_path / 'maintenance'),
-        'PATH': os.pathsep.join([str(bin_dir), env.get('PATH', '')]),
-    })
+    env.update(
+        {
+            'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS_DIR),
+            'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_FORCE_COLOR': '0',
+            'ANSIBLE_HOST_KEY_CHECKING': 'False',
+            'ANSIBLE_RETRY_FILES_ENABLED': '0',
+            'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-local'),
+            'ANSIBLE_REMOTE_TEMP': str(tmp_path / 'ansible-remote'),
+            'ANSIBLE_STDOUT_CALLBACK': 'default',
+            'ANSIBLE_PYTHON_INTERPRETER': str(bin_dir / 'python') if (bin_dir / 'python').exists() else sys.executable,
+            # The stop and restart playbooks set maintenance switches: in the test's directory, never the user's home.
+            'XPROTECT_GO_MAINTENANCE_DIR': str(tmp_path / 'maintenance'),
+            'PATH': os.pathsep.join([str(bin_dir), env.get('PATH', '')]),
+        }
+    )
     return env
 
 
@@ -119,7 +120,7 @@ class PlaybookRun:
         found, inside = [], False
         for line in self.stderr.splitlines():
             if line.startswith('[WARNING]: '):
-                found.append(line[len('[WARNING]: '):])
+                found.append(line[len('[WARNING]: ') :])
                 inside = True
             elif inside and line.strip() and not line.startswith('['):
                 found[-1] += '\n' + line

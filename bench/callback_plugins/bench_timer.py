@@ -13,7 +13,7 @@ own start-up and without the tasks around it.
 
 from __future__ import annotations
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 name: bench_timer
 type: aggregate
 short_description: Records task start and result times for bench/run
@@ -21,7 +21,7 @@ description:
   - Writes the times as JSON to the file named by the environment variable XPGO_BENCH_TIMER_FILE.
 requirements:
   - enable in ansible.cfg or ANSIBLE_CALLBACKS_ENABLED
-'''
+"""
 
 import json
 import os

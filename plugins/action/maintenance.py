@@ -15,11 +15,15 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.xprotect.go.plugins.module_utils._maintenance import (
-    DIRECTORY_VARIABLE, MaintenanceError, argument_spec, current_user, run)
+    DIRECTORY_VARIABLE,
+    MaintenanceError,
+    argument_spec,
+    current_user,
+    run,
+)
 
 
 class ActionModule(ActionBase):
-
     _supports_check_mode = True
     _supports_async = False
 
@@ -33,8 +37,9 @@ class ActionModule(ActionBase):
         if not params.get('directory') and task_vars.get(DIRECTORY_VARIABLE) is not None:
             params['directory'] = self._templar.template(task_vars[DIRECTORY_VARIABLE])
         try:
-            result.update(run(params, by=current_user(), check_mode=bool(self._play_context.check_mode),
-                              diff=bool(self._play_context.diff)))
+            result.update(
+                run(params, by=current_user(), check_mode=bool(self._play_context.check_mode), diff=bool(self._play_context.diff))
+            )
         except MaintenanceError as error:
             result.update({'failed': True, 'msg': str(error)})
         return result

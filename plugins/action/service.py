@@ -13,7 +13,6 @@ from ansible_collections.xprotect.go.plugins.plugin_utils._action import XProtec
 
 
 class ActionModule(XProtectActionBase):
-
     MODULE = 'xprotect.go.service'
 
     @staticmethod

@@ -14,8 +14,7 @@
 
 
 class ModuleDocFragment:
-
-    DOCUMENTATION = r'''
+    DOCUMENTATION = r"""
 options:
   host:
     description:
@@ -146,4 +145,4 @@ notes:
     reported as unreachable, both ways in, so the play goes on with the other hosts.
 requirements:
   - pywinrm >= 0.5.0 on the controller
-'''
+"""

@@ -7,8 +7,7 @@
 
 
 class ModuleDocFragment:
-
-    DOCUMENTATION = r'''
+    DOCUMENTATION = r"""
 options:
   service_names:
     description:
@@ -18,4 +17,4 @@ options:
       - When not set, the inventory variable C(xprotect_go_service_names) is used, so a whole group can set it once.
       - Keys are V(recording_server), V(image_server), V(image_import), V(log_check), V(event_server), V(mobile_server).
     type: dict
-'''
+"""

@@ -22,6 +22,5 @@ def _failure_reason(result, task_name):
 
 
 class FilterModule:
-
     def filters(self):
         return {'failure_reason': _failure_reason}

@@ -22,6 +22,5 @@ def _fleet_failures(report, verdicts):
 
 
 class FilterModule:
-
     def filters(self):
         return {'fleet_failures': _fleet_failures}

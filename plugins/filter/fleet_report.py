@@ -22,6 +22,5 @@ def _fleet_report(hosts, title, generated):
 
 
 class FilterModule:
-
     def filters(self):
         return {'fleet_report': _fleet_report}

@@ -22,6 +22,5 @@ def _fleet_summary(report, html_path, json_path):
 
 
 class FilterModule:
-
     def filters(self):
         return {'fleet_summary': _fleet_summary}

@@ -22,6 +22,5 @@ def _missing_services(services, set_name):
 
 
 class FilterModule:
-
     def filters(self):
         return {'missing_services': _missing_services}

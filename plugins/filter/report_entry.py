@@ -22,6 +22,5 @@ def _report_entry(info, host, address=None):
 
 
 class FilterModule:
-
     def filters(self):
         return {'report_entry': _report_entry}

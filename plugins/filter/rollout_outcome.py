@@ -22,6 +22,5 @@ def _rollout_outcome(before, host, restart=None, error='', check_mode=False, aft
 
 
 class FilterModule:
-
     def filters(self):
         return {'rollout_outcome': _rollout_outcome}

@@ -22,6 +22,5 @@ def _rollout_summary(outcomes, hosts, batch, max_fail_percentage=0, check_mode=F
 
 
 class FilterModule:
-
     def filters(self):
         return {'rollout_summary': _rollout_summary}

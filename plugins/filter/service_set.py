@@ -22,6 +22,5 @@ def _service_set(services, set_name):
 
 
 class FilterModule:
-
     def filters(self):
         return {'service_set': _service_set}

@@ -34,18 +34,25 @@ USER = 'user'
 
 # Every spelling of a built-in account Windows takes or shows -> the name it is given as.
 _BUILTIN_NAMES = {
-    'localsystem': 'LocalSystem', '.\\localsystem': 'LocalSystem', 'nt authority\\system': 'LocalSystem',
-    'nt authority\\localsystem': 'LocalSystem', 'system': 'LocalSystem',
-    'localservice': 'NT AUTHORITY\\LocalService', 'nt authority\\localservice': 'NT AUTHORITY\\LocalService',
+    'localsystem': 'LocalSystem',
+    '.\\localsystem': 'LocalSystem',
+    'nt authority\\system': 'LocalSystem',
+    'nt authority\\localsystem': 'LocalSystem',
+    'system': 'LocalSystem',
+    'localservice': 'NT AUTHORITY\\LocalService',
+    'nt authority\\localservice': 'NT AUTHORITY\\LocalService',
     'nt authority\\local service': 'NT AUTHORITY\\LocalService',
-    'networkservice': 'NT AUTHORITY\\NetworkService', 'nt authority\\networkservice': 'NT AUTHORITY\\NetworkService',
+    'networkservice': 'NT AUTHORITY\\NetworkService',
+    'nt authority\\networkservice': 'NT AUTHORITY\\NetworkService',
     'nt authority\\network service': 'NT AUTHORITY\\NetworkService',
 }
 MAX_NAME = 256
 # Characters no Windows account name (SAM name, domain or UPN) has: "/[]:|<>+=;,?* and control characters.
 _FORBIDDEN = re.compile(r'["/\[\]:|<>+=;,?*\x00-\x1f]')
-FORMS = ('DOMAIN\\user, .\\user for an account of the host, user@domain, NT SERVICE\\<service>, DOMAIN\\<managed account>$, '
-         'LocalSystem, NT AUTHORITY\\LocalService or NT AUTHORITY\\NetworkService')
+FORMS = (
+    'DOMAIN\\user, .\\user for an account of the host, user@domain, NT SERVICE\\<service>, DOMAIN\\<managed account>$, '
+    'LocalSystem, NT AUTHORITY\\LocalService or NT AUTHORITY\\NetworkService'
+)
 
 
 def builtin_name(account: str) -> t.Optional[str]:
@@ -79,8 +86,11 @@ def validate(account: t.Optional[str], password: t.Optional[str]) -> None:
     if builtin_name(name) is None and '\\' not in name and '@' not in name:
         raise XProtectError('account %r has no domain: use %s' % (account, FORMS), kind=errors.INVALID)
     if password is not None and not takes_password(name):
-        raise XProtectError('account %s has no password Windows could check (%s account): remove account_password'
-                            % (name, 'a built-in' if kind(name) == BUILTIN else 'a %s' % kind(name)), kind=errors.INVALID)
+        raise XProtectError(
+            'account %s has no password Windows could check (%s account): remove account_password'
+            % (name, 'a built-in' if kind(name) == BUILTIN else 'a %s' % kind(name)),
+            kind=errors.INVALID,
+        )
 
 
 def start_name(account: str) -> str:
@@ -111,10 +121,11 @@ def upn_warning(desired: str, current: t.Optional[str]) -> t.Optional[str]:
     pairs = ((desired, current), (current, desired))
     for upn, down_level in pairs:
         if '@' in upn and '\\' in down_level and upn.split('@', 1)[0].lower() == down_level.rsplit('\\', 1)[1].lower():
-            return ('account %s and the current log-on account %s may be the same user, but a user principal name and '
-                    'DOMAIN\\user cannot be compared without Active Directory: they count as different accounts. Write '
-                    'account the way Windows shows it (start_name, here %s) for the task to be idempotent'
-                    % (desired, current, current))
+            return (
+                'account %s and the current log-on account %s may be the same user, but a user principal name and '
+                'DOMAIN\\user cannot be compared without Active Directory: they count as different accounts. Write '
+                'account the way Windows shows it (start_name, here %s) for the task to be idempotent' % (desired, current, current)
+            )
     return None
 
 

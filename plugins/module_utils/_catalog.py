@@ -34,7 +34,7 @@ SERVICES = {
     'image_server': {
         'title': 'Image Server',
         'description': 'Lets Smart Client users log in. If it does not log on as Local System, Smart Clients on other '
-                       'computers can log in only by the server\'s IP address, not its host name.',
+        "computers can log in only by the server's IP address, not its host name.",
         'optional': False,
         'stage': 2,
     },
@@ -46,7 +46,7 @@ SERVICES = {
     },
     'log_check': {
         'title': 'Log Check',
-        'description': 'Checks the integrity of the system\'s log files.',
+        'description': "Checks the integrity of the system's log files.",
         'optional': False,
         'stage': 2,
     },
@@ -85,11 +85,13 @@ PRODUCT_VERSIONS: t.Tuple[t.Dict[str, t.Any], ...] = (
     {
         'generation': 'XProtect VMS 2016-2025 (Management Server family)',
         'services': {
-            'recording_server': ('Milestone XProtect Recording Server', 'Milestone XProtect Recording Server',
-                                 'VideoOS.Recorder.Service.exe'),
+            'recording_server': (
+                'Milestone XProtect Recording Server',
+                'Milestone XProtect Recording Server',
+                'VideoOS.Recorder.Service.exe',
+            ),
             'event_server': ('MilestoneEventServerService', 'Milestone XProtect Event Server', 'VideoOS.Event.Server.exe'),
-            'mobile_server': ('Milestone XProtect Mobile Server', 'Milestone XProtect Mobile Server',
-                              'VideoOS.MobileServer.Service.exe'),
+            'mobile_server': ('Milestone XProtect Mobile Server', 'Milestone XProtect Mobile Server', 'VideoOS.MobileServer.Service.exe'),
         },
     },
     {
@@ -143,7 +145,7 @@ def executable_of(path_name: t.Any) -> str:
         lowered = path.lower()
         end = lowered.find('.exe')
         if end != -1:
-            path = path[:end + 4]
+            path = path[: end + 4]
     return ntpath.basename(path)
 
 

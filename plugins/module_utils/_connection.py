@@ -19,7 +19,15 @@ import re
 import typing as t
 
 from ansible_collections.xprotect.go.plugins.module_utils._connection_options import (
-    DEFAULTS, HTTP_PORT, HTTPS_PORT, OPTIONS, CONNECTION_OPTIONS, HostSettings, env_var, invalid)
+    DEFAULTS,
+    HTTP_PORT,
+    HTTPS_PORT,
+    OPTIONS,
+    CONNECTION_OPTIONS,
+    HostSettings,
+    env_var,
+    invalid,
+)
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError, scrub
 
 # A DNS label: letters, digits, hyphens, not starting or ending with a hyphen (RFC 1123). Underscores are
@@ -31,21 +39,19 @@ _MAX_NAME = 253
 _DIGITS = re.compile(r'[0-9]+\Z')
 _PATH = re.compile(r'/(?:[A-Za-z0-9._~-]+/)*[A-Za-z0-9._~-]*\Z')
 _SHOWN = 80
-_ONLY_A_HOST = ('give only the host\'s DNS name, IPv4 or IPv6 address; the user name, port, scheme and path are '
-                'settings of their own')
+_ONLY_A_HOST = "give only the host's DNS name, IPv4 or IPv6 address; the user name, port, scheme and path are settings of their own"
 
 
 def _shown(value: str) -> str:
     """The value quoted for a message: user information before an '@' masked, at most _SHOWN characters."""
     if '@' in value:
         value = '***@' + value.rsplit('@', 1)[1]
-    value = value if len(value) <= _SHOWN else value[:_SHOWN - 3] + '...'
+    value = value if len(value) <= _SHOWN else value[: _SHOWN - 3] + '...'
     return repr(value)
 
 
 def _bad_host(value: str, source: str, reason: str) -> XProtectError:
-    return invalid('host %s from %s is not a DNS name, IPv4 or IPv6 address (%s): %s'
-                   % (_shown(value), source, reason, _ONLY_A_HOST))
+    return invalid('host %s from %s is not a DNS name, IPv4 or IPv6 address (%s): %s' % (_shown(value), source, reason, _ONLY_A_HOST))
 
 
 def _host_problem(text: str) -> t.Optional[str]:
@@ -94,9 +100,13 @@ def endpoint_host(value: t.Any, source: str = 'the host option') -> str:
     if len(name) > _MAX_NAME:
         raise _bad_host(text, source, 'a DNS name has at most %d characters' % _MAX_NAME)
     if not all(_LABEL.match(label) for label in labels) or _DIGITS.match(labels[-1]):
-        raise _bad_host(text, source, 'a DNS name is labels of 1 to 63 letters, digits, hyphens or underscores, joined by dots, '
-                        'not starting or ending with a hyphen, and not ending in a number; internationalised names go in '
-                        'their xn-- form')
+        raise _bad_host(
+            text,
+            source,
+            'a DNS name is labels of 1 to 63 letters, digits, hyphens or underscores, joined by dots, '
+            'not starting or ending with a hyphen, and not ending in a number; internationalised names go in '
+            'their xn-- form',
+        )
     return text
 
 
@@ -105,8 +115,10 @@ def endpoint_path(value: t.Any, source: str = 'the path option') -> str:
     text = str(value)
     path = text if text.startswith('/') else '/' + text
     if not _PATH.match(path) or any(segment in ('.', '..') for segment in path.split('/')):
-        raise invalid('path %s from %s is not a plain absolute path: use /, letters, digits and - . _ ~ only, without '
-                      "query, fragment, %%-escapes, '//', '.' or '..' segments (the default is /wsman)" % (_shown(text), source))
+        raise invalid(
+            'path %s from %s is not a plain absolute path: use /, letters, digits and - . _ ~ only, without '
+            "query, fragment, %%-escapes, '//', '.' or '..' segments (the default is /wsman)" % (_shown(text), source)
+        )
     return path
 
 
@@ -118,13 +130,25 @@ class ConnectionSettings:
     sources:    option -> where its value came from (for messages).
     """
 
-    def __init__(self, host: str, port: int = HTTPS_PORT, scheme: str = 'https', path: str = DEFAULTS['path'],
-                 username: t.Optional[str] = None, password: t.Optional[str] = None, transport: str = DEFAULTS['transport'],
-                 validate_certs: bool = DEFAULTS['validate_certs'], ca_trust_path: t.Optional[str] = None,
-                 client_cert: t.Optional[str] = None, client_key: t.Optional[str] = None,
-                 message_encryption: str = DEFAULTS['message_encryption'], connection_timeout: int = DEFAULTS['connection_timeout'],
-                 operation_timeout: int = DEFAULTS['operation_timeout'], connection: t.Optional[str] = None,
-                 sources: t.Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int = HTTPS_PORT,
+        scheme: str = 'https',
+        path: str = DEFAULTS['path'],
+        username: t.Optional[str] = None,
+        password: t.Optional[str] = None,
+        transport: str = DEFAULTS['transport'],
+        validate_certs: bool = DEFAULTS['validate_certs'],
+        ca_trust_path: t.Optional[str] = None,
+        client_cert: t.Optional[str] = None,
+        client_key: t.Optional[str] = None,
+        message_encryption: str = DEFAULTS['message_encryption'],
+        connection_timeout: int = DEFAULTS['connection_timeout'],
+        operation_timeout: int = DEFAULTS['operation_timeout'],
+        connection: t.Optional[str] = None,
+        sources: t.Optional[dict] = None,
+    ) -> None:
         self.sources = dict(sources or {})
         if scheme not in OPTIONS['scheme'].choices:
             raise invalid('scheme must be http or https, got %r (from %s)' % (scheme, self.source('scheme')))
@@ -198,8 +222,9 @@ def _apply_defaults(values, sources):
         sources[option] = sources[option] or 'the default'
 
 
-def resolve_connection(task_options: dict, host_settings: t.Optional[dict] = None,
-                       environ: t.Optional[t.Mapping[str, str]] = None) -> ConnectionSettings:
+def resolve_connection(
+    task_options: dict, host_settings: t.Optional[dict] = None, environ: t.Optional[t.Mapping[str, str]] = None
+) -> ConnectionSettings:
     """The one place where connection precedence is decided.
 
     task_options:  the task's own options (None = not given).
@@ -219,7 +244,7 @@ def resolve_connection(task_options: dict, host_settings: t.Optional[dict] = Non
         sources[option.name] = source
     _apply_defaults(values, sources)
     if not values['host']:
-        raise invalid('no host to connect to: set the host option, the inventory host\'s ansible_host, or %s' % env_var('host'))
+        raise invalid("no host to connect to: set the host option, the inventory host's ansible_host, or %s" % env_var('host'))
     try:
         settings = ConnectionSettings(connection=getattr(host_settings, 'connection', None), sources=sources, **values)
         _check(settings)
@@ -233,22 +258,29 @@ def _check(settings: ConnectionSettings) -> None:
     """Refuse settings that cannot work, naming the option to fix (the endpoint is checked by ConnectionSettings)."""
     choices = OPTIONS['transport'].choices
     if settings.transport not in choices:
-        raise invalid('transport %r from %s is not supported; use one of %s'
-                      % (settings.transport, settings.source('transport'), ', '.join(choices)))
+        raise invalid(
+            'transport %r from %s is not supported; use one of %s' % (settings.transport, settings.source('transport'), ', '.join(choices))
+        )
     if settings.transport == 'certificate':
         if settings.scheme != 'https':
             raise invalid('transport certificate needs scheme https')
         if not (settings.client_cert and settings.client_key):
-            raise invalid('transport certificate needs client_cert and client_key%s'
-                          % _inventory_names(settings, 'client_cert', 'client_key'))
+            raise invalid(
+                'transport certificate needs client_cert and client_key%s' % _inventory_names(settings, 'client_cert', 'client_key')
+            )
     elif not settings.username:
         raise invalid('no user name: set the username option, ansible_user, or %s' % env_var('username'))
     for option in ('connection_timeout', 'operation_timeout'):
         OPTIONS[option].check_range(getattr(settings, option), settings.source(option))
     if settings.connection_timeout <= settings.operation_timeout:
-        raise invalid('connection_timeout (%s) must be greater than operation_timeout (%s)%s'
-                      % (settings.connection_timeout, settings.operation_timeout,
-                         _inventory_names(settings, 'connection_timeout', 'operation_timeout')))
+        raise invalid(
+            'connection_timeout (%s) must be greater than operation_timeout (%s)%s'
+            % (
+                settings.connection_timeout,
+                settings.operation_timeout,
+                _inventory_names(settings, 'connection_timeout', 'operation_timeout'),
+            )
+        )
 
 
 def _inventory_names(settings: ConnectionSettings, *options: str) -> str:

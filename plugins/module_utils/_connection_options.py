@@ -122,8 +122,10 @@ class ConnectionOption:
 
     def check_range(self, value: t.Any, source: str) -> None:
         if self.minimum is not None and not self.minimum <= value <= self.maximum:
-            raise invalid('%s must be between %s and %s%s, got %s (from %s)'
-                          % (self.name, self.minimum, self.maximum, ' ' + self.unit if self.unit else '', value, source))
+            raise invalid(
+                '%s must be between %s and %s%s, got %s (from %s)'
+                % (self.name, self.minimum, self.maximum, ' ' + self.unit if self.unit else '', value, source)
+            )
 
 
 def _to_bool(name: str, value: t.Any, source: str) -> bool:
@@ -141,38 +143,116 @@ _TIMEOUT: t.Dict[str, t.Any] = {'type': 'int', 'minimum': 1, 'maximum': 3600, 'u
 
 # The table. Order is the order of the argument spec and of resolve_connection's checks.
 CONNECTION_OPTIONS = (
-    ConnectionOption('host', 'str', ('ansible_winrm_host', 'ansible_host'), ('ansible_psrp_host', 'ansible_host'),
-                     winrm_option='remote_addr', psrp_option='remote_addr'),
-    ConnectionOption('port', 'int', ('ansible_winrm_port', 'ansible_port'), ('ansible_psrp_port', 'ansible_port'),
-                     winrm_option='port', psrp_option='port', minimum=1, maximum=65535),
-    ConnectionOption('scheme', 'str', ('ansible_winrm_scheme',), ('ansible_psrp_protocol',),
-                     winrm_option='scheme', psrp_option='protocol', choices=('http', 'https')),
-    ConnectionOption('path', 'str', ('ansible_winrm_path',), ('ansible_psrp_path',),
-                     winrm_option='path', psrp_option='path', default='/wsman'),
-    ConnectionOption('username', 'str', ('ansible_winrm_user', 'ansible_user'), ('ansible_psrp_user', 'ansible_user'),
-                     winrm_option='remote_user', psrp_option='remote_user', aliases=('user',)),
+    ConnectionOption(
+        'host',
+        'str',
+        ('ansible_winrm_host', 'ansible_host'),
+        ('ansible_psrp_host', 'ansible_host'),
+        winrm_option='remote_addr',
+        psrp_option='remote_addr',
+    ),
+    ConnectionOption(
+        'port',
+        'int',
+        ('ansible_winrm_port', 'ansible_port'),
+        ('ansible_psrp_port', 'ansible_port'),
+        winrm_option='port',
+        psrp_option='port',
+        minimum=1,
+        maximum=65535,
+    ),
+    ConnectionOption(
+        'scheme',
+        'str',
+        ('ansible_winrm_scheme',),
+        ('ansible_psrp_protocol',),
+        winrm_option='scheme',
+        psrp_option='protocol',
+        choices=('http', 'https'),
+    ),
+    ConnectionOption(
+        'path', 'str', ('ansible_winrm_path',), ('ansible_psrp_path',), winrm_option='path', psrp_option='path', default='/wsman'
+    ),
+    ConnectionOption(
+        'username',
+        'str',
+        ('ansible_winrm_user', 'ansible_user'),
+        ('ansible_psrp_user', 'ansible_user'),
+        winrm_option='remote_user',
+        psrp_option='remote_user',
+        aliases=('user',),
+    ),
     # The psrp plugin, too, reads the ansible_winrm_ spellings of the password.
-    ConnectionOption('password', 'str', ('ansible_winrm_password', 'ansible_winrm_pass', 'ansible_password'),
-                     ('ansible_winrm_password', 'ansible_winrm_pass', 'ansible_password'),
-                     winrm_option='remote_password', psrp_option='remote_password', no_log=True),
-    ConnectionOption('transport', 'str', ('ansible_winrm_transport',), ('ansible_psrp_auth',),
-                     winrm_option='transport', psrp_option='auth', default='ntlm',
-                     choices=('ntlm', 'kerberos', 'credssp', 'certificate', 'basic'), normalise=_normalise_transport),
-    ConnectionOption('validate_certs', 'bool', ('ansible_winrm_server_cert_validation',), ('ansible_psrp_cert_validation',),
-                     psrp_option='cert_validation', default=True),
-    ConnectionOption('ca_trust_path', 'path', ('ansible_winrm_ca_trust_path',), ('ansible_psrp_ca_cert', 'ansible_psrp_cert_trust_path'),
-                     psrp_option='ca_cert'),
-    ConnectionOption('client_cert', 'path', ('ansible_winrm_cert_pem',), ('ansible_psrp_certificate_pem',),
-                     psrp_option='certificate_pem'),
-    ConnectionOption('client_key', 'path', ('ansible_winrm_cert_key_pem',), ('ansible_psrp_certificate_key_pem',),
-                     psrp_option='certificate_key_pem', no_log=False),
-    ConnectionOption('message_encryption', 'str', ('ansible_winrm_message_encryption',), ('ansible_psrp_message_encryption',),
-                     psrp_option='message_encryption', default='auto', choices=('auto', 'always', 'never')),
-    ConnectionOption('connection_timeout', winrm_vars=('ansible_winrm_read_timeout_sec', 'ansible_winrm_connection_timeout'),
-                     psrp_vars=('ansible_psrp_read_timeout', 'ansible_psrp_connection_timeout'),
-                     winrm_option='connection_timeout', psrp_option='read_timeout', default=30, **_TIMEOUT),
-    ConnectionOption('operation_timeout', winrm_vars=('ansible_winrm_operation_timeout_sec',), psrp_vars=('ansible_psrp_operation_timeout',),
-                     psrp_option='operation_timeout', default=20, **_TIMEOUT),
+    ConnectionOption(
+        'password',
+        'str',
+        ('ansible_winrm_password', 'ansible_winrm_pass', 'ansible_password'),
+        ('ansible_winrm_password', 'ansible_winrm_pass', 'ansible_password'),
+        winrm_option='remote_password',
+        psrp_option='remote_password',
+        no_log=True,
+    ),
+    ConnectionOption(
+        'transport',
+        'str',
+        ('ansible_winrm_transport',),
+        ('ansible_psrp_auth',),
+        winrm_option='transport',
+        psrp_option='auth',
+        default='ntlm',
+        choices=('ntlm', 'kerberos', 'credssp', 'certificate', 'basic'),
+        normalise=_normalise_transport,
+    ),
+    ConnectionOption(
+        'validate_certs',
+        'bool',
+        ('ansible_winrm_server_cert_validation',),
+        ('ansible_psrp_cert_validation',),
+        psrp_option='cert_validation',
+        default=True,
+    ),
+    ConnectionOption(
+        'ca_trust_path',
+        'path',
+        ('ansible_winrm_ca_trust_path',),
+        ('ansible_psrp_ca_cert', 'ansible_psrp_cert_trust_path'),
+        psrp_option='ca_cert',
+    ),
+    ConnectionOption('client_cert', 'path', ('ansible_winrm_cert_pem',), ('ansible_psrp_certificate_pem',), psrp_option='certificate_pem'),
+    ConnectionOption(
+        'client_key',
+        'path',
+        ('ansible_winrm_cert_key_pem',),
+        ('ansible_psrp_certificate_key_pem',),
+        psrp_option='certificate_key_pem',
+        no_log=False,
+    ),
+    ConnectionOption(
+        'message_encryption',
+        'str',
+        ('ansible_winrm_message_encryption',),
+        ('ansible_psrp_message_encryption',),
+        psrp_option='message_encryption',
+        default='auto',
+        choices=('auto', 'always', 'never'),
+    ),
+    ConnectionOption(
+        'connection_timeout',
+        winrm_vars=('ansible_winrm_read_timeout_sec', 'ansible_winrm_connection_timeout'),
+        psrp_vars=('ansible_psrp_read_timeout', 'ansible_psrp_connection_timeout'),
+        winrm_option='connection_timeout',
+        psrp_option='read_timeout',
+        default=30,
+        **_TIMEOUT,
+    ),
+    ConnectionOption(
+        'operation_timeout',
+        winrm_vars=('ansible_winrm_operation_timeout_sec',),
+        psrp_vars=('ansible_psrp_operation_timeout',),
+        psrp_option='operation_timeout',
+        default=20,
+        **_TIMEOUT,
+    ),
 )
 
 OPTIONS = {option.name: option for option in CONNECTION_OPTIONS}
@@ -184,8 +264,9 @@ CONNECTION_SPEC = {option.name: option.spec() for option in CONNECTION_OPTIONS}
 DEFAULTS = {option.name: option.default for option in CONNECTION_OPTIONS if option.default is not None}
 
 # Every inventory variable that feeds an option, and the one that says which table column applies.
-INVENTORY_VARIABLE_NAMES = frozenset(['ansible_connection'] + [name for option in CONNECTION_OPTIONS
-                                                               for name in option.winrm_vars + option.psrp_vars])
+INVENTORY_VARIABLE_NAMES = frozenset(
+    ['ansible_connection'] + [name for option in CONNECTION_OPTIONS for name in option.winrm_vars + option.psrp_vars]
+)
 
 
 def env_var(option: str) -> str:
@@ -199,8 +280,7 @@ class HostSettings(dict):
     sources:    option -> where its value came from ('inventory variable ansible_host').
     """
 
-    def __init__(self, values: t.Optional[dict] = None, connection: t.Optional[str] = None,
-                 sources: t.Optional[dict] = None) -> None:
+    def __init__(self, values: t.Optional[dict] = None, connection: t.Optional[str] = None, sources: t.Optional[dict] = None) -> None:
         super().__init__(values or {})
         self.connection = connection
         self.sources = dict(sources or {})
@@ -233,8 +313,7 @@ def host_settings_from_vars(variables: dict) -> HostSettings:
     return settings
 
 
-def host_settings_from_plugin(get_option: t.Callable[[str], t.Any], connection: str,
-                              variables: t.Optional[dict] = None) -> HostSettings:
+def host_settings_from_plugin(get_option: t.Callable[[str], t.Any], connection: str, variables: t.Optional[dict] = None) -> HostSettings:
     """Connection settings from the host's winrm or psrp connection plugin (get_option: the plugin's).
 
     Each option's plugin option per the table; on winrm hosts an ansible_winrm_* variable the plugin

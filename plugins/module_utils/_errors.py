@@ -17,17 +17,17 @@ import typing as t
 from urllib.parse import quote as url_quote
 
 # What went wrong, one word each. Ansible calls a host "unreachable" for UNREACHABLE and TIMEOUT.
-UNREACHABLE = 'unreachable'        # no connection, or it was lost before an answer came
-AUTH = 'auth'                      # the listener refused the credentials
-TLS = 'tls'                        # the TLS handshake failed
-TIMEOUT = 'timeout'                # no complete answer in time
-ACCESS_DENIED = 'access_denied'    # authenticated, but not allowed
-NOT_FOUND = 'not_found'            # no such service, class or instance
-FAULT = 'fault'                    # any other WS-Management fault
-PROTOCOL = 'protocol'              # a reply that is not what a WinRM listener sends
-INVALID = 'invalid'                # bad input or settings: refused before anything is sent
-SERVICE = 'service'                # Windows refused or failed a service control
-ERROR = 'error'                    # none of the above (pywinrm missing, ...)
+UNREACHABLE = 'unreachable'  # no connection, or it was lost before an answer came
+AUTH = 'auth'  # the listener refused the credentials
+TLS = 'tls'  # the TLS handshake failed
+TIMEOUT = 'timeout'  # no complete answer in time
+ACCESS_DENIED = 'access_denied'  # authenticated, but not allowed
+NOT_FOUND = 'not_found'  # no such service, class or instance
+FAULT = 'fault'  # any other WS-Management fault
+PROTOCOL = 'protocol'  # a reply that is not what a WinRM listener sends
+INVALID = 'invalid'  # bad input or settings: refused before anything is sent
+SERVICE = 'service'  # Windows refused or failed a service control
+ERROR = 'error'  # none of the above (pywinrm missing, ...)
 
 KINDS = (UNREACHABLE, AUTH, TLS, TIMEOUT, ACCESS_DENIED, NOT_FOUND, FAULT, PROTOCOL, INVALID, SERVICE, ERROR)
 
@@ -52,8 +52,14 @@ class XProtectError(Exception):
     and what to do about it. Messages never contain a password (see scrub()).
     """
 
-    def __init__(self, message: str, host: t.Optional[str] = None, service: t.Optional[str] = None,
-                 kind: str = ERROR, result: t.Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        host: t.Optional[str] = None,
+        service: t.Optional[str] = None,
+        kind: str = ERROR,
+        result: t.Optional[dict] = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.host = host
@@ -145,4 +151,4 @@ def scrub_all(text: t.Any, secrets: t.Iterable[t.Any] = (), username: t.Any = No
 def server_text(text: t.Any, secret: t.Any = None, username: t.Any = None, limit: int = MAX_SERVER_TEXT) -> str:
     """Text from a server (or a library quoting one), fit for a message: one line, scrubbed, then cut to ``limit``."""
     text = scrub(' '.join(str(text).split()), secret, username)
-    return text if len(text) <= limit else text[:limit - 3] + '...'
+    return text if len(text) <= limit else text[: limit - 3] + '...'

@@ -40,16 +40,16 @@ SCM_SOURCE = 'Service Control Manager'
 # The Service Control Manager's failure events, each with the index of the insertion string naming the
 # service (its display name) and what kind of failure it tells of.
 FAILURE_EVENTS = {
-    7000: (0, 'start'),     # The %1 service failed to start due to the following error: %2
-    7009: (1, 'timeout'),   # A timeout was reached (%1 milliseconds) while waiting for the %2 service to connect.
-    7011: (1, 'timeout'),   # A timeout (%1 milliseconds) was reached while waiting for a transaction response from the %2 service.
-    7022: (0, 'start'),     # The %1 service hung on starting.
-    7023: (0, 'exit'),      # The %1 service terminated with the following error: %2
-    7024: (0, 'exit'),      # The %1 service terminated with the following service-specific error: %2
-    7031: (0, 'crash'),     # The %1 service terminated unexpectedly. It has done this %2 time(s). The following corrective action ...
-    7034: (0, 'crash'),     # The %1 service terminated unexpectedly. It has done this %2 time(s).
-    7038: (0, 'logon'),     # The %1 service was unable to log on as %2 with the currently configured password due to ...: %3
-    7041: (0, 'logon'),     # The %1 service was unable to log on as %2 ... (the "Log on as a service" right is missing)
+    7000: (0, 'start'),  # The %1 service failed to start due to the following error: %2
+    7009: (1, 'timeout'),  # A timeout was reached (%1 milliseconds) while waiting for the %2 service to connect.
+    7011: (1, 'timeout'),  # A timeout (%1 milliseconds) was reached while waiting for a transaction response from the %2 service.
+    7022: (0, 'start'),  # The %1 service hung on starting.
+    7023: (0, 'exit'),  # The %1 service terminated with the following error: %2
+    7024: (0, 'exit'),  # The %1 service terminated with the following service-specific error: %2
+    7031: (0, 'crash'),  # The %1 service terminated unexpectedly. It has done this %2 time(s). The following corrective action ...
+    7034: (0, 'crash'),  # The %1 service terminated unexpectedly. It has done this %2 time(s).
+    7038: (0, 'logon'),  # The %1 service was unable to log on as %2 with the currently configured password due to ...: %3
+    7041: (0, 'logon'),  # The %1 service was unable to log on as %2 ... (the "Log on as a service" right is missing)
 }
 # A 7000 often follows the event that explains it (7038/7041: the log-on; 7009: the timeout): within this
 # many seconds the explaining event is the failure's reason.
@@ -58,16 +58,18 @@ EXPLAINING = (7038, 7041, 7009)
 
 # Bounds of one read: the events of this many minutes at most, and at most this many of them.
 MAX_EVENTS = 200
-SERVICE_LOOKBACK_MINUTES = 60        # the service module, explaining a start that just failed
+SERVICE_LOOKBACK_MINUTES = 60  # the service module, explaining a start that just failed
 # service_info's failure_lookback: its default (24 h, the health rules' window) and range, stated in _specs.
 INFO_LOOKBACK_MINUTES = specs.FAILURE_LOOKBACK
 FAILURE_LOOKBACK_RANGE = (specs.FAILURE_LOOKBACK_MIN, specs.FAILURE_LOOKBACK_MAX)
-MAX_QUOTE = 400                      # characters of Windows' text a message quotes
+MAX_QUOTE = 400  # characters of Windows' text a message quotes
 
 PROPERTIES = ('EventCode', 'InsertionStrings', 'Logfile', 'Message', 'RecordNumber', 'SourceName', 'TimeGenerated', 'Type')
 
-DENIED = ('the account may not read the System event log: add it to the Event Log Readers group (or '
-          'make it an administrator) to see Windows\' reason')
+DENIED = (
+    'the account may not read the System event log: add it to the Event Log Readers group (or '
+    "make it an administrator) to see Windows' reason"
+)
 
 _ISO = re.compile(r'(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$', re.IGNORECASE)
 _DMTF = re.compile(r'(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)\.(\d{6})([+-])(\d{3})$')
@@ -94,8 +96,16 @@ def parse_time(text: t.Any) -> t.Optional[datetime.datetime]:
         year, month, day, hour, minute, second, fraction, sign, minutes = match.groups()
         offset, micro = int(minutes) * (-1 if sign == '-' else 1), int(fraction)
     try:
-        local = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro,
-                                  tzinfo=datetime.timezone(datetime.timedelta(minutes=offset)))
+        local = datetime.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            micro,
+            tzinfo=datetime.timezone(datetime.timedelta(minutes=offset)),
+        )
     except ValueError:
         return None
     return local.astimezone(datetime.timezone.utc)
@@ -114,8 +124,13 @@ def iso(when: datetime.datetime) -> str:
 def failure_query(since: datetime.datetime) -> str:
     """The WQL for the SCM's failure events in the System log since then (every service: one query per host)."""
     codes = ' OR '.join('EventCode = %d' % code for code in sorted(FAILURE_EVENTS))
-    return ("SELECT %s FROM Win32_NTLogEvent WHERE Logfile = '%s' AND SourceName = '%s' AND TimeGenerated >= '%s' AND (%s)"
-            % (', '.join(PROPERTIES), SYSTEM_LOG, SCM_SOURCE, dmtf(since), codes))
+    return "SELECT %s FROM Win32_NTLogEvent WHERE Logfile = '%s' AND SourceName = '%s' AND TimeGenerated >= '%s' AND (%s)" % (
+        ', '.join(PROPERTIES),
+        SYSTEM_LOG,
+        SCM_SOURCE,
+        dmtf(since),
+        codes,
+    )
 
 
 class ScmEvent:
@@ -148,8 +163,11 @@ class ScmEvent:
 
     def facts(self) -> dict:
         """service_info's last_failure: event_id, time (ISO 8601 UTC), message (Windows' text, one line)."""
-        return {'event_id': self.event_id, 'time': iso(self.time) if self.time else None,
-                'message': errors.server_text(self.message, limit=MAX_QUOTE)}
+        return {
+            'event_id': self.event_id,
+            'time': iso(self.time) if self.time else None,
+            'message': errors.server_text(self.message, limit=MAX_QUOTE),
+        }
 
     def quote(self) -> str:
         when = ' at %s' % iso(self.time) if self.time else ''
@@ -190,8 +208,9 @@ def last_failure(events: t.List[ScmEvent], names: t.Iterable[str]) -> t.Optional
 class FailureRead:
     """What one read of the System log found: events (newest first), or why there are none to show."""
 
-    def __init__(self, since: datetime.datetime, events: t.Optional[list] = None, denied: bool = False,
-                 error: t.Optional[XProtectError] = None) -> None:
+    def __init__(
+        self, since: datetime.datetime, events: t.Optional[list] = None, denied: bool = False, error: t.Optional[XProtectError] = None
+    ) -> None:
         self.since = since
         self.events = events or []
         self.denied = denied
@@ -209,8 +228,10 @@ class FailureRead:
             return "Windows' reason could not be read from the System event log (%s)" % errors.server_text(self.error.message, limit=200)
         event = last_failure(self.events, names)
         if event is None:
-            return ('the System event log has no Service Control Manager failure event for it in the last %d minutes (by the '
-                    "controller's clock; an account outside Event Log Readers may be shown none)" % minutes)
+            return (
+                'the System event log has no Service Control Manager failure event for it in the last %d minutes (by the '
+                "controller's clock; an account outside Event Log Readers may be shown none)" % minutes
+            )
         return event.quote()
 
 
@@ -230,8 +251,9 @@ def read_failures(services: t.Any, minutes: int, now: t.Optional[datetime.dateti
 def validate_lookback(minutes: int) -> None:
     """Refuse a failure_lookback outside its range, before anything is sent. XProtectError(INVALID)."""
     if not FAILURE_LOOKBACK_RANGE[0] <= minutes <= FAILURE_LOOKBACK_RANGE[1]:
-        raise XProtectError('failure_lookback must be between %d and %d minutes, got %s' % (FAILURE_LOOKBACK_RANGE + (minutes,)),
-                            kind=errors.INVALID)
+        raise XProtectError(
+            'failure_lookback must be between %d and %d minutes, got %s' % (FAILURE_LOOKBACK_RANGE + (minutes,)), kind=errors.INVALID
+        )
 
 
 def reason_to_read(mode: str, report: dict) -> t.Optional[str]:
@@ -241,13 +263,19 @@ def reason_to_read(mode: str, report: dict) -> t.Optional[str]:
         return 'asked'
     if mode != 'auto':
         return None
-    down = [key for key, entry in report.items() if entry.get('installed') and entry.get('start_mode') in ('auto', 'delayed')
-            and entry.get('state') not in ('started', 'start_pending')]
+    down = [
+        key
+        for key, entry in report.items()
+        if entry.get('installed')
+        and entry.get('start_mode') in ('auto', 'delayed')
+        and entry.get('state') not in ('started', 'start_pending')
+    ]
     return 'not running: %s' % ', '.join(down) if down else None
 
 
-def add_last_failures(services: t.Any, report: dict, mode: str = 'auto', minutes: int = INFO_LOOKBACK_MINUTES,
-                      now: t.Optional[datetime.datetime] = None) -> t.Tuple[dict, t.List[str]]:
+def add_last_failures(
+    services: t.Any, report: dict, mode: str = 'auto', minutes: int = INFO_LOOKBACK_MINUTES, now: t.Optional[datetime.datetime] = None
+) -> t.Tuple[dict, t.List[str]]:
     """Give each installed service of service_info's report its last_failure (dict, or None: none in the window) when
     the log is read. Returns (the result's event_log, warnings). One enumeration for every service of the host."""
     validate_lookback(minutes)
@@ -261,8 +289,7 @@ def add_last_failures(services: t.Any, report: dict, mode: str = 'auto', minutes
         return event_log, ['Why services failed is not known: %s.' % DENIED]
     if read.error is not None:
         event_log['message'] = errors.server_text(read.error.message)
-        return event_log, ['The System event log could not be read, so why services failed is not known: %s'
-                           % event_log['message']]
+        return event_log, ['The System event log could not be read, so why services failed is not known: %s' % event_log['message']]
     for entry in report.values():
         if entry.get('installed'):
             event = last_failure(read.events, (entry.get('display_name'), entry.get('name')))

@@ -39,8 +39,9 @@ class PlanExecutor:
 
     POLL_INTERVAL = 0.1
 
-    def __init__(self, services: t.Any, timeout: float, clock: t.Callable[[], float] = time.monotonic,
-                 sleep: t.Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, services: t.Any, timeout: float, clock: t.Callable[[], float] = time.monotonic, sleep: t.Callable[[float], None] = time.sleep
+    ) -> None:
         self.services = services
         self.timeout = timeout
         self.clock = clock
@@ -97,7 +98,9 @@ class PlanExecutor:
     def _change_account(self, target, account, password):
         """Set the log-on account (and password) with Win32_Service.Change; it applies from the service's next start."""
         name = accounts.start_name(account)
-        request = self._send(target, 'change_account', account=name, password_sent=password is not None and accounts.takes_password(account))
+        request = self._send(
+            target, 'change_account', account=name, password_sent=password is not None and accounts.takes_password(account)
+        )
         self._call(request, 'Change', lambda: self.services.change_account(target.name, account, password))
         target.status.start_name = name
         request.entry['seconds'] = round(self.clock() - request.sent_at, 3)
@@ -110,8 +113,12 @@ class PlanExecutor:
         # Windows accepted it (ReturnValue 0): that is the start mode now; Automatic is delayed as the registry says so far.
         status.start_mode = ('delayed' if status.delayed else 'auto') if automatic else start_mode
         if automatic:
-            self._call(request, 'SetDWORDValue (DelayedAutostart)',
-                       lambda: self.services.set_delayed(target.name, start_mode == 'delayed'), first=False)
+            self._call(
+                request,
+                'SetDWORDValue (DelayedAutostart)',
+                lambda: self.services.set_delayed(target.name, start_mode == 'delayed'),
+                first=False,
+            )
             status.delayed, status.start_mode = start_mode == 'delayed', start_mode
         request.entry['seconds'] = round(self.clock() - request.sent_at, 3)
 
@@ -126,8 +133,11 @@ class PlanExecutor:
                     self._issue(step)
                 in_flight.append(step)
             if not in_flight:
-                raise XProtectError('the services\' start order is circular: %s' % ', '.join(s.target.label for s in pending),
-                                    service=pending[0].target.name, kind=errors.SERVICE)
+                raise XProtectError(
+                    "the services' start order is circular: %s" % ', '.join(s.target.label for s in pending),
+                    service=pending[0].target.name,
+                    kind=errors.SERVICE,
+                )
             self._pause(in_flight)
             statuses = self._read(in_flight)
             for step in list(in_flight):
@@ -184,15 +194,23 @@ class PlanExecutor:
             status = statuses.get(request.target.name.lower())
             if status is not None:
                 request.entry['observed_after_loss'] = {
-                    'state': status.state, 'windows_state': status.windows_state, 'start_mode': status.start_mode,
-                    'process_id': status.process_id, 'exit_code': status.exit_code, 'at': round(now - request.sent_at, 3)}
+                    'state': status.state,
+                    'windows_state': status.windows_state,
+                    'start_mode': status.start_mode,
+                    'process_id': status.process_id,
+                    'exit_code': status.exit_code,
+                    'at': round(now - request.sent_at, 3),
+                }
         return 'seen', statuses
 
     def _finished(self, step, status):
         elapsed = self.clock() - step.started_at
         if status is None:
-            raise XProtectError('the service disappeared while it was being %s' % ('started' if step.action == 'start' else 'stopped'),
-                                service=step.target.name, kind=errors.NOT_FOUND)
+            raise XProtectError(
+                'the service disappeared while it was being %s' % ('started' if step.action == 'start' else 'stopped'),
+                service=step.target.name,
+                kind=errors.NOT_FOUND,
+            )
         step.target.status = status
         if status.state == step.goal:
             step.seconds = round(elapsed, 3)
@@ -200,12 +218,17 @@ class PlanExecutor:
                 step.entry['seconds'] = step.seconds
             return True
         if step.action == 'start' and status.state == 'stopped':
-            failure = ('the service did not start: it stopped again with exit code %s after %.1f s; %s'
-                       % (status.exit_code, elapsed, self._why(step.target)))
+            failure = 'the service did not start: it stopped again with exit code %s after %.1f s; %s' % (
+                status.exit_code,
+                elapsed,
+                self._why(step.target),
+            )
         elif elapsed >= self.timeout:
-            failure = ('the service is still %s after %s s (timeout %s s): it did not reach %s; raise timeout if it needs '
-                       'longer, or check the host' % (status.windows_state, int(elapsed), self.timeout,
-                                                      'Running' if step.goal == 'started' else 'Stopped'))
+            failure = (
+                'the service is still %s after %s s (timeout %s s): it did not reach %s; raise timeout if it needs '
+                'longer, or check the host'
+                % (status.windows_state, int(elapsed), self.timeout, 'Running' if step.goal == 'started' else 'Stopped')
+            )
         else:
             return False
         if step.issue:
@@ -238,11 +261,16 @@ def _lost_message(error, requests, others, sent, observed, timeout):
         lost = "%s was sent to '%s' but no answer came (%s): its outcome is not known" % (sent, requests[0].target.name, error.message)
     else:
         lost = 'no answer came to a status read while waiting for %s (%s): %s outcome is not known' % (
-            ' and '.join(request.what for request in requests), error.message, 'its' if len(requests) == 1 else 'their')
+            ' and '.join(request.what for request in requests),
+            error.message,
+            'its' if len(requests) == 1 else 'their',
+        )
     if others:
         lost += ', nor that of %s' % ' and '.join(request.what for request in others)
     return '%s; %s. Check the host and read the services (xprotect.go.service_info) before running the task again' % (
-        lost, _observation(list(requests) + others, observed, timeout))
+        lost,
+        _observation(list(requests) + others, observed, timeout),
+    )
 
 
 def _observation(requests, observed, timeout):
@@ -251,8 +279,11 @@ def _observation(requests, observed, timeout):
         left, bound = detail
         if left <= 0:
             return 'no status read was tried: nothing of the timeout (%s s) was left' % timeout
-        return ('no status read was tried: %.1f s of the timeout (%s s) was left, less than one read may take '
-                '(connection_timeout %s s)' % (left, timeout, bound))
+        return 'no status read was tried: %.1f s of the timeout (%s s) was left, less than one read may take (connection_timeout %s s)' % (
+            left,
+            timeout,
+            bound,
+        )
     if how == 'failed':
         return 'a status read afterwards got no answer either (%s)' % detail.message
     seen, missing = [], []

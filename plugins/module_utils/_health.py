@@ -76,46 +76,102 @@ class Rule:
 VITAL = 'The manual: the Recording Server is vital, video streams reach the system only while it runs.'
 
 RULES = (
-    Rule('recording_server_not_installed', NOT_RECORDING, ('recording_server',), {'installed': (False,)},
-         'The Recording Server is not installed: this host records nothing.',
-         VITAL + ' Every installation, Standard or Custom, has one; without it nothing is recorded here.'),
-    Rule('recording_server_starting', NOT_RECORDING, ('recording_server',), {'state': ('start_pending',)},
-         'The Recording Server service is start_pending: it is starting, and no video reaches the system until it runs.',
-         VITAL + ' Starting is not running yet.', warning=True),
-    Rule('recording_server_not_running', NOT_RECORDING, ('recording_server',), {'state': NOT_RUNNING},
-         'The Recording Server service is {state}: no video reaches the system until it runs.', VITAL, warning=True),
-    Rule('recording_server_state_unknown', UNKNOWN, ('recording_server',), {'state': ('unknown',)},
-         'Windows reports the Recording Server service\'s state as {windows_state}: whether video reaches the system '
-         'cannot be told.', VITAL + ' Its state is all that tells whether it runs; we do not guess.', warning=True),
-    Rule('recording_server_not_automatic', DEGRADED, ('recording_server',), {'start_mode': ('manual', 'disabled')},
-         'The Recording Server service\'s start mode is {start_mode}, not automatic: after the host restarts it stays '
-         'stopped, and nothing is recorded until someone starts it.',
-         VITAL + ' Windows starts a service at boot only when its start mode is Automatic (auto or delayed).'),
-    Rule('service_down', DEGRADED, OTHER_KEYS, {'state': NOT_RUNNING + ('start_pending',)},
-         'The {title} service is {state}: the host records, but {without}.',
-         'The manual: the Image Server lets Smart Client users log in; Image Import fetches pre-/post-alarm images '
-         'from cameras; Log Check checks the log files\' integrity; the Event Server handles alarms, maps, events and '
-         'status information; Mobile connects the Recording Server to mobile devices and web browsers. The Recording '
-         'Server records without them.'),
-    Rule('image_server_account', DEGRADED, ('image_server',), 'not_local_system',
-         'The Image Server service logs on as {start_name}, not Local System: Smart Clients on other computers can log '
-         'in only by this server\'s IP address, not its host name.',
-         'The manual: if the Image Server\'s log-on account is not Local System (a domain user, say), Smart Clients '
-         'on other computers cannot log in by the server\'s host name, only by its IP address.', warning=True),
-    Rule('recent_failure', DEGRADED, catalog.SERVICE_KEYS, 'crashed_recently',
-         'The {title} service ended unexpectedly at {failure_time} (Service Control Manager event {event_id}); it is '
-         '{state} now.',
-         'Ours: a service that crashed within the last 24 hours, even if Windows restarted it, may crash again. '
-         'Known only from the System event log (events 7031 and 7034): without it this rule cannot fire.'),
+    Rule(
+        'recording_server_not_installed',
+        NOT_RECORDING,
+        ('recording_server',),
+        {'installed': (False,)},
+        'The Recording Server is not installed: this host records nothing.',
+        VITAL + ' Every installation, Standard or Custom, has one; without it nothing is recorded here.',
+    ),
+    Rule(
+        'recording_server_starting',
+        NOT_RECORDING,
+        ('recording_server',),
+        {'state': ('start_pending',)},
+        'The Recording Server service is start_pending: it is starting, and no video reaches the system until it runs.',
+        VITAL + ' Starting is not running yet.',
+        warning=True,
+    ),
+    Rule(
+        'recording_server_not_running',
+        NOT_RECORDING,
+        ('recording_server',),
+        {'state': NOT_RUNNING},
+        'The Recording Server service is {state}: no video reaches the system until it runs.',
+        VITAL,
+        warning=True,
+    ),
+    Rule(
+        'recording_server_state_unknown',
+        UNKNOWN,
+        ('recording_server',),
+        {'state': ('unknown',)},
+        "Windows reports the Recording Server service's state as {windows_state}: whether video reaches the system cannot be told.",
+        VITAL + ' Its state is all that tells whether it runs; we do not guess.',
+        warning=True,
+    ),
+    Rule(
+        'recording_server_not_automatic',
+        DEGRADED,
+        ('recording_server',),
+        {'start_mode': ('manual', 'disabled')},
+        "The Recording Server service's start mode is {start_mode}, not automatic: after the host restarts it stays "
+        'stopped, and nothing is recorded until someone starts it.',
+        VITAL + ' Windows starts a service at boot only when its start mode is Automatic (auto or delayed).',
+    ),
+    Rule(
+        'service_down',
+        DEGRADED,
+        OTHER_KEYS,
+        {'state': NOT_RUNNING + ('start_pending',)},
+        'The {title} service is {state}: the host records, but {without}.',
+        'The manual: the Image Server lets Smart Client users log in; Image Import fetches pre-/post-alarm images '
+        "from cameras; Log Check checks the log files' integrity; the Event Server handles alarms, maps, events and "
+        'status information; Mobile connects the Recording Server to mobile devices and web browsers. The Recording '
+        'Server records without them.',
+    ),
+    Rule(
+        'image_server_account',
+        DEGRADED,
+        ('image_server',),
+        'not_local_system',
+        'The Image Server service logs on as {start_name}, not Local System: Smart Clients on other computers can log '
+        "in only by this server's IP address, not its host name.",
+        "The manual: if the Image Server's log-on account is not Local System (a domain user, say), Smart Clients "
+        "on other computers cannot log in by the server's host name, only by its IP address.",
+        warning=True,
+    ),
+    Rule(
+        'recent_failure',
+        DEGRADED,
+        catalog.SERVICE_KEYS,
+        'crashed_recently',
+        'The {title} service ended unexpectedly at {failure_time} (Service Control Manager event {event_id}); it is {state} now.',
+        'Ours: a service that crashed within the last 24 hours, even if Windows restarted it, may crash again. '
+        'Known only from the System event log (events 7031 and 7034): without it this rule cannot fire.',
+    ),
 )
 
 UNREADABLE_RULES = (
-    Rule('host_unreachable', UNREACHABLE, (), {'kind': (errors.UNREACHABLE, errors.TIMEOUT)}, '{message}',
-         'Ours: no connection, or no answer in time. Whether it records is not known; the host itself may be down.'),
+    Rule(
+        'host_unreachable',
+        UNREACHABLE,
+        (),
+        {'kind': (errors.UNREACHABLE, errors.TIMEOUT)},
+        '{message}',
+        'Ours: no connection, or no answer in time. Whether it records is not known; the host itself may be down.',
+    ),
     # No condition: every other kind of error (the fallback).
-    Rule('host_unreadable', UNKNOWN, (), {}, '{message}',
-         'Ours: the services could not be read (credentials, rights, TLS, a reply that is not WinRM\'s, bad input), '
-         'so whether it records is not known.'),
+    Rule(
+        'host_unreadable',
+        UNKNOWN,
+        (),
+        {},
+        '{message}',
+        "Ours: the services could not be read (credentials, rights, TLS, a reply that is not WinRM's, bad input), "
+        'so whether it records is not known.',
+    ),
 )
 
 RULES_BY_ID = {rule.id: rule for rule in RULES + UNREADABLE_RULES}
@@ -164,8 +220,12 @@ def applies(rule: Rule, facts: dict, now: datetime.datetime) -> bool:
 def _text_fields(key: str, entry: dict) -> dict:
     failure: t.Any = entry.get('last_failure') if isinstance(entry.get('last_failure'), dict) else {}
     fields = {name: entry.get(name) for name in ('state', 'windows_state', 'start_mode', 'start_name')}
-    fields.update(title=catalog.SERVICES[key]['title'], without=WITHOUT.get(key, ''),
-                  failure_time=failure.get('time'), event_id=failure.get('event_id'))
+    fields.update(
+        title=catalog.SERVICES[key]['title'],
+        without=WITHOUT.get(key, ''),
+        failure_time=failure.get('time'),
+        event_id=failure.get('event_id'),
+    )
     return fields
 
 

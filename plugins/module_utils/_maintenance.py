@@ -118,7 +118,7 @@ def snapshot(directory: t.Optional[str]) -> t.Tuple[t.Optional[dict], t.Dict[str
     hosts: t.Dict[str, t.Dict[t.Any, t.Any]] = {}
     for name in names:
         if name.startswith('.'):
-            continue        # temporary files of a write in progress
+            continue  # temporary files of a write in progress
         record = _read_record(os.path.join(path, name))
         if record is None:
             continue
@@ -129,8 +129,9 @@ def snapshot(directory: t.Optional[str]) -> t.Tuple[t.Optional[dict], t.Dict[str
     return fleet, hosts
 
 
-def set_switch(directory: t.Optional[str], host: t.Optional[str], reason: t.Optional[str] = None,
-               by: t.Optional[str] = None, check_mode: bool = False) -> bool:
+def set_switch(
+    directory: t.Optional[str], host: t.Optional[str], reason: t.Optional[str] = None, by: t.Optional[str] = None, check_mode: bool = False
+) -> bool:
     """Turn the host's switch (the fleet's for None) on. Returns whether it was off. Keeps an existing record."""
     path = directory_path(directory)
     target = os.path.join(path, file_name(host))
@@ -214,6 +215,8 @@ def run(params: dict, by: t.Optional[str] = None, check_mode: bool = False, diff
         'directory': directory,
     }
     if diff:
-        result['diff'] = {'before': {'host': before['host'] is not None, 'fleet': before['fleet'] is not None},
-                          'after': {'host': after['host'] is not None, 'fleet': after['fleet'] is not None}}
+        result['diff'] = {
+            'before': {'host': before['host'] is not None, 'fleet': before['fleet'] is not None},
+            'after': {'host': after['host'] is not None, 'fleet': after['fleet'] is not None},
+        }
     return result

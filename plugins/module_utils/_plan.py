@@ -88,9 +88,12 @@ def skipped_name_warnings(missing: list) -> list:
 
     A key of a service the host lacks is a normal (Custom) shape; any other name may be a typo.
     """
-    return ['name %r is neither a service key nor a service installed on the host: it was skipped (missing: skip). If it '
-            'is not a typo, nothing needed doing; otherwise use %s' % (name, _choices())
-            for name in missing if name not in catalog.SERVICE_KEYS]
+    return [
+        'name %r is neither a service key nor a service installed on the host: it was skipped (missing: skip). If it '
+        'is not a typo, nothing needed doing; otherwise use %s' % (name, _choices())
+        for name in missing
+        if name not in catalog.SERVICE_KEYS
+    ]
 
 
 def validate_request(params: dict) -> None:
@@ -108,11 +111,13 @@ def validate_request(params: dict) -> None:
     validate_service_names(params.get('service_names'))
     timeout = params.get('timeout')
     if timeout is not None and not TASK_TIMEOUT_MIN <= timeout <= TASK_TIMEOUT_MAX:
-        raise XProtectError('timeout must be between %d and %d seconds, got %s' % (TASK_TIMEOUT_MIN, TASK_TIMEOUT_MAX, timeout),
-                            kind=errors.INVALID)
+        raise XProtectError(
+            'timeout must be between %d and %d seconds, got %s' % (TASK_TIMEOUT_MIN, TASK_TIMEOUT_MAX, timeout), kind=errors.INVALID
+        )
     if params.get('start_mode') == 'disabled' and params.get('state') in ('started', 'restarted'):
-        raise XProtectError('state %s and start_mode disabled contradict each other: a disabled service cannot run'
-                            % params['state'], kind=errors.INVALID)
+        raise XProtectError(
+            'state %s and start_mode disabled contradict each other: a disabled service cannot run' % params['state'], kind=errors.INVALID
+        )
     accounts.validate(params.get('account'), params.get('account_password'))
 
 
@@ -124,15 +129,29 @@ class ServicePlan:
     back to compare). It comes first, so that a restart in the same task applies it.
     """
 
-    def __init__(self, targets: t.List[Target], state: t.Optional[str], start_mode: t.Optional[str], account: t.Any = None,
-                 password: t.Optional[str] = None, update_password: str = 'on_change') -> None:
+    def __init__(
+        self,
+        targets: t.List[Target],
+        state: t.Optional[str],
+        start_mode: t.Optional[str],
+        account: t.Any = None,
+        password: t.Optional[str] = None,
+        update_password: str = 'on_change',
+    ) -> None:
         self.state = state
         self.start_mode = start_mode
         self.account = account
         self.password = password
-        self.account_changes = [t for t in targets if account is not None and not t.forced and (
-            not accounts.same(account, t.status.start_name, t.status.system_name)
-            or (update_password == 'always' and password is not None))]
+        self.account_changes = [
+            t
+            for t in targets
+            if account is not None
+            and not t.forced
+            and (
+                not accounts.same(account, t.status.start_name, t.status.system_name)
+                or (update_password == 'always' and password is not None)
+            )
+        ]
         self.start_mode_changes = [t for t in targets if start_mode and t.status.start_mode != start_mode]
         self.steps = []
         for target in targets:
@@ -145,9 +164,12 @@ class ServicePlan:
         if state is None:
             return []
         if current not in ('started', 'stopped', 'start_pending', 'stop_pending'):
-            raise XProtectError('the service is %s; xprotect.go does not pause or continue services: bring it back to '
-                                'Running or Stopped on the host first' % target.status.windows_state,
-                                service=target.name, kind=errors.SERVICE)
+            raise XProtectError(
+                'the service is %s; xprotect.go does not pause or continue services: bring it back to '
+                'Running or Stopped on the host first' % target.status.windows_state,
+                service=target.name,
+                kind=errors.SERVICE,
+            )
         chain = []
         if current == 'start_pending':
             chain.append(Step(target, 'start', issue=False))
@@ -183,11 +205,19 @@ class ServicePlan:
         would not log on at its next start). Returns warnings (a UPN compared with DOMAIN\\user)."""
         warnings = []
         for target in self.account_changes:
-            if accounts.takes_password(self.account) and self.password is None and \
-                    not accounts.same(self.account, target.status.start_name, target.status.system_name):
-                raise XProtectError('account_password is needed to make it log on as %s (it logs on as %s): Windows keeps the '
-                                    'stored password otherwise, and the service would not log on at its next start'
-                                    % (self.account, target.status.start_name), host=host, service=target.label, kind=errors.INVALID)
+            if (
+                accounts.takes_password(self.account)
+                and self.password is None
+                and not accounts.same(self.account, target.status.start_name, target.status.system_name)
+            ):
+                raise XProtectError(
+                    'account_password is needed to make it log on as %s (it logs on as %s): Windows keeps the '
+                    'stored password otherwise, and the service would not log on at its next start'
+                    % (self.account, target.status.start_name),
+                    host=host,
+                    service=target.label,
+                    kind=errors.INVALID,
+                )
             warning = accounts.upn_warning(self.account, target.status.start_name)
             if warning:
                 warnings.append('%s: %s' % (target.label, warning))
@@ -223,9 +253,14 @@ class Step:
         return 'started' if self.action == 'start' else 'stopped'
 
 
-def match_targets(host: t.Optional[str], requested: t.Iterable[t.Tuple[str, bool]], records: t.Iterable[t.Dict[str, t.Any]],
-                  matched: t.Dict[str, t.Any], key_of: t.Dict[t.Any, t.Any], missing_policy: str
-                  ) -> t.Tuple[t.List[Target], t.List[str]]:
+def match_targets(
+    host: t.Optional[str],
+    requested: t.Iterable[t.Tuple[str, bool]],
+    records: t.Iterable[t.Dict[str, t.Any]],
+    matched: t.Dict[str, t.Any],
+    key_of: t.Dict[t.Any, t.Any],
+    missing_policy: str,
+) -> t.Tuple[t.List[Target], t.List[str]]:
     """Match the requested keys and real names to installed services. Returns (targets, keys of missing services)."""
     by_name = {record['Name'].lower(): record for record in records}
     targets, missing = {}, []
@@ -248,8 +283,10 @@ def match_targets(host: t.Optional[str], requested: t.Iterable[t.Tuple[str, bool
 def _missing_message(key):
     if key in catalog.SERVICES:
         hint = ' A Custom installation may leave it out: use name: custom or missing: skip.' if catalog.SERVICES[key]['optional'] else ''
-        return ('the %s service is not installed.%s If it is installed under a name the catalog does not know, map it with '
-                'service_names (or the inventory variable xprotect_go_service_names).' % (catalog.SERVICES[key]['title'], hint))
+        return (
+            'the %s service is not installed.%s If it is installed under a name the catalog does not know, map it with '
+            'service_names (or the inventory variable xprotect_go_service_names).' % (catalog.SERVICES[key]['title'], hint)
+        )
     return 'no service with this name is installed'
 
 
@@ -268,9 +305,13 @@ def add_dependents(services: t.Any, targets: t.List[Target], key_of: t.Dict[t.An
             elif dependent.state != 'stopped':
                 running.append(dependent)
         if running and not force:
-            raise XProtectError('cannot stop it while services that depend on it are running: %s. Stop them first, or set '
-                                'force_dependents: true to stop them (and start them again on restart)'
-                                % ', '.join(sorted(d.name for d in running)), host=services.host, service=target.label, kind=errors.SERVICE)
+            raise XProtectError(
+                'cannot stop it while services that depend on it are running: %s. Stop them first, or set '
+                'force_dependents: true to stop them (and start them again on restart)' % ', '.join(sorted(d.name for d in running)),
+                host=services.host,
+                service=target.label,
+                kind=errors.SERVICE,
+            )
         for dependent in running:
             added = Target(key_of.get(dependent.name.lower(), dependent.name), dependent, forced=True)
             added.stage = max(added.stage, target.stage + 1)

@@ -21,8 +21,16 @@ if t.TYPE_CHECKING:
 _RESULT_FACTS = ('name', 'display_name', 'state', 'start_mode', 'process_id', 'exit_code')
 
 
-def service_result(result: dict, targets: t.List[t.Any], plan: t.Any, executor: PlanExecutor, before: t.Dict[str, t.Any],
-                   diff: bool, check_mode: bool, elapsed: float) -> dict:
+def service_result(
+    result: dict,
+    targets: t.List[t.Any],
+    plan: t.Any,
+    executor: PlanExecutor,
+    before: t.Dict[str, t.Any],
+    diff: bool,
+    check_mode: bool,
+    elapsed: float,
+) -> dict:
     """The module's result. Outside check mode it says what was done, which after a failure is less than planned.
 
     A request Windows refused did nothing: it is not among a service's actions and changes nothing. A request
@@ -43,14 +51,16 @@ def service_result(result: dict, targets: t.List[t.Any], plan: t.Any, executor: 
         else:
             actions = [entry['action'] for entry in entries if not entry.get('refused')]
         facts = {field: value for field, value in target.status.facts().items() if field in _RESULT_FACTS}
-        facts.update({
-            'changed': bool(actions),
-            'actions': actions,
-            'forced': target.forced,
-            'seconds': {entry['action']: entry['seconds'] for entry in entries if 'seconds' in entry and not entry.get('failed')},
-        })
+        facts.update(
+            {
+                'changed': bool(actions),
+                'actions': actions,
+                'forced': target.forced,
+                'seconds': {entry['action']: entry['seconds'] for entry in entries if 'seconds' in entry and not entry.get('failed')},
+            }
+        )
         if not check_mode and len(actions) < len(planned):
-            facts['pending'] = planned[len(actions):]
+            facts['pending'] = planned[len(actions) :]
         if check_mode or not planned:
             facts.update(_predicted(target, plan))
         if plan.account is not None:
@@ -89,8 +99,9 @@ def _account_facts(target, plan, entries, facts, check_mode):
     else:
         done = [index for index, entry in enumerate(entries) if entry['action'] == 'change_account' and 'seconds' in entry]
         changing = bool(done)
-        started_after = changing and any(entry['action'] == 'start' and 'seconds' in entry and not entry.get('failed')
-                                         for entry in entries[done[0] + 1:])
+        started_after = changing and any(
+            entry['action'] == 'start' and 'seconds' in entry and not entry.get('failed') for entry in entries[done[0] + 1 :]
+        )
         start_name = target.status.start_name
     running = facts.get('state') in ('started', 'start_pending')
     return {'start_name': start_name, 'restart_required': bool(changing and running and not started_after)}

@@ -23,7 +23,13 @@ from ansible_collections.xprotect.go.plugins.module_utils._connection import res
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.module_utils._execute import PlanExecutor
 from ansible_collections.xprotect.go.plugins.module_utils._plan import (
-    ServicePlan, add_dependents, expand_names, match_targets, skipped_name_warnings, validate_request, validate_service_names,
+    ServicePlan,
+    add_dependents,
+    expand_names,
+    match_targets,
+    skipped_name_warnings,
+    validate_request,
+    validate_service_names,
 )
 from ansible_collections.xprotect.go.plugins.module_utils._result import service_result
 from ansible_collections.xprotect.go.plugins.module_utils._specs import TASK_TIMEOUT
@@ -39,26 +45,38 @@ def _host_services(params, host_settings, environ):
     return HostServices(WsmanClient(settings), settings.host)
 
 
-def run_service_info(params: t.Dict[str, t.Any], host_settings: t.Any = None,
-                     environ: t.Optional[t.Mapping[str, str]] = None) -> dict:
+def run_service_info(params: t.Dict[str, t.Any], host_settings: t.Any = None, environ: t.Optional[t.Mapping[str, str]] = None) -> dict:
     try:
         services = _host_services(params, host_settings, environ)
-        return describe_host(services, params.get('service_names'), failures=params.get('failures') or 'auto',
-                             failure_lookback=params.get('failure_lookback') or eventlog.INFO_LOOKBACK_MINUTES)
+        return describe_host(
+            services,
+            params.get('service_names'),
+            failures=params.get('failures') or 'auto',
+            failure_lookback=params.get('failure_lookback') or eventlog.INFO_LOOKBACK_MINUTES,
+        )
     except XProtectError as error:
         # A host that could not be read still gets a verdict: unreachable or unknown (_health.UNREADABLE_RULES).
         error.result = dict(error.result, **health.unreadable(error.kind, str(error)))
         raise
 
 
-def run_service(params: t.Dict[str, t.Any], host_settings: t.Any = None, environ: t.Optional[t.Mapping[str, str]] = None,
-                check_mode: bool = False, diff: bool = False) -> dict:
+def run_service(
+    params: t.Dict[str, t.Any],
+    host_settings: t.Any = None,
+    environ: t.Optional[t.Mapping[str, str]] = None,
+    check_mode: bool = False,
+    diff: bool = False,
+) -> dict:
     services = _host_services(params, host_settings, environ)
     return converge(services, params, check_mode=check_mode, diff=diff)
 
 
-def describe_host(services: HostServices, overrides: t.Optional[dict] = None, failures: str = 'never',
-                  failure_lookback: int = eventlog.INFO_LOOKBACK_MINUTES) -> dict:
+def describe_host(
+    services: HostServices,
+    overrides: t.Optional[dict] = None,
+    failures: str = 'never',
+    failure_lookback: int = eventlog.INFO_LOOKBACK_MINUTES,
+) -> dict:
     """Everything service_info reports, from one discovery round trip (two when the System log is read for the services'
     last_failure: failures 'always', or 'auto' and a service is down that should run, _eventlog.reason_to_read)."""
     validate_service_names(overrides)
@@ -77,8 +95,11 @@ def describe_host(services: HostServices, overrides: t.Optional[dict] = None, fa
             entry.update(ServiceStatus(matched[key]).facts())
         report[key] = entry
     claimed = {record['Name'].lower() for record in matched.values()}
-    others = [ServiceStatus(record).facts() for record in records
-              if record['Name'].lower() not in claimed and catalog.is_milestone_service(record)]
+    others = [
+        ServiceStatus(record).facts()
+        for record in records
+        if record['Name'].lower() not in claimed and catalog.is_milestone_service(record)
+    ]
     event_log, log_warnings = eventlog.add_last_failures(services, report, failures, failure_lookback)
     verdict = health.host_verdict(report)
     return {
@@ -98,8 +119,14 @@ def host_warnings(report: dict) -> t.List[str]:
     return health.warnings(health.host_verdict(report))
 
 
-def converge(services: HostServices, params: t.Dict[str, t.Any], check_mode: bool = False, diff: bool = False,
-             clock: t.Callable[[], float] = time.monotonic, sleep: t.Callable[[float], None] = time.sleep) -> dict:
+def converge(
+    services: HostServices,
+    params: t.Dict[str, t.Any],
+    check_mode: bool = False,
+    diff: bool = False,
+    clock: t.Callable[[], float] = time.monotonic,
+    sleep: t.Callable[[float], None] = time.sleep,
+) -> dict:
     """Bring the requested services to the requested state; the service module's whole job."""
     validate_request(params)
     overrides = params.get('service_names') or {}
@@ -112,8 +139,14 @@ def converge(services: HostServices, params: t.Dict[str, t.Any], check_mode: boo
     state, start_mode = params.get('state'), params.get('start_mode')
     _prepare(services, targets, params, key_of)
     before = {t.key: _before(t, params.get('account')) for t in targets}
-    plan = ServicePlan(targets, state, start_mode, account=params.get('account'), password=params.get('account_password'),
-                       update_password=params.get('update_password') or 'on_change')
+    plan = ServicePlan(
+        targets,
+        state,
+        start_mode,
+        account=params.get('account'),
+        password=params.get('account_password'),
+        update_password=params.get('update_password') or 'on_change',
+    )
     executor = PlanExecutor(services, params.get('timeout') or TASK_TIMEOUT, clock=clock, sleep=sleep)
     started = clock()
     # 'missing', not 'skipped': Ansible takes a non-empty 'skipped' in a result for a skipped task.
@@ -142,8 +175,13 @@ def _prepare(services, targets, params, key_of):
     if state in ('started', 'restarted') and start_mode is None:
         for target in targets:
             if target.status.start_mode == 'disabled':
-                raise XProtectError('the service is disabled and cannot be started: set start_mode (auto, delayed or '
-                                    'manual) in the task, or enable it on the host', host=services.host, service=target.label, kind=errors.SERVICE)
+                raise XProtectError(
+                    'the service is disabled and cannot be started: set start_mode (auto, delayed or '
+                    'manual) in the task, or enable it on the host',
+                    host=services.host,
+                    service=target.label,
+                    kind=errors.SERVICE,
+                )
     if start_mode in ('auto', 'delayed'):
         for target in targets:
             if target.status.start_mode == 'auto' and target.status.delayed is None:

@@ -27,7 +27,11 @@ import typing as t
 
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_errors import (
-    basic_encoding_error, compressed_reply_error, redirect_error, reply_timeout_error, reply_too_large_error,
+    basic_encoding_error,
+    compressed_reply_error,
+    redirect_error,
+    reply_timeout_error,
+    reply_too_large_error,
 )
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import MAX_REPLY_CHARS, FaultReply, raise_error_reply
 
@@ -209,8 +213,9 @@ class _BoundedAdapter(_ADAPTER):
             manager.pool_classes_by_scheme = _POOL_CLASSES
         return manager
 
-    def send(self, request: t.Any, stream: bool = False, timeout: t.Any = None, verify: t.Any = True, cert: t.Any = None,
-             proxies: t.Any = None) -> t.Any:
+    def send(
+        self, request: t.Any, stream: bool = False, timeout: t.Any = None, verify: t.Any = True, cert: t.Any = None, proxies: t.Any = None
+    ) -> t.Any:
         deadline = getattr(_state, 'deadline', None)
         if deadline is not None:
             timeout = deadline.remaining()

@@ -29,21 +29,37 @@ WINDOWS_STATES = {
     'pause pending': 'pause_pending',
     'paused': 'paused',
 }
-WINDOWS_START_MODES = {'auto': 'auto', 'automatic': 'auto', 'manual': 'manual', 'disabled': 'disabled',
-                       'boot': 'boot', 'system': 'system'}
+WINDOWS_START_MODES = {'auto': 'auto', 'automatic': 'auto', 'manual': 'manual', 'disabled': 'disabled', 'boot': 'boot', 'system': 'system'}
 # What ChangeStartMode wants for each of our start modes ('delayed' is Automatic plus a registry value).
 WMI_START_MODES = {'auto': 'Automatic', 'delayed': 'Automatic', 'manual': 'Manual', 'disabled': 'Disabled'}
 
 # Win32_Service method return values (Win32_Service.StartService documentation).
 RETURN_VALUES = {
-    0: 'success', 1: 'not supported', 2: 'access denied', 3: 'dependent services are running',
-    4: 'invalid service control', 5: 'the service cannot accept the control now', 6: 'the service is not active',
-    7: 'the service did not respond in time', 8: 'unknown failure', 9: 'executable not found',
-    10: 'the service is already running', 11: 'the service database is locked', 12: 'a dependency was deleted',
-    13: 'a dependency failed to start', 14: 'the service is disabled', 15: 'the service could not log on',
-    16: 'the service is marked for deletion', 17: 'the service has no thread', 18: 'circular dependency',
-    19: 'duplicate name', 20: 'invalid name', 21: 'invalid parameter', 22: 'invalid service account',
-    23: 'the service exists', 24: 'the service is already paused',
+    0: 'success',
+    1: 'not supported',
+    2: 'access denied',
+    3: 'dependent services are running',
+    4: 'invalid service control',
+    5: 'the service cannot accept the control now',
+    6: 'the service is not active',
+    7: 'the service did not respond in time',
+    8: 'unknown failure',
+    9: 'executable not found',
+    10: 'the service is already running',
+    11: 'the service database is locked',
+    12: 'a dependency was deleted',
+    13: 'a dependency failed to start',
+    14: 'the service is disabled',
+    15: 'the service could not log on',
+    16: 'the service is marked for deletion',
+    17: 'the service has no thread',
+    18: 'circular dependency',
+    19: 'duplicate name',
+    20: 'invalid name',
+    21: 'invalid parameter',
+    22: 'invalid service account',
+    23: 'the service exists',
+    24: 'the service is already paused',
 }
 ACCESS_DENIED = 2
 ALREADY_RUNNING = 10
@@ -52,8 +68,19 @@ INVALID_PARAMETER = 21
 INVALID_SERVICE_ACCOUNT = 22
 # Win32_Service.Change's parameters, in the order of its declaration (Win32_Service.Change documentation). The
 # account is changed with StartName and StartPassword; every other parameter is null: left as it is.
-CHANGE_PARAMETERS = ('DisplayName', 'PathName', 'ServiceType', 'ErrorControl', 'StartMode', 'DesktopInteract', 'StartName',
-                     'StartPassword', 'LoadOrderGroup', 'LoadOrderGroupDependencies', 'ServiceDependencies')
+CHANGE_PARAMETERS = (
+    'DisplayName',
+    'PathName',
+    'ServiceType',
+    'ErrorControl',
+    'StartMode',
+    'DesktopInteract',
+    'StartName',
+    'StartPassword',
+    'LoadOrderGroup',
+    'LoadOrderGroupDependencies',
+    'ServiceDependencies',
+)
 
 HKEY_LOCAL_MACHINE = 2147483650
 SERVICES_KEY = 'SYSTEM\\CurrentControlSet\\Services\\'
@@ -134,8 +161,9 @@ class HostServices:
         for key in catalog.SERVICE_KEYS:
             names.update(name for name in catalog.known_names(key) if not name.endswith('*'))
         clauses = [wql.like_contains(field, fragment) for field, fragment in _DISCOVERY_LIKE]
-        clauses += [wql.like_contains('PathName', executable)
-                    for key in catalog.SERVICE_KEYS for executable in catalog.known_executables(key)]
+        clauses += [
+            wql.like_contains('PathName', executable) for key in catalog.SERVICE_KEYS for executable in catalog.known_executables(key)
+        ]
         # Each query of a split list repeats the LIKE conditions: a service they match comes back from each, kept once.
         records: t.Dict[str, t.Any] = {}
         for query in wql.build_or_chunks('Name', sorted(names), SELECT_SERVICES + ' OR '.join(clauses) + ' OR '):
@@ -153,8 +181,7 @@ class HostServices:
 
     def dependents(self, name: str) -> t.List[ServiceStatus]:
         """The services Windows registered as depending on this one (Win32_DependentService)."""
-        query = ('ASSOCIATORS OF {Win32_Service.Name=%s} WHERE AssocClass = Win32_DependentService Role = Antecedent'
-                 % wql.quote(name))
+        query = 'ASSOCIATORS OF {Win32_Service.Name=%s} WHERE AssocClass = Win32_DependentService Role = Antecedent' % wql.quote(name)
         return [ServiceStatus(record) for record in self.client.enumerate(query)]
 
     def start(self, name: str) -> int:
@@ -178,12 +205,20 @@ class HostServices:
         output = self.client.invoke('StdRegProv', 'SetDWORDValue', params=params, namespace='root/default')
         code = _to_int(output.get('ReturnValue'))
         if code == 5:
-            raise XProtectError('access denied writing the DelayedAutostart registry value: the account needs write '
-                                'access to HKLM\\%s%s (or use start_mode auto)' % (SERVICES_KEY, name),
-                                host=self.host, service=name, kind=errors.ACCESS_DENIED)
+            raise XProtectError(
+                'access denied writing the DelayedAutostart registry value: the account needs write '
+                'access to HKLM\\%s%s (or use start_mode auto)' % (SERVICES_KEY, name),
+                host=self.host,
+                service=name,
+                kind=errors.ACCESS_DENIED,
+            )
         if code != 0:
-            raise XProtectError('could not write the DelayedAutostart registry value (StdRegProv error %s)' % code,
-                                host=self.host, service=name, kind=errors.SERVICE)
+            raise XProtectError(
+                'could not write the DelayedAutostart registry value (StdRegProv error %s)' % code,
+                host=self.host,
+                service=name,
+                kind=errors.SERVICE,
+            )
 
     @staticmethod
     def _registry_value(name):
@@ -209,8 +244,13 @@ class HostServices:
         code = _to_int(output.get('ReturnValue'))
         if code == 0:
             return code
-        raise ControlRefused(errors.scrub_all(_change_refusal(code, values['StartName']), secrets), code, host=self.host,
-                             service=name, kind=errors.ACCESS_DENIED if code == ACCESS_DENIED else errors.SERVICE)
+        raise ControlRefused(
+            errors.scrub_all(_change_refusal(code, values['StartName']), secrets),
+            code,
+            host=self.host,
+            service=name,
+            kind=errors.ACCESS_DENIED if code == ACCESS_DENIED else errors.SERVICE,
+        )
 
     def _control(self, name, method, params=None):
         output = self.client.invoke('Win32_Service', method, selectors={'Name': name}, params=params)
@@ -219,30 +259,46 @@ class HostServices:
             return code
         meaning = RETURN_VALUES.get(code, 'unknown return value')
         if code == ACCESS_DENIED:
-            raise ControlRefused('access denied to %s (ReturnValue 2): the account needs the right to start and stop this '
-                                 'service (SERVICE_START, SERVICE_STOP and SERVICE_CHANGE_CONFIG in its security descriptor, '
-                                 'see the README\'s least-privilege set-up)' % method, code, host=self.host, service=name,
-                                 kind=errors.ACCESS_DENIED)
+            raise ControlRefused(
+                'access denied to %s (ReturnValue 2): the account needs the right to start and stop this '
+                'service (SERVICE_START, SERVICE_STOP and SERVICE_CHANGE_CONFIG in its security descriptor, '
+                "see the README's least-privilege set-up)" % method,
+                code,
+                host=self.host,
+                service=name,
+                kind=errors.ACCESS_DENIED,
+            )
         hint = ''
         if code == LOGON_FAILED and method == 'StartService':
-            hint = (': Windows could not log the service on with its account and stored password (a wrong account_password, '
-                    'or an account without the right to log on as a service)')
-        raise ControlRefused('%s failed: %s (ReturnValue %s)%s' % (method, meaning, code, hint), code, host=self.host,
-                             service=name, kind=errors.SERVICE)
+            hint = (
+                ': Windows could not log the service on with its account and stored password (a wrong account_password, '
+                'or an account without the right to log on as a service)'
+            )
+        raise ControlRefused(
+            '%s failed: %s (ReturnValue %s)%s' % (method, meaning, code, hint), code, host=self.host, service=name, kind=errors.SERVICE
+        )
 
 
 def _change_refusal(code, start_name):
     """Why Windows refused to change the log-on account, and what to do."""
     if code == ACCESS_DENIED:
-        return ('access denied to Change (ReturnValue 2): changing the log-on account needs SERVICE_CHANGE_CONFIG on the '
-                'service (see the README\'s least-privilege set-up)')
+        return (
+            'access denied to Change (ReturnValue 2): changing the log-on account needs SERVICE_CHANGE_CONFIG on the '
+            "service (see the README's least-privilege set-up)"
+        )
     if code == INVALID_SERVICE_ACCOUNT:
-        return ('Windows refused the account %s (ReturnValue 22, invalid service account): it does not exist or cannot run '
-                'services; check the name (%s)' % (start_name, accounts.FORMS))
+        return (
+            'Windows refused the account %s (ReturnValue 22, invalid service account): it does not exist or cannot run '
+            'services; check the name (%s)' % (start_name, accounts.FORMS)
+        )
     if code == LOGON_FAILED:
-        return ('Windows could not log on as %s with the given account_password (ReturnValue 15, service logon failed): '
-                'check the password' % start_name)
+        return (
+            'Windows could not log on as %s with the given account_password (ReturnValue 15, service logon failed): '
+            'check the password' % start_name
+        )
     if code == INVALID_PARAMETER:
-        return ('Windows refused the account %s (ReturnValue 21, invalid parameter): a service allowed to interact with the '
-                'desktop can only log on as LocalSystem, and managed or virtual accounts take no password' % start_name)
+        return (
+            'Windows refused the account %s (ReturnValue 21, invalid parameter): a service allowed to interact with the '
+            'desktop can only log on as LocalSystem, and managed or virtual accounts take no password' % start_name
+        )
     return 'Change failed: %s (ReturnValue %s)' % (RETURN_VALUES.get(code, 'unknown return value'), code)

@@ -36,7 +36,9 @@ def validate_service_name(name: t.Any) -> str:
 
 def _field(field):
     if field not in FIELDS:
-        raise XProtectError('field %r cannot be used in a WQL query (allowed: %s)' % (field, ', '.join(sorted(FIELDS))), kind=errors.INVALID)
+        raise XProtectError(
+            'field %r cannot be used in a WQL query (allowed: %s)' % (field, ', '.join(sorted(FIELDS))), kind=errors.INVALID
+        )
     return field
 
 
@@ -81,8 +83,11 @@ MAX_WQL_CHARS = 16384
 def check_length(wql: str, limit: int = MAX_WQL_CHARS) -> str:
     """Return ``wql`` when it is at most ``limit`` characters, else raise XProtectError(kind=errors.INVALID)."""
     if len(wql) > limit:
-        raise XProtectError('WQL query "%s..." is %d characters long, more than the %d this collection sends to Windows in one query: '
-                            'split it (_wql.build_or_chunks)' % (wql[:60], len(wql), limit), kind=errors.INVALID)
+        raise XProtectError(
+            'WQL query "%s..." is %d characters long, more than the %d this collection sends to Windows in one query: '
+            'split it (_wql.build_or_chunks)' % (wql[:60], len(wql), limit),
+            kind=errors.INVALID,
+        )
     return wql
 
 
@@ -102,8 +107,9 @@ def build_or_chunks(field: str, values: t.Iterable[t.Any], prefix: str, limit: i
     size = 0
     for clause in clauses:
         if len(clause) > room:
-            raise XProtectError('a query comparing %s with one value would be longer than %d characters' % (field, limit),
-                                kind=errors.INVALID)
+            raise XProtectError(
+                'a query comparing %s with one value would be longer than %d characters' % (field, limit), kind=errors.INVALID
+            )
         added = len(clause) + (len(' OR ') if current else 0)
         if current and size + added > room:
             queries.append(prefix + ' OR '.join(current) + suffix)

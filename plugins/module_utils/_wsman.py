@@ -24,11 +24,27 @@ from ansible_collections.xprotect.go.plugins.module_utils._transport import boun
 from ansible_collections.xprotect.go.plugins.module_utils._wql import check_length
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_errors import to_xprotect_error
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_build import (
-    ACTION_ENUMERATE, ACTION_GET, ACTION_PULL, BODY, ENVELOPE, HEADER, IDENTIFIER, MAX_ELEMENTS, WQL_DIALECT, check, class_uri, to_xml,
+    ACTION_ENUMERATE,
+    ACTION_GET,
+    ACTION_PULL,
+    BODY,
+    ENVELOPE,
+    HEADER,
+    IDENTIFIER,
+    MAX_ELEMENTS,
+    WQL_DIALECT,
+    check,
+    class_uri,
+    to_xml,
     wmi_value,
 )
 from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
-    DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES, FaultReply, parse_enumerate_response, parse_get_response, parse_invoke_response,
+    DEFAULT_MAX_ITEMS,
+    DEFAULT_MAX_PAGES,
+    FaultReply,
+    parse_enumerate_response,
+    parse_get_response,
+    parse_invoke_response,
     parse_pull_response,
 )
 
@@ -52,8 +68,9 @@ class _EnumerationDropped(Exception):
 class WsmanClient:
     """WS-Management WMI operations against one host; counts the requests it sends in ``round_trips``."""
 
-    def __init__(self, settings: ConnectionSettings, protocol: t.Any = None, max_pages: int = DEFAULT_MAX_PAGES,
-                 max_items: int = DEFAULT_MAX_ITEMS) -> None:
+    def __init__(
+        self, settings: ConnectionSettings, protocol: t.Any = None, max_pages: int = DEFAULT_MAX_PAGES, max_items: int = DEFAULT_MAX_ITEMS
+    ) -> None:
         self.settings = settings
         self.round_trips = 0
         self.max_pages = max_pages
@@ -85,10 +102,13 @@ class WsmanClient:
                 return self._enumerate(wql, resource_uri, what, namespace, limit)
             except _EnumerationDropped:
                 continue
-        raise XProtectError('%s failed: the WinRM listener dropped the enumeration between two pulls (wsen:InvalidEnumerationContext), '
-                            'also after it was started over: WinRM on the host may be restarting or overloaded; check the host '
-                            '(EnumerationTimeoutms in winrm get winrm/config/service), then run the task again' % what,
-                            host=self.settings.host, kind=errors.FAULT)
+        raise XProtectError(
+            '%s failed: the WinRM listener dropped the enumeration between two pulls (wsen:InvalidEnumerationContext), '
+            'also after it was started over: WinRM on the host may be restarting or overloaded; check the host '
+            '(EnumerationTimeoutms in winrm get winrm/config/service), then run the task again' % what,
+            host=self.settings.host,
+            kind=errors.FAULT,
+        )
 
     def enumerate_many(self, queries: t.Iterable[str], namespace: str = 'root/cimv2') -> t.List[t.Any]:
         """The instances of several WQL queries (e.g. from _wql.build_or_chunks), in order, one list."""
@@ -98,11 +118,13 @@ class WsmanClient:
         return items
 
     def _enumerate(self, wql, resource_uri, what, namespace, limit=None):
-        body = {'n:Enumerate': {
-            'w:OptimizeEnumeration': None,
-            'w:MaxElements': str(MAX_ELEMENTS),
-            'w:Filter': {'@Dialect': WQL_DIALECT, '#text': wql},
-        }}
+        body = {
+            'n:Enumerate': {
+                'w:OptimizeEnumeration': None,
+                'w:MaxElements': str(MAX_ELEMENTS),
+                'w:Filter': {'@Dialect': WQL_DIALECT, '#text': wql},
+            }
+        }
         page = self._call(ACTION_ENUMERATE, resource_uri, body, parse_enumerate_response, what, namespace)
         items = list(page.items)
         pages = 1
@@ -121,22 +143,38 @@ class WsmanClient:
             items.extend(page.items)
             pages += 1
         if not page.end_of_sequence or len(items) > self.max_items:
-            raise XProtectError('%s: the enumeration did not end after %d pages and %d items (limits %d pages, %d items): the WinRM '
-                                'listener keeps sending pages; check the query or the host' % (what, pages, len(items), self.max_pages,
-                                                                                               self.max_items),
-                                host=self.settings.host, kind=errors.PROTOCOL)
+            raise XProtectError(
+                '%s: the enumeration did not end after %d pages and %d items (limits %d pages, %d items): the WinRM '
+                'listener keeps sending pages; check the query or the host' % (what, pages, len(items), self.max_pages, self.max_items),
+                host=self.settings.host,
+                kind=errors.PROTOCOL,
+            )
         return items if limit is None else items[:limit]
 
     def get(self, class_name: str, selectors: t.Dict[str, t.Any], namespace: str = 'root/cimv2') -> t.Any:
         """One instance by its key properties (WS-Transfer Get)."""
         check(IDENTIFIER, class_name, 'class name')
         what = 'Get %s %s' % (class_name, ' '.join('%s=%r' % item for item in selectors.items()))
-        return self._call(ACTION_GET, class_uri(namespace, class_name), None, parse_get_response, what, namespace,
-                          selectors=selectors, service=self._service(class_name, selectors))
+        return self._call(
+            ACTION_GET,
+            class_uri(namespace, class_name),
+            None,
+            parse_get_response,
+            what,
+            namespace,
+            selectors=selectors,
+            service=self._service(class_name, selectors),
+        )
 
-    def invoke(self, class_name: str, method: str, selectors: t.Optional[t.Dict[str, t.Any]] = None,
-               params: t.Optional[t.Dict[str, t.Any]] = None, namespace: str = 'root/cimv2',
-               secrets: t.Iterable[str] = ()) -> t.Any:
+    def invoke(
+        self,
+        class_name: str,
+        method: str,
+        selectors: t.Optional[t.Dict[str, t.Any]] = None,
+        params: t.Optional[t.Dict[str, t.Any]] = None,
+        namespace: str = 'root/cimv2',
+        secrets: t.Iterable[str] = (),
+    ) -> t.Any:
         """Call a WMI method; returns the <method>_OUTPUT properties (see return_value()).
 
         secrets: parameter values that must never show (a service account's password): scrubbed from any error.
@@ -150,8 +188,17 @@ class WsmanClient:
             arguments['p:' + name] = {'@xsi:nil': 'true'} if value is None else wmi_value(value)
         body = {'p:%s_INPUT' % method: arguments}
         what = '%s.%s' % (class_name, method)
-        return self._call('%s/%s' % (resource_uri, method), resource_uri, body, lambda reply: parse_invoke_response(reply, method),
-                          what, namespace, selectors=selectors, service=self._service(class_name, selectors), secrets=secrets)
+        return self._call(
+            '%s/%s' % (resource_uri, method),
+            resource_uri,
+            body,
+            lambda reply: parse_invoke_response(reply, method),
+            what,
+            namespace,
+            selectors=selectors,
+            service=self._service(class_name, selectors),
+            secrets=secrets,
+        )
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -167,17 +214,23 @@ class WsmanClient:
     def _build_protocol(self):
         settings = self.settings
         if not HAS_WINRM:
-            raise XProtectError('the pywinrm Python library is required on the controller (pip install pywinrm)',
-                                host=settings.host, kind=errors.INVALID)
+            raise XProtectError(
+                'the pywinrm Python library is required on the controller (pip install pywinrm)', host=settings.host, kind=errors.INVALID
+            )
         try:
             read_timeout = int(settings.connection_timeout)
             operation_timeout = int(settings.operation_timeout)
         except (TypeError, ValueError):
-            raise XProtectError('connection_timeout and operation_timeout must be whole seconds', host=settings.host, kind=errors.INVALID) from None
+            raise XProtectError(
+                'connection_timeout and operation_timeout must be whole seconds', host=settings.host, kind=errors.INVALID
+            ) from None
         if operation_timeout < 1 or read_timeout <= operation_timeout:
-            raise XProtectError('connection_timeout (%s s) must exceed operation_timeout (%s s), and both must be at least 1: the '
-                                'listener may take operation_timeout to answer' % (read_timeout, operation_timeout),
-                                host=settings.host, kind=errors.INVALID)
+            raise XProtectError(
+                'connection_timeout (%s s) must exceed operation_timeout (%s s), and both must be at least 1: the '
+                'listener may take operation_timeout to answer' % (read_timeout, operation_timeout),
+                host=settings.host,
+                kind=errors.INVALID,
+            )
         options: t.Dict[str, t.Any] = {
             'transport': settings.transport,
             'username': settings.username,
@@ -204,8 +257,11 @@ class WsmanClient:
         header = envelope[HEADER]
         header['a:To'] = self.settings.endpoint
         if selectors:
-            header['w:SelectorSet'] = {'w:Selector': [{'@Name': check(IDENTIFIER, name, 'selector name'), '#text': wmi_value(value)}
-                                                      for name, value in selectors.items()]}
+            header['w:SelectorSet'] = {
+                'w:Selector': [
+                    {'@Name': check(IDENTIFIER, name, 'selector name'), '#text': wmi_value(value)} for name, value in selectors.items()
+                ]
+            }
         envelope[BODY] = body
         return '<?xml version="1.0" encoding="utf-8"?>' + to_xml(ENVELOPE, envelope)
 

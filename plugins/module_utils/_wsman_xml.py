@@ -40,7 +40,7 @@ _FEED_CHUNK = 64 * 1024
 # HRESULTs Windows puts in f:WSManFault/@Code or MSFT_WmiError/error_Code. Access denied comes
 # as Win32 error 5, as its HRESULT 0x80070005, or as WMI's WBEM_E_ACCESS_DENIED 0x80041003.
 CODES_ACCESS_DENIED = (5, 2147942405, 2147749891)
-CODE_NOT_FOUND = 2150858752              # resource URI + selectors match nothing
+CODE_NOT_FOUND = 2150858752  # resource URI + selectors match nothing
 CODE_CANNOT_PROCESS_FILTER = 2150858778
 CODE_TIMED_OUT = 2150858793
 # ERROR_WSMAN_ENUMERATE_INVALID_ENUMERATION_CONTEXT (0x8033801B, wsmerror.h), with subcode
@@ -67,9 +67,14 @@ class ProtocolError(XProtectError):
     """A reply that is not what a WinRM listener sends; ``detail`` says how. The client names the host's settings."""
 
     def __init__(self, detail: str, settings: t.Any = None) -> None:
-        host, port = (settings.setting_name('host'), settings.setting_name('port')) if hasattr(settings, 'setting_name') else ('host', 'port')
-        super().__init__('unexpected reply from the WinRM listener (%s): check that %s and %s point at a Windows WinRM listener '
-                         'and that nothing in between rewrites its answers' % (detail, host, port), kind=errors.PROTOCOL)
+        host, port = (
+            (settings.setting_name('host'), settings.setting_name('port')) if hasattr(settings, 'setting_name') else ('host', 'port')
+        )
+        super().__init__(
+            'unexpected reply from the WinRM listener (%s): check that %s and %s point at a Windows WinRM listener '
+            'and that nothing in between rewrites its answers' % (detail, host, port),
+            kind=errors.PROTOCOL,
+        )
         self.detail = detail
 
 
@@ -79,6 +84,7 @@ def protocol_error(detail: str, settings: t.Any = None) -> ProtocolError:
 
 # ---------------------------------------------------------------------------------------------
 # Parsing replies
+
 
 def _split_tag(tag):
     """'{ns}local' -> (ns, local); unqualified -> ('', local)."""
@@ -137,7 +143,7 @@ def _parse_xml(xml):
     depth = 0
     try:
         for offset in range(0, len(text), _FEED_CHUNK):
-            parser.feed(text[offset:offset + _FEED_CHUNK])
+            parser.feed(text[offset : offset + _FEED_CHUNK])
             for event, element in t.cast(t.Iterator[t.Tuple[str, t.Any]], parser.read_events()):
                 if event == 'start':
                     depth += 1
@@ -310,11 +316,18 @@ def return_value(output: t.Any) -> int:
 # ---------------------------------------------------------------------------------------------
 # Faults
 
+
 class Fault:
     """The parts of a WS-Management fault the error mapping looks at; ``kind`` is decided here, once."""
 
-    def __init__(self, subcode: t.Optional[str] = None, reason: t.Optional[str] = None, wsman_code: t.Any = None,
-                 wmi_code: t.Any = None, detail: t.Optional[str] = None) -> None:
+    def __init__(
+        self,
+        subcode: t.Optional[str] = None,
+        reason: t.Optional[str] = None,
+        wsman_code: t.Any = None,
+        wmi_code: t.Any = None,
+        detail: t.Optional[str] = None,
+    ) -> None:
         self.subcode = _local_name(subcode)
         # Kept longer than a message shows: fault_error() scrubs the secrets first, then cuts to MAX_FAULT_TEXT.
         self.reason = _bounded(reason)
@@ -326,8 +339,7 @@ class Fault:
     @property
     def invalid_enumeration_context(self) -> bool:
         """The enumeration context a Pull named is gone (expired, or the server restarted)."""
-        return (self.subcode == 'InvalidEnumerationContext'
-                or CODE_INVALID_ENUMERATION_CONTEXT in (self.wsman_code, self.wmi_code))
+        return self.subcode == 'InvalidEnumerationContext' or CODE_INVALID_ENUMERATION_CONTEXT in (self.wsman_code, self.wmi_code)
 
     def _classify(self):
         codes = {self.wsman_code, self.wmi_code}
@@ -345,11 +357,13 @@ class Fault:
         reason = fault.find('{0}Reason/{0}Text'.format('{%s}' % NS_SOAP))
         wsman_fault = fault.find('{%s}Detail/{%s}WSManFault' % (NS_SOAP, NS_WSMAN_FAULT))
         wmi_code = fault.find('{%s}Detail/{%s}MSFT_WmiError/{%s}error_Code' % (NS_SOAP, NS_WMI_ERROR, NS_WMI_ERROR))
-        return cls(subcode=subcode.text if subcode is not None else None,
-                   reason=reason.text if reason is not None else None,
-                   wsman_code=_int_or_none(wsman_fault.get('Code') if wsman_fault is not None else None),
-                   wmi_code=_int_or_none(wmi_code.text if wmi_code is not None else None),
-                   detail=_innermost_message(fault))
+        return cls(
+            subcode=subcode.text if subcode is not None else None,
+            reason=reason.text if reason is not None else None,
+            wsman_code=_int_or_none(wsman_fault.get('Code') if wsman_fault is not None else None),
+            wmi_code=_int_or_none(wmi_code.text if wmi_code is not None else None),
+            detail=_innermost_message(fault),
+        )
 
     @classmethod
     def from_exception(cls, exc: t.Any) -> Fault:
@@ -360,8 +374,7 @@ class Fault:
                 detail = _innermost_message(_parse_xml(exc.response))
             except XProtectError:
                 detail = None
-        return cls(subcode=exc.fault_subcode, reason=exc.reason, wsman_code=exc.wsman_fault_code,
-                   wmi_code=exc.wmierror_code, detail=detail)
+        return cls(subcode=exc.fault_subcode, reason=exc.reason, wsman_code=exc.wsman_fault_code, wmi_code=exc.wmierror_code, detail=detail)
 
 
 # Windows' fault texts can be long; a server that echoes input back could make them huge.
@@ -384,8 +397,11 @@ class FaultReply(XProtectError):
     def __init__(self, fault: Fault, message: t.Optional[str] = None) -> None:
         if message is None:
             code = ' '.join(str(c) for c in (fault.wsman_code, fault.wmi_code) if c is not None)
-            message = 'WS-Management fault %s%s: %s' % (fault.subcode or 'without subcode', ' (code %s)' % code if code else '',
-                                                       (fault.detail or fault.reason or 'no reason given')[:MAX_FAULT_TEXT])
+            message = 'WS-Management fault %s%s: %s' % (
+                fault.subcode or 'without subcode',
+                ' (code %s)' % code if code else '',
+                (fault.detail or fault.reason or 'no reason given')[:MAX_FAULT_TEXT],
+            )
         super().__init__(message, kind=fault.kind)
         self.fault = fault
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: maintenance
 short_description: Put XProtect Go hosts under maintenance, so that self-healing leaves them alone
 version_added: 0.1.0
@@ -78,9 +78,9 @@ notes:
     switch as well.
 seealso:
   - module: xprotect.go.service
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Keep self-healing away from the hosts of this play while they are worked on
   xprotect.go.maintenance:
     state: present
@@ -102,9 +102,9 @@ EXAMPLES = r'''
   register: maintenance
 
 # Ad hoc, from a shell: ansible -i inventory.yml nvr07 -m xprotect.go.maintenance -a state=absent
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 maintenance:
   description: Whether the host is under maintenance afterwards (its own switch or the fleet switch is on).
   returned: success
@@ -125,7 +125,7 @@ directory:
   returned: success
   type: str
   sample: /home/ops/.ansible/xprotect-go/maintenance
-'''
+"""
 
 from ansible.module_utils.basic import AnsibleModule
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: service
 short_description: Start, stop and restart XProtect Go services in dependency order, idempotently
 version_added: 0.1.0
@@ -146,9 +146,9 @@ notes:
   - O(start_mode=delayed) also writes the service's C(DelayedAutostart) registry value through WMI's StdRegProv.
 seealso:
   - module: xprotect.go.service_info
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Make sure the Recording Server runs (Windows inventory hosts, ansible_connection=winrm)
   xprotect.go.service:
     name: recording_server
@@ -209,9 +209,9 @@ EXAMPLES = r'''
       password: "{{ vault_xprotect_password }}"
       transport: ntlm
       scheme: http
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 services:
   description: One entry per service handled, keyed by catalog key (or the Windows service name for other services).
   returned: always
@@ -324,7 +324,7 @@ elapsed:
   returned: always
   type: float
   sample: 3.42
-'''
+"""
 
 import os
 
@@ -340,8 +340,7 @@ def main():
     if WINRM_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib('pywinrm'))
     try:
-        result = run_service(module.params, host_settings=None, environ=os.environ,
-                             check_mode=module.check_mode, diff=module._diff)
+        result = run_service(module.params, host_settings=None, environ=os.environ, check_mode=module.check_mode, diff=module._diff)
     except XProtectError as error:
         # unreachable: Ansible then counts the host as unreachable, as the action plugin does in-process.
         module.fail_json(**dict(error.result, msg=str(error), unreachable=error.unreachable))

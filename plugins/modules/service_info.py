@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: service_info
 short_description: Status of every XProtect Go service on a Windows host, in one round trip
 version_added: 0.1.0
@@ -73,9 +73,9 @@ options:
     default: 1440
 seealso:
   - module: xprotect.go.service
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: See every XProtect service on the Windows inventory hosts (ansible_connection=winrm)
   xprotect.go.service_info:
   register: xprotect
@@ -103,9 +103,9 @@ EXAMPLES = r'''
   xprotect.go.service_info:
     service_names:
       recording_server: VideoOSRecordingServer
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 install_type:
   description:
     - V(standard) when all six services are installed, V(custom) when the core services are and the Event Server
@@ -296,7 +296,7 @@ other_services:
     - name: Milestone XProtect Management Server
       state: started
       start_mode: auto
-'''
+"""
 
 import os
 

@@ -33,7 +33,12 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.xprotect.go.plugins.module_utils._connection import resolve_connection
 from ansible_collections.xprotect.go.plugins.module_utils._connection_options import (
-    CONNECTION_OPTIONS, INVENTORY_VARIABLE_NAMES, WINDOWS_CONNECTIONS, host_settings_from_plugin, host_settings_from_vars)
+    CONNECTION_OPTIONS,
+    INVENTORY_VARIABLE_NAMES,
+    WINDOWS_CONNECTIONS,
+    host_settings_from_plugin,
+    host_settings_from_vars,
+)
 from ansible_collections.xprotect.go.plugins.module_utils._specs import SERVICE_NAMES_VARIABLE
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.module_utils._tasks import WINRM_IMPORT_ERROR
@@ -86,8 +91,9 @@ class XProtectActionBase(ActionBase):
         """Run the real module over this task's connection, the host's connection settings filled in."""
         settings = resolve_connection(params, host_settings_from_vars(self._inventory_host_variables(task_vars)), os.environ)
         module_args = {option: value for option, value in params.items() if value is not None}
-        module_args.update({option.name: getattr(settings, option.name) for option in CONNECTION_OPTIONS
-                            if getattr(settings, option.name) is not None})
+        module_args.update(
+            {option.name: getattr(settings, option.name) for option in CONNECTION_OPTIONS if getattr(settings, option.name) is not None}
+        )
         result = self._execute_module(module_name=self.MODULE, module_args=module_args, task_vars=task_vars)
         if result.get('unreachable'):
             # The module cannot tell Ansible itself (fail_json always fails): report it as the in-process path does.

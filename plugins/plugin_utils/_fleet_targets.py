@@ -24,7 +24,11 @@ import typing as t
 from ansible_collections.xprotect.go.plugins.module_utils import _maintenance as maintenance
 from ansible_collections.xprotect.go.plugins.module_utils._connection import resolve_connection
 from ansible_collections.xprotect.go.plugins.module_utils._connection_options import (
-    CONNECTION_OPTIONS, INVENTORY_VARIABLE_NAMES, OPTIONS, host_settings_from_vars)
+    CONNECTION_OPTIONS,
+    INVENTORY_VARIABLE_NAMES,
+    OPTIONS,
+    host_settings_from_vars,
+)
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.module_utils._plan import validate_service_names
 from ansible_collections.xprotect.go.plugins.module_utils._specs import SERVICE_NAMES_VARIABLE
@@ -129,8 +133,14 @@ def _convert(name: str, value: t.Any, where: str) -> t.Any:
 
 
 def _a(kind: str) -> str:
-    return {'int': 'a whole number', 'float': 'a number', 'bool': 'true or false', 'list': 'a list or comma-separated text',
-            'dict': 'a mapping', 'str': 'text'}[kind]
+    return {
+        'int': 'a whole number',
+        'float': 'a number',
+        'bool': 'true or false',
+        'list': 'a list or comma-separated text',
+        'dict': 'a mapping',
+        'str': 'text',
+    }[kind]
 
 
 class WatchSettings:
@@ -156,8 +166,10 @@ def parse_arguments(args: t.Optional[dict], environ: t.Optional[t.Mapping[str, s
     args = {key: value for key, value in (args or {}).items() if key not in _ENGINE_ARGUMENTS}
     unknown = sorted(set(args) - set(ARGUMENTS))
     if unknown:
-        hints = ['%s (did you mean %s?)' % (name, near[0]) if (near := difflib.get_close_matches(name, ARGUMENTS, 1)) else name
-                 for name in unknown]
+        hints = [
+            '%s (did you mean %s?)' % (name, near[0]) if (near := difflib.get_close_matches(name, ARGUMENTS, 1)) else name
+            for name in unknown
+        ]
         raise WatchError('unknown argument(s) %s; the arguments are %s' % (', '.join(hints), ', '.join(sorted(ARGUMENTS))))
     values = {}
     for name, spec in ARGUMENTS.items():
@@ -170,8 +182,10 @@ def parse_arguments(args: t.Optional[dict], environ: t.Optional[t.Mapping[str, s
             continue
         values[name] = _convert(name, value, where)
     if values['hosts'] is None and values['inventory'] is None:
-        raise WatchError('no hosts to watch: give the inventory argument (or set ANSIBLE_INVENTORY, as for ansible-playbook), '
-                         'or list the hosts in the hosts argument')
+        raise WatchError(
+            'no hosts to watch: give the inventory argument (or set ANSIBLE_INVENTORY, as for ansible-playbook), '
+            'or list the hosts in the hosts argument'
+        )
     if values['service_names'] is not None:
         _validate_service_names(values['service_names'], 'the argument service_names')
     return WatchSettings(values)
@@ -189,8 +203,9 @@ def _validate_service_names(names: t.Any, where: str) -> None:
 class Target:
     """One host to watch: its name (the inventory's), connection settings, service names and guardrails."""
 
-    def __init__(self, name: str, settings: t.Any, service_names: t.Optional[dict] = None, max_per_hour: int = 3,
-                 heal_timeout: float = 180.0) -> None:
+    def __init__(
+        self, name: str, settings: t.Any, service_names: t.Optional[dict] = None, max_per_hour: int = 3, heal_timeout: float = 180.0
+    ) -> None:
         self.name = name
         self.settings = settings
         self.service_names = service_names or {}
@@ -240,15 +255,23 @@ def load_targets(settings: WatchSettings, environ: t.Optional[t.Mapping[str, str
         service_names = variables.get(SERVICE_NAMES_VARIABLE) or settings.service_names
         if variables.get(SERVICE_NAMES_VARIABLE):
             _validate_service_names(service_names, 'host %s inventory variable %s' % (name, SERVICE_NAMES_VARIABLE))
-        targets.append(Target(name, _resolve(name, options, host_settings, environ), service_names,
-                              _setting(settings, 'max_heals_per_hour', variables, name),
-                              _setting(settings, 'heal_timeout', variables, name)))
+        targets.append(
+            Target(
+                name,
+                _resolve(name, options, host_settings, environ),
+                service_names,
+                _setting(settings, 'max_heals_per_hour', variables, name),
+                _setting(settings, 'heal_timeout', variables, name),
+            )
+        )
         for setting, found in fleet_wide.items():
             found.append(_setting(settings, setting, variables, name))
         directories.add(maintenance.directory_path(_setting(settings, 'maintenance_dir', variables, name)))
     if len(directories) > 1:
-        raise WatchError('the watched hosts name different maintenance directories (%s): %s must be one directory for the fleet'
-                         % (', '.join(sorted(directories)), maintenance.DIRECTORY_VARIABLE))
+        raise WatchError(
+            'the watched hosts name different maintenance directories (%s): %s must be one directory for the fleet'
+            % (', '.join(sorted(directories)), maintenance.DIRECTORY_VARIABLE)
+        )
     # Fleet-wide settings: the strictest of any host, so that no host's limit is exceeded (or its interval).
     for setting, found in fleet_wide.items():
         settings.values[setting] = min(found)
@@ -274,8 +297,10 @@ def read_inventory(sources: t.List[str], pattern: str, vault_password_files: t.O
         from ansible.template import Templar
         from ansible.vars.manager import VariableManager
     except ImportError as error:
-        raise WatchError('reading an inventory needs ansible-core installed beside ansible-rulebook (%s); or list the hosts '
-                         'in the hosts argument' % error) from None
+        raise WatchError(
+            'reading an inventory needs ansible-core installed beside ansible-rulebook (%s); or list the hosts '
+            'in the hosts argument' % error
+        ) from None
     missing = [source for source in sources if ',' not in source and not os.path.exists(source)]
     if missing:
         raise WatchError('inventory %s: no such file or directory' % ', '.join(missing))
@@ -290,8 +315,9 @@ def read_inventory(sources: t.List[str], pattern: str, vault_password_files: t.O
     except AnsibleError as error:
         raise WatchError('inventory %s: %s' % (', '.join(sources), error.message)) from None
     if not hosts:
-        raise WatchError('no host of inventory %s matches %r: set the pattern argument to the group of XProtect hosts'
-                         % (', '.join(sources), pattern))
+        raise WatchError(
+            'no host of inventory %s matches %r: set the pattern argument to the group of XProtect hosts' % (', '.join(sources), pattern)
+        )
     found = []
     for host in hosts:
         variables = variable_manager.get_vars(host=host, include_hostvars=False)
@@ -311,6 +337,7 @@ def _vault_secrets(loader: t.Any, files: t.Optional[t.List[str]]) -> list:
     """Vault secrets from the vault_password_file argument / ANSIBLE_VAULT_PASSWORD_FILE, and ANSIBLE_VAULT_IDENTITY_LIST."""
     from ansible import constants as C
     from ansible.parsing.vault import get_file_vault_secret
+
     identities = [('default', path) for path in files or []]
     for item in C.DEFAULT_VAULT_IDENTITY_LIST or []:
         label, _sep, path = item.rpartition('@')
@@ -356,4 +383,3 @@ def _plain(value: t.Any) -> t.Any:
     if value is None:
         return None
     return str(value)
-

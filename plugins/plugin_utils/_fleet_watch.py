@@ -34,15 +34,24 @@ from ansible_collections.xprotect.go.plugins.module_utils._windows import HostSe
 from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanClient
 from ansible_collections.xprotect.go.plugins.plugin_utils._heal_guard import DEFERRED, GIVING_UP, HEAL, HealGuard
 from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_targets import (  # noqa: F401 (the source plugin imports these from here)
-    ARGUMENTS, EVENT_KEY, HOST_REACHABLE, HOST_UNREACHABLE, RECORDING_SERVER, SERVICE_STATE, Target, WatchError, WatchSettings, load_targets,
+    ARGUMENTS,
+    EVENT_KEY,
+    HOST_REACHABLE,
+    HOST_UNREACHABLE,
+    RECORDING_SERVER,
+    SERVICE_STATE,
+    Target,
+    WatchError,
+    WatchSettings,
+    load_targets,
     parse_arguments,
 )
 
 logger = logging.getLogger('xprotect.go.service_status')
 
 
-
 # ---------------------------------------------------------------------------------------------
+
 
 def host_verdict(statuses: t.Optional[dict]) -> t.Optional[str]:
     """The host's verdict (_health's rules, as service_info gives it) for the events' ``verdict`` field.
@@ -72,8 +81,9 @@ class Reading:
 
     __slots__ = ('maintenance', 'statuses', 'error', 'seconds')
 
-    def __init__(self, maintenance_on: bool, statuses: t.Optional[dict] = None, error: t.Optional[XProtectError] = None,
-                 seconds: float = 0.0) -> None:
+    def __init__(
+        self, maintenance_on: bool, statuses: t.Optional[dict] = None, error: t.Optional[XProtectError] = None, seconds: float = 0.0
+    ) -> None:
         self.maintenance = maintenance_on
         self.statuses = statuses
         self.error = error
@@ -89,13 +99,13 @@ class HostWatch:
         self.maintenance_dir = maintenance_dir
         self._client_factory = client_factory
         self._services: t.Optional[HostServices] = None
-        self._names: t.Optional[dict] = None        # catalog key -> Windows name, after a discovery
-        self.known: t.Dict[str, dict] = {}          # catalog key -> the last facts seen
-        self.reachable: t.Optional[bool] = None     # None until the first read
+        self._names: t.Optional[dict] = None  # catalog key -> Windows name, after a discovery
+        self.known: t.Dict[str, dict] = {}  # catalog key -> the last facts seen
+        self.reachable: t.Optional[bool] = None  # None until the first read
         self.failures = 0
         self.down_since: t.Optional[float] = None
-        self.reads = 0                              # reads of the host, answered or not
-        self.round_trips = 0                        # WS-Management requests those reads sent
+        self.reads = 0  # reads of the host, answered or not
+        self.round_trips = 0  # WS-Management requests those reads sent
 
     # -- in a worker thread ------------------------------------------------------------------------
 
@@ -111,13 +121,12 @@ class HostWatch:
         try:
             statuses = self._read_services()
         except XProtectError as error:
-            self._services = None       # a new client (and handshake) after any failure
+            self._services = None  # a new client (and handshake) after any failure
             failure = error
         except Exception as error:  # pylint: disable=broad-exception-caught
             # A bug must not end the watch of the whole fleet: report it as this host's failure.
             self._services = None
-            text = errors.scrub('%s: %s' % (type(error).__name__, error), self.target.settings.password,
-                                self.target.settings.username)
+            text = errors.scrub('%s: %s' % (type(error).__name__, error), self.target.settings.password, self.target.settings.username)
             failure = XProtectError(text, host=self.name, kind=errors.ERROR)
         try:
             switched = maintenance.read(self.maintenance_dir, self.name)['active']
@@ -143,7 +152,7 @@ class HostWatch:
             found = self._services.poll(sorted(self._names.values()))
             statuses = {key: found.get(name.lower()) for key, name in self._names.items()}
             if None in statuses.values():
-                self._names = None      # a service went away: discover again next time
+                self._names = None  # a service went away: discover again next time
             return statuses
         finally:
             self.round_trips += client.round_trips - before
@@ -155,17 +164,29 @@ class HostWatch:
         events = []
         verdict = host_verdict(statuses)
         if self.reachable is False:
-            events.append(event(HOST_REACHABLE, self.name, {
-                'down_for': round(now - self.down_since, 1) if self.down_since is not None else None,
-                'maintenance': maintenance_on, 'verdict': verdict}))
+            events.append(
+                event(
+                    HOST_REACHABLE,
+                    self.name,
+                    {
+                        'down_for': round(now - self.down_since, 1) if self.down_since is not None else None,
+                        'maintenance': maintenance_on,
+                        'verdict': verdict,
+                    },
+                )
+            )
         initial = self.reachable is None
         self.reachable, self.failures, self.down_since = True, 0, None
         for key in catalog.SERVICE_KEYS:
             status, previous = statuses.get(key), self.known.get(key)
             if status is None and previous is None:
-                continue        # not installed, and not before either
+                continue  # not installed, and not before either
             facts = _facts(status)
-            if not initial and previous is not None and (facts['state'], facts['process_id']) == (previous['state'], previous['process_id']):
+            if (
+                not initial
+                and previous is not None
+                and (facts['state'], facts['process_id']) == (previous['state'], previous['process_id'])
+            ):
                 continue
             if status is None:
                 del self.known[key]
@@ -178,8 +199,13 @@ class HostWatch:
                 before = {'previous_state': 'absent', 'previous_process_id': None}
             else:
                 before = {'previous_state': previous['state'], 'previous_process_id': previous['process_id']}
-            events.append(event(SERVICE_STATE, self.name, dict(facts, service=key, initial=initial, maintenance=maintenance_on,
-                                                               verdict=verdict, **before)))
+            events.append(
+                event(
+                    SERVICE_STATE,
+                    self.name,
+                    dict(facts, service=key, initial=initial, maintenance=maintenance_on, verdict=verdict, **before),
+                )
+            )
         return events
 
     def fail(self, error: XProtectError, maintenance_on: bool, now: float, interval: float, max_backoff: float) -> t.List[dict]:
@@ -189,9 +215,19 @@ class HostWatch:
             return []
         self.reachable, self.down_since = False, now
         message = errors.scrub(str(error), self.target.settings.password, self.target.settings.username)
-        return [event(HOST_UNREACHABLE, self.name, {
-            'kind': error.kind, 'message': message, 'retry_in': round(self.retry_in(interval, max_backoff), 1),
-            'maintenance': maintenance_on, 'verdict': None})]
+        return [
+            event(
+                HOST_UNREACHABLE,
+                self.name,
+                {
+                    'kind': error.kind,
+                    'message': message,
+                    'retry_in': round(self.retry_in(interval, max_backoff), 1),
+                    'maintenance': maintenance_on,
+                    'verdict': None,
+                },
+            )
+        ]
 
     def retry_in(self, interval: float, max_backoff: float) -> float:
         """Seconds until the next read: the interval, doubled for every failure in a row, at most max_backoff."""
@@ -212,23 +248,40 @@ def _facts(status: t.Optional[ServiceStatus]) -> dict:
     """What an event tells of a service; state 'absent' for one that is no longer installed."""
     if status is None:
         return {'name': None, 'state': 'absent', 'windows_state': None, 'exit_code': None, 'process_id': None, 'start_mode': None}
-    return {'name': status.name, 'state': status.state, 'windows_state': status.windows_state, 'exit_code': status.exit_code,
-            'process_id': status.process_id, 'start_mode': status.start_mode}
+    return {
+        'name': status.name,
+        'state': status.state,
+        'windows_state': status.windows_state,
+        'exit_code': status.exit_code,
+        'process_id': status.process_id,
+        'start_mode': status.start_mode,
+    }
 
 
 def decision_event(host: HostWatch, decision: t.Any, maintenance_on: bool) -> dict:
     """The event of a guard decision (heal, deferred, giving_up) about the host's Recording Server."""
     facts = host.known.get(RECORDING_SERVER) or {}
-    fields = {'service': RECORDING_SERVER, 'name': facts.get('name'), 'state': facts.get('state'),
-              'exit_code': facts.get('exit_code'), 'maintenance': maintenance_on, 'verdict': None}
+    fields = {
+        'service': RECORDING_SERVER,
+        'name': facts.get('name'),
+        'state': facts.get('state'),
+        'exit_code': facts.get('exit_code'),
+        'maintenance': maintenance_on,
+        'verdict': None,
+    }
     fields.update(decision.details)
     if decision.kind == GIVING_UP:
-        fields['message'] = ('the Recording Server of %s stopped again after %d heal(s) within the last hour (limit %d): it is not '
-                             'started again until it is seen running or the host goes through maintenance'
-                             % (host.name, decision.details['attempts'], decision.details['max_per_hour']))
+        fields['message'] = (
+            'the Recording Server of %s stopped again after %d heal(s) within the last hour (limit %d): it is not '
+            'started again until it is seen running or the host goes through maintenance'
+            % (host.name, decision.details['attempts'], decision.details['max_per_hour'])
+        )
     elif decision.kind == DEFERRED:
-        fields['message'] = ('the Recording Server of %s waits to be started: %d host(s) are being healed, the limit is %d'
-                             % (host.name, decision.details['healing'], decision.details['max_concurrent']))
+        fields['message'] = 'the Recording Server of %s waits to be started: %d host(s) are being healed, the limit is %d' % (
+            host.name,
+            decision.details['healing'],
+            decision.details['max_concurrent'],
+        )
     return event(decision.kind, host.name, fields)
 
 
@@ -237,8 +290,9 @@ class Pools:
 
     def __init__(self, concurrency: int, hosts: int) -> None:
         self.answering = concurrent.futures.ThreadPoolExecutor(max_workers=min(concurrency, hosts), thread_name_prefix='xpgo-watch')
-        self.away = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(concurrency // 4, hosts)),
-                                                          thread_name_prefix='xpgo-watch-away')
+        self.away = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(1, min(concurrency // 4, hosts)), thread_name_prefix='xpgo-watch-away'
+        )
 
     def for_host(self, host: HostWatch) -> concurrent.futures.Executor:
         return self.away if host.reachable is False else self.answering
@@ -251,8 +305,13 @@ class Pools:
 class FleetWatch:
     """The whole watch: one asyncio task per host, reads in a bounded thread pool, one guard for the fleet."""
 
-    def __init__(self, settings: WatchSettings, targets: t.List[Target],
-                 client_factory: t.Callable[[t.Any], t.Any] = WsmanClient, clock: t.Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: WatchSettings,
+        targets: t.List[Target],
+        client_factory: t.Callable[[t.Any], t.Any] = WsmanClient,
+        clock: t.Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.hosts = [HostWatch(target, settings.maintenance_dir, client_factory) for target in targets]
         self.guard = HealGuard(settings.max_concurrent_heals)
@@ -261,23 +320,31 @@ class FleetWatch:
     async def run(self, queue: t.Any) -> None:
         """Watch until cancelled, or for shutdown_after seconds when that is set (then return: the rulebook ends)."""
         settings = self.settings
-        logger.info('watching %d host(s) every %s s, %d at a time; heals: %s, at most %s at once; maintenance switches in %s',
-                    len(self.hosts), settings.interval, settings.concurrency, 'on' if settings.heal else 'off',
-                    settings.max_concurrent_heals, settings.maintenance_dir)
+        logger.info(
+            'watching %d host(s) every %s s, %d at a time; heals: %s, at most %s at once; maintenance switches in %s',
+            len(self.hosts),
+            settings.interval,
+            settings.concurrency,
+            'on' if settings.heal else 'off',
+            settings.max_concurrent_heals,
+            settings.maintenance_dir,
+        )
         # Two bounded pools: hosts that answer, and hosts that do not (they wait for their timeouts). A site going
         # dark then holds only the second pool, and the reads of the hosts that answer keep their interval.
         pools = Pools(settings.concurrency, len(self.hosts))
         # Spread the first reads over one interval, so that the reads of a large fleet do not come in bursts.
         spread = settings.interval / len(self.hosts)
-        tasks = [asyncio.create_task(self._watch(host, queue, pools, index * spread), name='xpgo-watch-%s' % host.name)
-                 for index, host in enumerate(self.hosts)]
+        tasks = [
+            asyncio.create_task(self._watch(host, queue, pools, index * spread), name='xpgo-watch-%s' % host.name)
+            for index, host in enumerate(self.hosts)
+        ]
         try:
             if settings.shutdown_after:
                 done, dummy = await asyncio.wait(tasks, timeout=settings.shutdown_after, return_when=asyncio.FIRST_EXCEPTION)
             else:
                 done, dummy = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for task in done:
-                task.result()       # a task ends early only by an exception: raise it
+                task.result()  # a task ends early only by an exception: raise it
         finally:
             for task in tasks:
                 task.cancel()
@@ -304,8 +371,9 @@ class FleetWatch:
         if reading.error is not None:
             events = host.fail(reading.error, reading.maintenance, now, settings.interval, settings.max_backoff)
             if host.failures == 1:
-                logger.warning('%s stopped answering (%s); retrying with back-off up to %s s', host.name, reading.error.kind,
-                               settings.max_backoff)
+                logger.warning(
+                    '%s stopped answering (%s); retrying with back-off up to %s s', host.name, reading.error.kind, settings.max_backoff
+                )
             state = None
         else:
             if host.reachable is False:
@@ -313,8 +381,7 @@ class FleetWatch:
             events = host.observe(t.cast(dict, reading.statuses), reading.maintenance, now)
             state = host.recording_state()
         if settings.heal:
-            decision = self.guard.consider(host.name, state, reading.maintenance, host.target.max_per_hour,
-                                           host.target.heal_timeout, now)
+            decision = self.guard.consider(host.name, state, reading.maintenance, host.target.max_per_hour, host.target.heal_timeout, now)
             if decision is not None:
                 level = logging.INFO if decision.kind == HEAL else logging.WARNING
                 logger.log(level, '%s: %s of the Recording Server, %s', host.name, decision.kind, decision.details)

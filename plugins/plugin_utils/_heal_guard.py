@@ -31,7 +31,7 @@ from __future__ import annotations
 import collections
 import typing as t
 
-WINDOW = 3600.0     # seconds: "per hour"
+WINDOW = 3600.0  # seconds: "per hour"
 
 HEAL = 'heal'
 DEFERRED = 'deferred'
@@ -42,9 +42,9 @@ class _HostRecord:
     __slots__ = ('heals', 'since', 'progressed', 'given_up', 'deferred')
 
     def __init__(self) -> None:
-        self.heals: t.Deque[float] = collections.deque()    # when each heal of the window was decided
-        self.since: t.Optional[float] = None                # the heal in flight was decided then
-        self.progressed = False                             # the Recording Server was seen starting since
+        self.heals: t.Deque[float] = collections.deque()  # when each heal of the window was decided
+        self.since: t.Optional[float] = None  # the heal in flight was decided then
+        self.progressed = False  # the Recording Server was seen starting since
         self.given_up = False
         self.deferred = False
 
@@ -82,8 +82,9 @@ class HealGuard:
         record = self._hosts.get(host)
         return record is not None and record.given_up
 
-    def consider(self, host: str, state: t.Optional[str], maintenance: bool, max_per_hour: int,
-                 timeout: float, now: float) -> t.Optional[Decision]:
+    def consider(
+        self, host: str, state: t.Optional[str], maintenance: bool, max_per_hour: int, timeout: float, now: float
+    ) -> t.Optional[Decision]:
         """The decision for host after a read.
 
         state: the Recording Server's state in the collection's words ('started', 'stopped',
@@ -96,8 +97,7 @@ class HealGuard:
         if record.since is not None:
             if state in ('start_pending', 'started'):
                 record.progressed = True
-            if (maintenance or state == 'started' or (state == 'stopped' and record.progressed)
-                    or now - record.since >= timeout):
+            if maintenance or state == 'started' or (state == 'stopped' and record.progressed) or now - record.since >= timeout:
                 record.since, record.progressed = None, False
         if maintenance:
             record.heals.clear()
@@ -123,5 +123,4 @@ class HealGuard:
         record.deferred = False
         record.since, record.progressed = now, False
         record.heals.append(now)
-        return Decision(HEAL, attempt=len(record.heals), max_per_hour=max_per_hour, healing=healing + 1,
-                        max_concurrent=self.max_concurrent)
+        return Decision(HEAL, attempt=len(record.heals), max_per_hour=max_per_hour, healing=healing + 1, max_concurrent=self.max_concurrent)

@@ -35,6 +35,7 @@ class RoleDataError(ValueError):
 
 # -- checks ---------------------------------------------------------------------------------------
 
+
 def _mapping(value, what):
     if not isinstance(value, Mapping):
         raise RoleDataError('%s must be a dictionary, got %s' % (what, type(value).__name__))
@@ -77,6 +78,7 @@ def task_unreachable(result: t.Any) -> bool:
 
 # -- the services role: which services a set means on one host ------------------------------------
 
+
 def _service_entries(services):
     """(key, entry) pairs of service_info's `services`, in the module's (catalog) order."""
     entries = list(_mapping(services, "service_info's services").items())
@@ -112,14 +114,16 @@ def missing_services(services: t.Any, set_name: str) -> t.List[str]:
 
 # -- the fleet_report role ------------------------------------------------------------------------
 
+
 def _reasons(value, what):
     reasons = []
     for index, item in enumerate(_sequence(value, what)):
         item = _mapping(item, '%s[%d]' % (what, index))
         if item.get('verdict') not in health.VERDICTS:
             raise RoleDataError('%s[%d] has verdict %r, not one of %s' % (what, index, item.get('verdict'), ', '.join(health.VERDICTS)))
-        reasons.append({'rule': item.get('rule'), 'service': item.get('service'), 'verdict': item['verdict'],
-                        'text': str(item.get('text', ''))})
+        reasons.append(
+            {'rule': item.get('rule'), 'service': item.get('service'), 'verdict': item['verdict'], 'text': str(item.get('text', ''))}
+        )
     return reasons
 
 
@@ -166,7 +170,11 @@ def report_entry(info: t.Any, host: str, address: t.Optional[str] = None) -> t.D
     else:
         texts = [item['text'] for item in judged['reasons']]
         detail = '%s installation, %d of %d services running%s' % (
-            install_type, running, installed, ('; ' + ' '.join(texts)) if texts else '')
+            install_type,
+            running,
+            installed,
+            ('; ' + ' '.join(texts)) if texts else '',
+        )
     return {
         'name': host,
         'address': host if address is None else address,
@@ -196,14 +204,23 @@ def fleet_report(hosts: t.Any, title: str, generated: str) -> t.Dict[str, t.Any]
     for index, entry in enumerate(hosts):
         verdict = _mapping(entry, 'report entry %d' % index).get('verdict')
         if verdict not in health.VERDICTS:
-            raise RoleDataError('report entry %d (%s) has verdict %r, not one of %s: build entries with report_entry'
-                                % (index, entry.get('name', '?'), verdict, ', '.join(health.VERDICTS)))
+            raise RoleDataError(
+                'report entry %d (%s) has verdict %r, not one of %s: build entries with report_entry'
+                % (index, entry.get('name', '?'), verdict, ', '.join(health.VERDICTS))
+            )
         summary[verdict] += 1
-    attention = sorted((entry for entry in hosts if entry['verdict'] != health.RECORDING),
-                       key=lambda entry: health.VERDICTS.index(entry['verdict']))
-    return {'schema_version': REPORT_SCHEMA_VERSION, 'title': title, 'generated': generated,
-            'verdicts': list(health.VERDICTS), 'summary': summary,
-            'attention': [entry.get('name') for entry in attention], 'hosts': hosts}
+    attention = sorted(
+        (entry for entry in hosts if entry['verdict'] != health.RECORDING), key=lambda entry: health.VERDICTS.index(entry['verdict'])
+    )
+    return {
+        'schema_version': REPORT_SCHEMA_VERSION,
+        'title': title,
+        'generated': generated,
+        'verdicts': list(health.VERDICTS),
+        'summary': summary,
+        'attention': [entry.get('name') for entry in attention],
+        'hosts': hosts,
+    }
 
 
 def _checked_report(report):
@@ -218,8 +235,11 @@ def fleet_summary(report: t.Any, html_path: str, json_path: str) -> t.List[str]:
     """The plain-text summary: a headline with the counts by verdict, a line per host, where the files are."""
     report = _checked_report(report)
     counts = _mapping(report['summary'], "the report's summary")
-    headline = '%s: %d hosts, %s' % (report['title'], _integer(counts.get('hosts'), 'summary.hosts'), ', '.join(
-        '%d %s' % (_integer(counts.get(verdict), 'summary.%s' % verdict), verdict_label(verdict)) for verdict in SUMMARY_ORDER))
+    headline = '%s: %d hosts, %s' % (
+        report['title'],
+        _integer(counts.get('hosts'), 'summary.hosts'),
+        ', '.join('%d %s' % (_integer(counts.get(verdict), 'summary.%s' % verdict), verdict_label(verdict)) for verdict in SUMMARY_ORDER),
+    )
     lines = [_mapping(entry, 'report entry').get('line', '') for entry in _sequence(report['hosts'], "the report's hosts")]
     return [headline] + lines + ['HTML report: %s' % html_path, 'JSON report: %s' % json_path]
 
@@ -232,11 +252,11 @@ def fleet_failures(report: t.Any, verdicts: t.Any) -> t.List[str]:
         if verdict not in health.VERDICTS:
             raise RoleDataError('cannot fail on %r: the verdicts are %s' % (verdict, ', '.join(health.VERDICTS)))
     hosts = [_mapping(entry, 'report entry') for entry in _sequence(report['hosts'], "the report's hosts")]
-    return ['%s (%s)' % (entry.get('name'), verdict_label(entry.get('verdict', '')))
-            for entry in hosts if entry.get('verdict') in verdicts]
+    return ['%s (%s)' % (entry.get('name'), verdict_label(entry.get('verdict', ''))) for entry in hosts if entry.get('verdict') in verdicts]
 
 
 # -- the rolling_restart role ---------------------------------------------------------------------
+
 
 def failure_reason(result: t.Any, task_name: str) -> str:
     """Why a task failed, in one line: "<task>: <message>"; a loop's failed items' messages joined."""
@@ -247,19 +267,21 @@ def failure_reason(result: t.Any, task_name: str) -> str:
 
 
 def _timings(services):
-    """"recording_server stop 1.0 s, start 1.5 s; image_server ..." from the service module's services."""
+    """ "recording_server stop 1.0 s, start 1.5 s; image_server ..." from the service module's services."""
     parts = []
     for key, entry in services:
         entry = _mapping(entry, 'service %r of the restart result' % key)
         seconds = _mapping(entry.get('seconds', {}), 'the seconds of service %r' % key)
-        actions = ['%s%s' % (action, ' %.1f s' % _seconds(seconds[action], 'seconds.%s of %r' % (action, key)) if action in seconds else '')
-                   for action in _sequence(entry.get('actions', []), 'the actions of service %r' % key)]
+        actions = [
+            '%s%s' % (action, ' %.1f s' % _seconds(seconds[action], 'seconds.%s of %r' % (action, key)) if action in seconds else '')
+            for action in _sequence(entry.get('actions', []), 'the actions of service %r' % key)
+        ]
         parts.append('%s %s' % (key, ', '.join(actions)))
     return '; '.join(parts)
 
 
 def left_down(read: t.Any) -> t.List[str]:
-    """"recording_server (stopped), image_server (unknown)": the services of a read of the host that are not running.
+    """ "recording_server (stopped), image_server (unknown)": the services of a read of the host that are not running.
 
     read: a registered service_info or service result; its services that are installed (or whose
     installation the result does not say, as the service module's) and not started are left down.
@@ -273,8 +295,9 @@ def left_down(read: t.Any) -> t.List[str]:
     return down
 
 
-def rollout_outcome(before: t.Any, host: str, restart: t.Any = None, error: str = '', check_mode: bool = False,
-                    after: t.Any = None) -> t.Dict[str, t.Any]:
+def rollout_outcome(
+    before: t.Any, host: str, restart: t.Any = None, error: str = '', check_mode: bool = False, after: t.Any = None
+) -> t.Dict[str, t.Any]:
     """What the rollout did to one host: {host, status, line, left_down}.
 
     before: the service_info result read before the restart (unreachable or failed there means the
@@ -317,8 +340,9 @@ def rollout_stops(batch_failed: int, batch_size: int, max_fail_percentage: float
     return bool(pending) and batch_failed > 0 and (batch_failed * 100 > max_fail_percentage * batch_size or batch_failed == batch_size)
 
 
-def rollout_summary(outcomes: t.List[t.Dict[str, t.Any]], hosts: t.Any, batch: t.Any, max_fail_percentage: float = 0,
-                    check_mode: bool = False) -> t.List[str]:
+def rollout_summary(
+    outcomes: t.List[t.Dict[str, t.Any]], hosts: t.Any, batch: t.Any, max_fail_percentage: float = 0, check_mode: bool = False
+) -> t.List[str]:
     """The rollout so far: a headline, each done host's line, then the hosts not restarted (yet)."""
     outcomes = [_mapping(outcome, 'outcome %d' % index) for index, outcome in enumerate(_sequence(outcomes, 'the outcomes'))]
     for index, outcome in enumerate(outcomes):
@@ -337,7 +361,12 @@ def rollout_summary(outcomes: t.List[t.Dict[str, t.Any]], hosts: t.Any, batch: t
     headline = 'Rolling restart%s %s: %d %s, %d failed, %d unreachable, %d not restarted, of %d hosts.' % (
         ' (check mode, nothing was restarted)' if check_mode else '',
         'stopped' if stops else 'done' if not pending else 'so far',
-        count('restarted'), 'would be restarted' if check_mode else 'restarted', count('failed'), count('unreachable'),
-        len(pending), len(hosts))
+        count('restarted'),
+        'would be restarted' if check_mode else 'restarted',
+        count('failed'),
+        count('unreachable'),
+        len(pending),
+        len(hosts),
+    )
     waiting = ': not restarted' + (' (the rollout stopped before it)' if stops else ' yet')
     return [headline] + [outcome['line'] for outcome in outcomes] + [host + waiting for host in pending]

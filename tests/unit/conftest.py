@@ -33,8 +33,9 @@ PYTEST_INI = HERE.parents[1] / 'pytest.ini'
 # xfail there: the run stays green and lists them as xfailed, and once one passes under ansible-test
 # (XPASS, strict) its entry must go. Plain pytest (make test's first step) runs them as usual.
 ANSIBLE_TEST_GAPS = {
-    'tests/unit/eda/test_source_arguments.py::test_inventory_problems_name_the_inventory':
-        'ansible-test sets ANSIBLE_HOST_PATTERN_MISMATCH=error: get_hosts() raises before load_targets words its own hint',
+    'tests/unit/eda/test_source_arguments.py::test_inventory_problems_name_the_inventory': (
+        'ansible-test sets ANSIBLE_HOST_PATTERN_MISMATCH=error: get_hosts() raises before load_targets words its own hint'
+    ),
 }
 
 
@@ -58,11 +59,13 @@ def run_path_as_a_file(run_path):
     in it. ansible-rulebook runs event source files with runpy.run_path, without that hook: recording that
     a file has no importer (what Python's own hooks say for a file) makes the call behave as it does there.
     """
+
     def wrapper(path_name, *args, **kwargs):
         path = os.fsdecode(path_name)
         if os.path.isfile(path):
             sys.path_importer_cache[path] = None
         return run_path(path_name, *args, **kwargs)
+
     wrapper.__wrapped__ = run_path
     return wrapper
 

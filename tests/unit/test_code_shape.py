@@ -17,8 +17,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(path for folder in ('plugins', 'extensions') for path in (REPO_ROOT / folder).rglob('*.py'))
-# "About 400": room for a docstring or a header, not for a second concern.
-MAX_FILE_LINES = 420
+# "About 400" (10 % over, for the formatter's line breaks): room for a docstring, not for a second concern.
+MAX_FILE_LINES = 440
 MAX_FUNCTION_LINES = 60
 # Modules carry their DOCUMENTATION, EXAMPLES and RETURN as long strings: only their code counts.
 DOC_STRINGS = ('DOCUMENTATION', 'EXAMPLES', 'RETURN')
@@ -26,8 +26,11 @@ DOC_STRINGS = ('DOCUMENTATION', 'EXAMPLES', 'RETURN')
 
 def code_lines(path: Path) -> int:
     tree = ast.parse(path.read_text(encoding='utf-8'))
-    docs = sum(node.end_lineno - node.lineno + 1 for node in tree.body
-               if isinstance(node, ast.Assign) and any(getattr(target, 'id', None) in DOC_STRINGS for target in node.targets))
+    docs = sum(
+        node.end_lineno - node.lineno + 1
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(getattr(target, 'id', None) in DOC_STRINGS for target in node.targets)
+    )
     return len(path.read_text(encoding='utf-8').splitlines()) - docs
 
 
@@ -39,8 +42,11 @@ def test_file_answers_one_question(path):
 @pytest.mark.parametrize('path', SOURCES, ids=lambda path: str(path.relative_to(REPO_ROOT)))
 def test_functions_are_short(path):
     tree = ast.parse(path.read_text(encoding='utf-8'))
-    long = ['%s (%d lines)' % (node.name, node.end_lineno - node.lineno + 1) for node in ast.walk(tree)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+    long = [
+        '%s (%d lines)' % (node.name, node.end_lineno - node.lineno + 1)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
     assert not long, '%s: %s' % (path.name, ', '.join(long))
 
 

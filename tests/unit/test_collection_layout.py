@@ -54,8 +54,11 @@ def test_action_group_lists_every_module(runtime, repo_root):
     assert {'service', 'service_info'} <= set(group)
     # The group carries the connection options (module_defaults): every module that takes them is in it; a
     # controller-only module (xprotect.go.maintenance) must not be, it would refuse those options.
-    modules = {path.stem for path in (repo_root / 'plugins' / 'modules').glob('*.py')
-               if path.stem != '__init__' and 'xprotect.go._connection' in path.read_text(encoding='utf-8')}
+    modules = {
+        path.stem
+        for path in (repo_root / 'plugins' / 'modules').glob('*.py')
+        if path.stem != '__init__' and 'xprotect.go._connection' in path.read_text(encoding='utf-8')
+    }
     assert modules <= set(group), 'modules missing from action_groups.all: %s' % sorted(modules - set(group))
 
 
@@ -87,7 +90,8 @@ def test_ansible_playbook_loads_the_collection(run_playbook, tmp_path):
         '    - name: Report the core version\n'
         '      ansible.builtin.debug:\n'
         '        var: ansible_version.full\n',
-        encoding='utf-8')
+        encoding='utf-8',
+    )
 
     # A second, missing inventory source makes ansible warn with a message longer than 80 columns.
     missing_inventory = tmp_path / ('no-such-inventory-' + 'x' * 80 + '.yml')

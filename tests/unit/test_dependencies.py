@@ -63,8 +63,11 @@ def test_the_dev_lock_satisfies_the_ranges(user_requirements, lock):
     for requirement in user_requirements:
         pinned = lock.get(canonicalize_name(requirement.name))
         assert pinned, '%s is not pinned in requirements-dev.txt, so no test runs with it' % requirement.name
-        assert requirement.specifier.contains(pinned, prereleases=True), \
-            'requirements-dev.txt pins %s==%s, outside %s' % (requirement.name, pinned, requirement)
+        assert requirement.specifier.contains(pinned, prereleases=True), 'requirements-dev.txt pins %s==%s, outside %s' % (
+            requirement.name,
+            pinned,
+            requirement,
+        )
 
 
 def test_execution_environment_requirements_match(repo_root, user_requirements):

@@ -22,8 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKED = ('plugins/module_utils', 'plugins/plugin_utils', 'simulator/src/xprotect_go_simulator')
 # Files whose hints are still being added (issue 14): remove each as it is done; the test below fails when
 # a listed file is already complete, so the list only shrinks.
-NOT_YET_HINTED = frozenset([
-])
+NOT_YET_HINTED = frozenset([])
 
 
 def _public(name):
@@ -44,9 +43,7 @@ def _functions(tree):
 def _missing(function, is_method):
     arguments = function.args
     positional = arguments.posonlyargs + arguments.args
-    if is_method and positional and not any(
-        isinstance(d, ast.Name) and d.id == 'staticmethod' for d in function.decorator_list
-    ):
+    if is_method and positional and not any(isinstance(d, ast.Name) and d.id == 'staticmethod' for d in function.decorator_list):
         positional = positional[1:]  # self or cls
     every = positional + arguments.kwonlyargs + [a for a in (arguments.vararg, arguments.kwarg) if a]
     missing = [argument.arg for argument in every if argument.annotation is None]

@@ -13,5 +13,18 @@ from .listener import ListenerStats, WsmanListener
 from .profiles import PROFILES
 from .tls import TlsMaterial
 
-__all__ = ['PROFILES', 'ControlClient', 'ControlError', 'ControlServer', 'FaultSettings', 'Fleet', 'ListenerStats',
-           'RunningHost', 'SimulatedHost', 'TlsMaterial', 'WsmanListener', 'host_address', 'profile_sequence']
+__all__ = [
+    'PROFILES',
+    'ControlClient',
+    'ControlError',
+    'ControlServer',
+    'FaultSettings',
+    'Fleet',
+    'ListenerStats',
+    'RunningHost',
+    'SimulatedHost',
+    'TlsMaterial',
+    'WsmanListener',
+    'host_address',
+    'profile_sequence',
+]

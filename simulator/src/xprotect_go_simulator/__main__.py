@@ -64,35 +64,56 @@ def profile_mix(text: str) -> str:
 
 
 def _common_options(parser):
-    parser.add_argument('--auth', choices=('basic', 'ntlm', 'certificate'), default='basic',
-                        help='authentication the listeners accept (default: basic)')
-    parser.add_argument('--scheme', choices=('http', 'https'),
-                        help='default: https for basic and certificate, http for ntlm (with message encryption)')
+    parser.add_argument(
+        '--auth', choices=('basic', 'ntlm', 'certificate'), default='basic', help='authentication the listeners accept (default: basic)'
+    )
+    parser.add_argument(
+        '--scheme', choices=('http', 'https'), help='default: https for basic and certificate, http for ntlm (with message encryption)'
+    )
     parser.add_argument('--username', default=DEFAULT_USERNAME, help='the account clients log on with (default: %(default)s)')
     secret = parser.add_mutually_exclusive_group()
-    secret.add_argument('--password-file', metavar='PATH', type=pathlib.Path,
-                        help='read the password from the first line of this file (recommended, with $%s)' % PASSWORD_VARIABLE)
-    secret.add_argument('--password', help='the password itself: visible in the process list, prefer --password-file or $%s '
-                                           '(default: $%s, else the built-in test password)' % (PASSWORD_VARIABLE, PASSWORD_VARIABLE))
+    secret.add_argument(
+        '--password-file',
+        metavar='PATH',
+        type=pathlib.Path,
+        help='read the password from the first line of this file (recommended, with $%s)' % PASSWORD_VARIABLE,
+    )
+    secret.add_argument(
+        '--password',
+        help='the password itself: visible in the process list, prefer --password-file or $%s '
+        '(default: $%s, else the built-in test password)' % (PASSWORD_VARIABLE, PASSWORD_VARIABLE),
+    )
     parser.add_argument('--delay-ms', type=float, default=0.0, help='milliseconds every HTTP request waits before its answer')
-    parser.add_argument('--cost-model', choices=sorted(MODELS), default='instant',
-                        help='what Windows takes for each operation, waited out before the answer: instant (default) or '
-                             'windows (published figures: WMI queries, Gets, method calls, NTLM handshakes)')
-    parser.add_argument('--override', action='append', type=parse_override, default=[], metavar='NAME:key=value',
-                        help='configure(NAME, key=value) on every host after start; repeatable. '
-                             'Example: "Milestone Image Server:StartName=XPGO\\svc-image"')
+    parser.add_argument(
+        '--cost-model',
+        choices=sorted(MODELS),
+        default='instant',
+        help='what Windows takes for each operation, waited out before the answer: instant (default) or '
+        'windows (published figures: WMI queries, Gets, method calls, NTLM handshakes)',
+    )
+    parser.add_argument(
+        '--override',
+        action='append',
+        type=parse_override,
+        default=[],
+        metavar='NAME:key=value',
+        help='configure(NAME, key=value) on every host after start; repeatable. '
+        'Example: "Milestone Image Server:StartName=XPGO\\svc-image"',
+    )
     parser.add_argument('--start-seconds', type=float, help='seconds every service spends in Start Pending')
     parser.add_argument('--stop-seconds', type=float, help='seconds every service spends in Stop Pending')
     parser.add_argument('--inventory', metavar='PATH', help='write a YAML Ansible inventory for the served hosts here')
     parser.add_argument('--group', default='xprotect', help='inventory group of the hosts (default: %(default)s)')
-    parser.add_argument('--state-file', metavar='PATH',
-                        help='write JSON with the control URL and token, CA path and hosts here (mode 0600; no password)')
+    parser.add_argument(
+        '--state-file', metavar='PATH', help='write JSON with the control URL and token, CA path and hosts here (mode 0600; no password)'
+    )
     parser.add_argument('--verbose', action='store_true', help='log requests and failures to stderr')
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='xprotect-go-simulator', description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog='xprotect-go-simulator', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest='command', required=True)
     serve = commands.add_parser('serve', help='serve one simulated host', description='Serve one simulated host until SIGTERM/SIGINT.')
     serve.add_argument('--profile', default='standard', choices=sorted(PROFILES), help='host profile (default: %(default)s)')
@@ -100,12 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument('--address', default='127.0.0.1', help='loopback address to listen on (default: %(default)s)')
     serve.add_argument('--port', type=int, default=0, help='port to listen on; 0 picks a free one (default)')
     _common_options(serve)
-    fleet = commands.add_parser('fleet', help='serve many simulated hosts on 127.0.0.2, 127.0.0.3, ...',
-                                description='Serve a fleet of simulated hosts until SIGTERM/SIGINT.')
+    fleet = commands.add_parser(
+        'fleet',
+        help='serve many simulated hosts on 127.0.0.2, 127.0.0.3, ...',
+        description='Serve a fleet of simulated hosts until SIGTERM/SIGINT.',
+    )
     fleet.add_argument('--hosts', type=int, default=1, help='number of hosts (default: %(default)s)')
-    fleet.add_argument('--profile-mix', type=profile_mix, metavar='NAME=COUNT,...',
-                       help='profiles in turn, e.g. standard=3,custom=1 (3 standard hosts, then 1 custom, repeating)')
-    fleet.add_argument('--profile', default='standard', choices=sorted(PROFILES), help='profile of every host when there is no --profile-mix')
+    fleet.add_argument(
+        '--profile-mix',
+        type=profile_mix,
+        metavar='NAME=COUNT,...',
+        help='profiles in turn, e.g. standard=3,custom=1 (3 standard hosts, then 1 custom, repeating)',
+    )
+    fleet.add_argument(
+        '--profile', default='standard', choices=sorted(PROFILES), help='profile of every host when there is no --profile-mix'
+    )
     _common_options(fleet)
     return parser
 
@@ -114,8 +144,9 @@ def _configure_hosts(fleet, args):
     for running in fleet.hosts:
         for service, key, value in args.override:
             running.state.configure(service, **{key: value})
-        timings = {key: value for key, value in (('start_seconds', args.start_seconds), ('stop_seconds', args.stop_seconds))
-                   if value is not None}
+        timings = {
+            key: value for key, value in (('start_seconds', args.start_seconds), ('stop_seconds', args.stop_seconds)) if value is not None
+        }
         if timings:
             for service in running.state.snapshot():
                 running.state.configure(service, **timings)
@@ -138,8 +169,14 @@ def read_password(args: argparse.Namespace, environ: t.Mapping[str, str] | None 
 
 def _fleet_from(args):
     password = read_password(args)
-    options = {'auth': args.auth, 'scheme': args.scheme, 'username': args.username, 'password': password,
-               'delay': args.delay_ms / 1000.0, 'cost_model': args.cost_model}
+    options = {
+        'auth': args.auth,
+        'scheme': args.scheme,
+        'username': args.username,
+        'password': password,
+        'delay': args.delay_ms / 1000.0,
+        'cost_model': args.cost_model,
+    }
     if args.command == 'serve':
         return Fleet(count=1, profile=args.profile, names=[args.name], addresses=[args.address], ports=[args.port], **options)
     return Fleet(count=args.hosts, profile_mix=args.profile_mix, profile=args.profile, **options)
@@ -150,9 +187,21 @@ def _ready_line(fleet, args):
     if args.command == 'serve':
         running = fleet.hosts[0]
         return 'READY endpoint=%s control=%s token=%s host=%s profile=%s auth=%s ca=%s' % (
-            running.endpoint, fleet.control_url, fleet.control_token, running.name, running.profile, fleet.auth, ca)
+            running.endpoint,
+            fleet.control_url,
+            fleet.control_token,
+            running.name,
+            running.profile,
+            fleet.auth,
+            ca,
+        )
     return 'READY control=%s token=%s hosts=%d inventory=%s ca=%s' % (
-        fleet.control_url, fleet.control_token, len(fleet.hosts), args.inventory or '-', ca)
+        fleet.control_url,
+        fleet.control_token,
+        len(fleet.hosts),
+        args.inventory or '-',
+        ca,
+    )
 
 
 def _write_state(path, fleet):

@@ -44,6 +44,7 @@ class Acceptor:
                 outcome['error'] = error
             finally:
                 done.set()
+
         with self._tasks_lock:
             if not self._running:
                 raise RuntimeError('the acceptor is closed')
@@ -87,6 +88,7 @@ class Acceptor:
     def close(self) -> None:
         def stop() -> None:
             self._running = False
+
         if self._thread.is_alive():
             self._call(stop)
             self._thread.join()

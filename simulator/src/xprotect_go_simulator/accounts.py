@@ -33,8 +33,13 @@ if t.TYPE_CHECKING:
 NOT_SUPPORTED = 1
 LOGON_FAILED = 15
 INVALID_SERVICE_ACCOUNT = 22
-BUILTIN = {'localsystem': 'LocalSystem', '.\\localsystem': 'LocalSystem', 'nt authority\\system': 'LocalSystem',
-           'nt authority\\localservice': 'NT AUTHORITY\\LocalService', 'nt authority\\networkservice': 'NT AUTHORITY\\NetworkService'}
+BUILTIN = {
+    'localsystem': 'LocalSystem',
+    '.\\localsystem': 'LocalSystem',
+    'nt authority\\system': 'LocalSystem',
+    'nt authority\\localservice': 'NT AUTHORITY\\LocalService',
+    'nt authority\\networkservice': 'NT AUTHORITY\\NetworkService',
+}
 # Change's parameters the simulator carries out; a non-null value for any other is answered with 1 (not simulated).
 SIMULATED_PARAMETERS = {'startname', 'startpassword', 'startmode', 'desktopinteract'}
 ERROR_LOGON_TYPE_NOT_GRANTED = 1385
@@ -62,8 +67,10 @@ class Accounts:
 
     def as_list(self) -> list[dict]:
         """The accounts without their passwords (the control endpoint)."""
-        return [{'name': user['name'], 'upn': user['upn'], 'logon_right': user['logon_right'],
-                 'has_password': user['password'] is not None} for user in self.users.values()]
+        return [
+            {'name': user['name'], 'upn': user['upn'], 'logon_right': user['logon_right'], 'has_password': user['password'] is not None}
+            for user in self.users.values()
+        ]
 
     def _key(self, name):
         name = name.strip().lower()
@@ -94,7 +101,8 @@ class Accounts:
         service.config.update(StartName=start_name, DesktopInteract=interact)
         if params.get('startmode') is not None:
             service.config['StartMode'] = {'automatic': 'Auto', 'manual': 'Manual', 'disabled': 'Disabled'}.get(
-                params['startmode'].lower(), service.config['StartMode'])
+                params['startmode'].lower(), service.config['StartMode']
+            )
         if password is not None and start_name not in BUILTIN.values():
             self.secrets[service.name.lower()] = password
         elif start_name in BUILTIN.values():
@@ -115,7 +123,7 @@ class Accounts:
         if user is None:
             return INVALID_SERVICE_ACCOUNT, None
         if user['password'] is None and password is not None:
-            return INVALID_PARAMETER, None          # a managed account: its password is the domain's
+            return INVALID_PARAMETER, None  # a managed account: its password is the domain's
         return SUCCESS, account
 
     # -- StartService ------------------------------------------------------------------------------------

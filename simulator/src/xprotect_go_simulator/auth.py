@@ -79,8 +79,10 @@ class _NtlmUserFile:
             key = (domain.upper(), user.upper())
             if self._passwords.get(key) != password:
                 self._passwords[key] = password
-                lines = ''.join('%s:%s:%s\n' % (line_domain, line_user, line_password)
-                                for (line_domain, line_user), line_password in self._passwords.items())
+                lines = ''.join(
+                    '%s:%s:%s\n' % (line_domain, line_user, line_password)
+                    for (line_domain, line_user), line_password in self._passwords.items()
+                )
                 path = self._path
                 assert path is not None
                 temporary = path + '.new'
@@ -105,7 +107,8 @@ def ntlm_authenticate_names(token: bytes) -> tuple[str, str]:
         length, _max_length, start = struct.unpack_from('<HHI', token, offset)
         if start + length > len(token):
             raise ValueError('NTLM field outside the message')
-        return token[start:start + length].decode(encoding)
+        return token[start : start + length].decode(encoding)
+
     return field(28), field(36)
 
 
@@ -113,12 +116,22 @@ def encrypt_message(context: Any, message: bytes, charset: str = 'UTF-8') -> byt
     """Frame `message` as WinRM's multipart/encrypted body sealed with the NTLM context."""
     sealed = context.wrap_winrm(message)
     blob = struct.pack('<I', len(sealed.header)) + sealed.header + sealed.data
-    return (BOUNDARY + b'\r\n'
-            + b'\tContent-Type: ' + ENCRYPTED_PROTOCOL.encode() + b'\r\n'
-            + b'\tOriginalContent: type=application/soap+xml;charset=' + charset.encode() + b';Length=%d\r\n' % len(message)
-            + BOUNDARY + b'\r\n'
-            + b'\tContent-Type: application/octet-stream\r\n'
-            + blob + BOUNDARY + b'--\r\n')
+    return (
+        BOUNDARY
+        + b'\r\n'
+        + b'\tContent-Type: '
+        + ENCRYPTED_PROTOCOL.encode()
+        + b'\r\n'
+        + b'\tOriginalContent: type=application/soap+xml;charset='
+        + charset.encode()
+        + b';Length=%d\r\n' % len(message)
+        + BOUNDARY
+        + b'\r\n'
+        + b'\tContent-Type: application/octet-stream\r\n'
+        + blob
+        + BOUNDARY
+        + b'--\r\n'
+    )
 
 
 def decrypt_message(context: Any, body: bytes) -> tuple[bytes, str]:
@@ -126,7 +139,7 @@ def decrypt_message(context: Any, body: bytes) -> tuple[bytes, str]:
     start = BOUNDARY + b'\r\n'
     if not body.startswith(start):
         raise ValueError('encrypted body does not start with the MIME boundary')
-    header_block, separator, rest = body[len(start):].partition(start)
+    header_block, separator, rest = body[len(start) :].partition(start)
     if not separator:
         raise ValueError('encrypted body has no second MIME part')
     headers = {}
@@ -143,14 +156,14 @@ def decrypt_message(context: Any, body: bytes) -> tuple[bytes, str]:
         raise ValueError('second MIME part is not application/octet-stream')
     for ending in (BOUNDARY + b'--\r\n', BOUNDARY + b'--'):
         if blob.endswith(ending):
-            blob = blob[:-len(ending)]
+            blob = blob[: -len(ending)]
             break
     else:
         raise ValueError('encrypted body does not end with the closing MIME boundary')
     if len(blob) < 4:
         raise ValueError('encrypted payload is too short')
     signature_length = struct.unpack_from('<I', blob)[0]
-    message = context.unwrap_winrm(blob[4:4 + signature_length], blob[4 + signature_length:])
+    message = context.unwrap_winrm(blob[4 : 4 + signature_length], blob[4 + signature_length :])
     if len(message) != length:
         raise ValueError('decrypted length %d differs from OriginalContent Length %d' % (len(message), length))
     return message, charset

@@ -202,14 +202,19 @@ class _ControlHandler(http.server.BaseHTTPRequestHandler):
 
     def _authorized(self):
         scheme, _sep, token = self.headers.get(TOKEN_HEADER, '').strip().partition(' ')
-        return scheme.lower() == TOKEN_SCHEME.lower() and hmac.compare_digest(token.strip().encode(), cast(_ControlHTTPServer, self.server).token.encode())
+        return scheme.lower() == TOKEN_SCHEME.lower() and hmac.compare_digest(
+            token.strip().encode(), cast(_ControlHTTPServer, self.server).token.encode()
+        )
 
     def _handle(self):
         try:
             raw = self._read()
             if not self._authorized():
-                self._send(401, {'error': 'the control endpoint needs its token: "%s: %s <token>"' % (TOKEN_HEADER, TOKEN_SCHEME)},
-                           [('WWW-Authenticate', '%s realm="xprotect-go-simulator"' % TOKEN_SCHEME)])
+                self._send(
+                    401,
+                    {'error': 'the control endpoint needs its token: "%s: %s <token>"' % (TOKEN_HEADER, TOKEN_SCHEME)},
+                    [('WWW-Authenticate', '%s realm="xprotect-go-simulator"' % TOKEN_SCHEME)],
+                )
                 return
             self._send(200, dispatch(cast(_ControlHTTPServer, self.server).fleet, self.command, self.path, _parse(raw)))
         except _RouteError as error:
@@ -255,8 +260,9 @@ class _ControlHTTPServer(http.server.ThreadingHTTPServer):
 class ControlServer:
     """The control endpoint of one fleet: bound on creation, serving after start()."""
 
-    def __init__(self, fleet: Any, address: str = '127.0.0.1', port: int = 0, token: Optional[str] = None,
-                 request_timeout: float = REQUEST_TIMEOUT) -> None:
+    def __init__(
+        self, fleet: Any, address: str = '127.0.0.1', port: int = 0, token: Optional[str] = None, request_timeout: float = REQUEST_TIMEOUT
+    ) -> None:
         self.token = token or secrets.token_urlsafe(32)
         self._server = _ControlHTTPServer((require_loopback(address), port), fleet, self.token, float(request_timeout))
         self.url = 'http://%s:%d' % cast('tuple[str, int]', self._server.server_address[:2])
@@ -265,8 +271,9 @@ class ControlServer:
             _TOKENS[_origin(self.url)] = self.token
 
     def start(self) -> ControlServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={'poll_interval': 0.1},
-                                        name='xpgo-sim-control', daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={'poll_interval': 0.1}, name='xpgo-sim-control', daemon=True
+        )
         self._thread.start()
         return self
 

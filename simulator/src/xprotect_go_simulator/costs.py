@@ -24,21 +24,21 @@ from dataclasses import dataclass
 from . import soap
 
 # The kinds of operation a model prices.
-QUERY = 'query'             # WQL over Win32_Service (Enumerate with or without a filter, ASSOCIATORS OF)
+QUERY = 'query'  # WQL over Win32_Service (Enumerate with or without a filter, ASSOCIATORS OF)
 EVENT_QUERY = 'event_query'  # WQL over Win32_NTLogEvent: no service is walked
-GET = 'get'                 # Get of one Win32_Service instance by its key
-METHOD = 'method'           # Invoke: StartService, StopService, ChangeStartMode, Change, StdRegProv DWORDs
-PULL = 'pull'               # Pull or Release of an enumeration WMI has already run
-HANDSHAKE = 'handshake'     # an NTLM handshake completing (once per connection)
+GET = 'get'  # Get of one Win32_Service instance by its key
+METHOD = 'method'  # Invoke: StartService, StopService, ChangeStartMode, Change, StdRegProv DWORDs
+PULL = 'pull'  # Pull or Release of an enumeration WMI has already run
+HANDSHAKE = 'handshake'  # an NTLM handshake completing (once per connection)
 KINDS = (QUERY, EVENT_QUERY, GET, METHOD, PULL, HANDSHAKE)
 
 WMI_ACTION_PREFIX = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/'
 
 # Published measurements the windows model is derived from (docs/performance.md cites each):
 # prometheus-community/windows_exporter pull request 1497, one machine, the service collector three ways.
-PR1497_WMI_QUERY = 0.4285152    # SELECT * FROM Win32_Service through WMI
-PR1497_API = 0.3175442          # the SCM API asked about each service in turn (open, config, status)
-PR1497_ENUM = 0.0046183         # one EnumServicesStatusEx call for all services
+PR1497_WMI_QUERY = 0.4285152  # SELECT * FROM Win32_Service through WMI
+PR1497_API = 0.3175442  # the SCM API asked about each service in turn (open, config, status)
+PR1497_ENUM = 0.0046183  # one EnumServicesStatusEx call for all services
 # Services of a real Windows Server 2012: the captured enumeration in shared/winrm-captures (txwinrm's data).
 CAPTURED_SERVICES = 131
 # PowerShell/PowerShell issue 9871: 100 x "Get-Service sshd" took 100 ms in Windows PowerShell 5.1.
@@ -139,7 +139,18 @@ def describe(model: CostModel) -> str:
     """One line: what each operation costs under the model."""
     if model.name == INSTANT.name and not any(model.seconds(kind) for kind in KINDS):
         return 'instant (the simulator answers at once; only the network delay is charged)'
-    return ('%s: WQL query %.4f s + %.5f s per service walked (at least %d), event log query %.4f s, Get %.4f s, '
-            'method %.4f s, Pull/Release %.4f s, NTLM handshake %.4f s'
-            % (model.name, model.query, model.per_service, model.machine_services, model.event_query, model.get,
-               model.method, model.pull, model.handshake))
+    return (
+        '%s: WQL query %.4f s + %.5f s per service walked (at least %d), event log query %.4f s, Get %.4f s, '
+        'method %.4f s, Pull/Release %.4f s, NTLM handshake %.4f s'
+        % (
+            model.name,
+            model.query,
+            model.per_service,
+            model.machine_services,
+            model.event_query,
+            model.get,
+            model.method,
+            model.pull,
+            model.handshake,
+        )
+    )

@@ -27,9 +27,9 @@ from . import soap, wsman_faults
 ENUMERATION_TIMEOUT = 240.0
 MODE_EPR = 'EnumerateEPR'
 MODE_OBJECT_AND_EPR = 'EnumerateObjectAndEPR'
-MAX_ENUMERATIONS = 500            # open contexts kept per host; the oldest go first
-PAGE_LIMIT = 75 * 1024            # Windows cuts Pull pages near 75 KB whatever MaxElements asks for
-ENVELOPE_OVERHEAD = 1024          # room for the envelope around the items
+MAX_ENUMERATIONS = 500  # open contexts kept per host; the oldest go first
+PAGE_LIMIT = 75 * 1024  # Windows cuts Pull pages near 75 KB whatever MaxElements asks for
+ENVELOPE_OVERHEAD = 1024  # room for the envelope around the items
 
 
 class _Context:
@@ -47,9 +47,11 @@ def _reply(action, request, body):
 
 def endpoint_reference(class_uri: str, key: str, value: str) -> str:
     """A wsa:EndpointReference to one instance: the anonymous address, its resource URI and key selector."""
-    return ('<a:EndpointReference><a:Address>%s</a:Address><a:ReferenceParameters><w:ResourceURI>%s</w:ResourceURI>'
-            '<w:SelectorSet><w:Selector Name=%s>%s</w:Selector></w:SelectorSet></a:ReferenceParameters></a:EndpointReference>'
-            % (soap.ANONYMOUS, escape(class_uri), quoteattr(key), escape(value)))
+    return (
+        '<a:EndpointReference><a:Address>%s</a:Address><a:ReferenceParameters><w:ResourceURI>%s</w:ResourceURI>'
+        '<w:SelectorSet><w:Selector Name=%s>%s</w:Selector></w:SelectorSet></a:ReferenceParameters></a:EndpointReference>'
+        % (soap.ANONYMOUS, escape(class_uri), quoteattr(key), escape(value))
+    )
 
 
 def mode_items(enumerate_element: ET.Element, selected: t.Iterable[tuple[str, str]], class_uri: str, key: str = 'Name') -> list[str]:
@@ -120,11 +122,15 @@ class Enumerations:
         page = ''.join(items[:end])
         if end == len(items) and not self.endless:
             # Everything fits: one round trip, an empty context and w:EndOfSequence (as Server 2003 shows).
-            body = ('<n:EnumerateResponse><n:EnumerationContext></n:EnumerationContext><w:Items>%s</w:Items>'
-                    '<w:EndOfSequence/></n:EnumerateResponse>' % page)
+            body = (
+                '<n:EnumerateResponse><n:EnumerationContext></n:EnumerationContext><w:Items>%s</w:Items>'
+                '<w:EndOfSequence/></n:EnumerateResponse>' % page
+            )
         else:
-            body = ('<n:EnumerateResponse><n:EnumerationContext>%s</n:EnumerationContext><w:Items>%s</w:Items>'
-                    '</n:EnumerateResponse>' % (self._keep(items, end, now), page))
+            body = '<n:EnumerateResponse><n:EnumerationContext>%s</n:EnumerationContext><w:Items>%s</w:Items></n:EnumerateResponse>' % (
+                self._keep(items, end, now),
+                page,
+            )
         return _reply('EnumerateResponse', request, body)
 
     def pull(self, request: soap.Request, now: float) -> str:
@@ -140,8 +146,10 @@ class Enumerations:
         if end >= len(items) and not self.endless:
             body = '<n:PullResponse><n:Items>%s</n:Items><n:EndOfSequence/></n:PullResponse>' % page
         else:
-            body = ('<n:PullResponse><n:EnumerationContext>%s</n:EnumerationContext><n:Items>%s</n:Items></n:PullResponse>'
-                    % (self._keep(items, end, now), page))
+            body = '<n:PullResponse><n:EnumerationContext>%s</n:EnumerationContext><n:Items>%s</n:Items></n:PullResponse>' % (
+                self._keep(items, end, now),
+                page,
+            )
         return _reply('PullResponse', request, body)
 
     def release(self, request: soap.Request) -> str:

@@ -37,25 +37,45 @@ SYSTEM = 'System'
 SCM = 'Service Control Manager'
 CLASS = 'Win32_NTLogEvent'
 URI = soap.WMI_BASE + 'root/cimv2/' + CLASS
-PROPERTIES = tuple(sorted(('Category', 'CategoryString', 'ComputerName', 'Data', 'EventCode', 'EventIdentifier', 'EventType',
-                           'InsertionStrings', 'Logfile', 'Message', 'RecordNumber', 'SourceName', 'TimeGenerated', 'TimeWritten',
-                           'Type', 'User'), key=str.lower))
-MAX_RECORDS = 10000              # the oldest go first, as in a log that overwrites as needed
-FIRST_RECORD = 1200              # a log that has been written to before
-SERVICE_CONNECT_TIMEOUT_MS = 30000   # ServicesPipeTimeout's default
+PROPERTIES = tuple(
+    sorted(
+        (
+            'Category',
+            'CategoryString',
+            'ComputerName',
+            'Data',
+            'EventCode',
+            'EventIdentifier',
+            'EventType',
+            'InsertionStrings',
+            'Logfile',
+            'Message',
+            'RecordNumber',
+            'SourceName',
+            'TimeGenerated',
+            'TimeWritten',
+            'Type',
+            'User',
+        ),
+        key=str.lower,
+    )
+)
+MAX_RECORDS = 10000  # the oldest go first, as in a log that overwrites as needed
+FIRST_RECORD = 1200  # a log that has been written to before
+SERVICE_CONNECT_TIMEOUT_MS = 30000  # ServicesPipeTimeout's default
 
 TEMPLATES = {
     7000: 'The %1 service failed to start due to the following error: %n%2',
     7009: 'A timeout was reached (%1 milliseconds) while waiting for the %2 service to connect.',
     7023: 'The %1 service terminated with the following error: %n%2',
     7031: 'The %1 service terminated unexpectedly.  It has done this %2 time(s).  The following corrective action will be '
-          'taken in %3 milliseconds: %5.',
+    'taken in %3 milliseconds: %5.',
     7034: 'The %1 service terminated unexpectedly.  It has done this %2 time(s).',
     7038: 'The %1 service was unable to log on as %2 with the currently configured password due to the following error: %n%3'
-          '%n%nTo ensure that the service is configured properly, use the Services snap-in in Microsoft Management Console (MMC).',
+    '%n%nTo ensure that the service is configured properly, use the Services snap-in in Microsoft Management Console (MMC).',
     7041: 'The %1 service was unable to log on as %2 with the currently configured password due to the following error:%n'
-          'Logon failure: the user has not been granted the requested logon type at this computer.%n%nService: %1%n'
-          'Domain and account: %2%n%nThis service account does not have the necessary user right "Log on as a service."',
+    'Logon failure: the user has not been granted the requested logon type at this computer.%n%nService: %1%n'
+    'Domain and account: %2%n%nThis service account does not have the necessary user right "Log on as a service."',
 }
 # Windows' texts of the Win32 errors the simulated services fail with (FormatMessage, system table).
 WIN32_TEXTS: dict[int | None, str] = {
@@ -86,6 +106,7 @@ def _format(template, strings):
         # An unresolved message reference (%%1069) reads as the message's text.
         reference = re.fullmatch(r'%%(\d+)', value)
         return win32_text(int(reference.group(1))) if reference else value
+
     return re.sub(r'%(\d)', insertion, template.replace('%n', '\r\n'))
 
 
@@ -102,10 +123,22 @@ class EventLog:
         """Append one Service Control Manager error event; returns its record."""
         moment = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
         record = {
-            'Category': 0, 'CategoryString': None, 'ComputerName': self.machine.upper(), 'Data': [],
-            'EventCode': code, 'EventIdentifier': 0xC0000000 | code, 'EventType': 1, 'InsertionStrings': list(strings),
-            'Logfile': SYSTEM, 'Message': _format(TEMPLATES[code], list(strings)), 'RecordNumber': self._next,
-            'SourceName': SCM, 'TimeGenerated': moment, 'TimeWritten': moment, 'Type': 'Error', 'User': None,
+            'Category': 0,
+            'CategoryString': None,
+            'ComputerName': self.machine.upper(),
+            'Data': [],
+            'EventCode': code,
+            'EventIdentifier': 0xC0000000 | code,
+            'EventType': 1,
+            'InsertionStrings': list(strings),
+            'Logfile': SYSTEM,
+            'Message': _format(TEMPLATES[code], list(strings)),
+            'RecordNumber': self._next,
+            'SourceName': SCM,
+            'TimeGenerated': moment,
+            'TimeWritten': moment,
+            'Type': 'Error',
+            'User': None,
         }
         self._next += 1
         self.records.append(record)
@@ -118,8 +151,9 @@ class EventLog:
         """7000, with the Win32 error as an unresolved reference (%%1069)."""
         return self.write(7000, [display_name, '%%%%%d' % error], when)
 
-    def stopped_with_error(self, service: Service, exit_code: int, when: float, starting: bool,
-                           recovery_ms: float | None = None) -> dict[str, t.Any]:
+    def stopped_with_error(
+        self, service: Service, exit_code: int, when: float, starting: bool, recovery_ms: float | None = None
+    ) -> dict[str, t.Any]:
         """The events of a service that stopped by itself with a non-zero exit code (starting or running)."""
         display = service.config['DisplayName']
         if starting and exit_code == ERROR_SERVICE_REQUEST_TIMEOUT:
@@ -149,8 +183,10 @@ class EventLog:
 
     def snapshot(self) -> list[dict[str, t.Any]]:
         """The records as JSON-able dicts (the control endpoint), oldest first."""
-        return [dict(record, TimeGenerated=record['TimeGenerated'].isoformat(), TimeWritten=record['TimeWritten'].isoformat())
-                for record in self.records]
+        return [
+            dict(record, TimeGenerated=record['TimeGenerated'].isoformat(), TimeWritten=record['TimeWritten'].isoformat())
+            for record in self.records
+        ]
 
 
 def denies(query_text: str | None) -> bool:
@@ -160,6 +196,10 @@ def denies(query_text: str | None) -> bool:
 
 def access_denied(query_text: str | None) -> soap.Fault:
     """The fault of a WQL query on a log the account may not read (WMI's WBEM_E_ACCESS_DENIED, as WinRM passes it on)."""
-    return soap.Fault('w:AccessDenied', 5, 'Access is denied. ', provider=soap.WMI_PROVIDER,
-                      extended_status={'Operation': 'ExecQuery', 'ParameterInfo': query_text,
-                                       'ProviderName': 'MS_NT_EVENTLOG_PROVIDER'})
+    return soap.Fault(
+        'w:AccessDenied',
+        5,
+        'Access is denied. ',
+        provider=soap.WMI_PROVIDER,
+        extended_status={'Operation': 'ExecQuery', 'ParameterInfo': query_text, 'ProviderName': 'MS_NT_EVENTLOG_PROVIDER'},
+    )

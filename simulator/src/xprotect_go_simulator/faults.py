@@ -20,14 +20,23 @@ from xml.sax.saxutils import escape, unescape
 
 MALFORMED_KINDS = ('garbage', 'truncated')
 GARBAGE_BODY = b'\x00\x1fThis is not XML: the simulated host sent garbage.\xff\xfe'
-ENUMERATION_TIMEOUT = 240.0     # WinRM's default EnumerationTimeoutms, in seconds (enumeration.py)
+ENUMERATION_TIMEOUT = 240.0  # WinRM's default EnumerationTimeoutms, in seconds (enumeration.py)
 MAX_ENUMERATION_TIMEOUT = 86400.0
 MAX_DELAY = 3600
 # lose_answer: the request is carried out, then its answer is lost in one of these ways.
 LOSE_HOW = ('reset', 'hold', 'garble')
 # The requests whose answer can be lost, by their action's last segment (as the stats count them).
-LOSABLE_ACTIONS = ('StartService', 'StopService', 'ChangeStartMode', 'SetDWORDValue', 'GetDWORDValue', 'Enumerate', 'Pull',
-                   'Get', 'Release')
+LOSABLE_ACTIONS = (
+    'StartService',
+    'StopService',
+    'ChangeStartMode',
+    'SetDWORDValue',
+    'GetDWORDValue',
+    'Enumerate',
+    'Pull',
+    'Get',
+    'Release',
+)
 LOSE_ANSWER_KEYS = ('method', 'how', 'times', 'hold_seconds', 'service')
 DEFAULT_HOLD_SECONDS = 60.0
 MAX_TIMES = 1000000
@@ -36,12 +45,17 @@ FAULT_NAMESPACES = (
     'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
     'xmlns:x="http://schemas.xmlsoap.org/ws/2004/09/transfer" xmlns:e="http://schemas.xmlsoap.org/ws/2004/08/eventing" '
     'xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" '
-    'xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"')
-INTERNAL_ERROR_REASON = ('The WS-Management service cannot process the request. The maximum number of concurrent operations '
-                         'for this user has been exceeded. Close existing operations for this user, or raise the quota for this user.')
-INTERNAL_ERROR_MESSAGE = ('The WS-Management service cannot process the request. This user is allowed a maximum number of 15 '
-                          'concurrent operations, which has been exceeded. Close existing operations for this user, or raise '
-                          'the quota for this user.')
+    'xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"'
+)
+INTERNAL_ERROR_REASON = (
+    'The WS-Management service cannot process the request. The maximum number of concurrent operations '
+    'for this user has been exceeded. Close existing operations for this user, or raise the quota for this user.'
+)
+INTERNAL_ERROR_MESSAGE = (
+    'The WS-Management service cannot process the request. This user is allowed a maximum number of 15 '
+    'concurrent operations, which has been exceeded. Close existing operations for this user, or raise '
+    'the quota for this user.'
+)
 
 
 def _fault_property(name):
@@ -50,14 +64,23 @@ def _fault_property(name):
 
     def setter(self, value):
         self.update(**{name: value})
+
     return property(getter, setter)
 
 
 class FaultSettings:
     """Wire-level faults of one listener; changes apply to the next request (refuse: at once)."""
 
-    DEFAULTS: dict[str, Any] = {'refuse': False, 'reset': False, 'delay': 0.0, 'http_500': False, 'malformed': None, 'endless_enumeration': False,
-                'enumeration_timeout': ENUMERATION_TIMEOUT, 'lose_answer': None}
+    DEFAULTS: dict[str, Any] = {
+        'refuse': False,
+        'reset': False,
+        'delay': 0.0,
+        'http_500': False,
+        'malformed': None,
+        'endless_enumeration': False,
+        'enumeration_timeout': ENUMERATION_TIMEOUT,
+        'lose_answer': None,
+    }
 
     refuse = _fault_property('refuse')
     reset = _fault_property('reset')
@@ -197,5 +220,12 @@ def internal_error_fault(machine: str, relates_to: Optional[str]) -> bytes:
         '</s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">%s</s:Text></s:Reason><s:Detail>'
         '<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150859174" Machine="%s">'
         '<f:Message>%s</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>'
-        % (FAULT_NAMESPACES, str(uuid.uuid4()).upper(), relates, INTERNAL_ERROR_REASON, escape(machine, {'"': '&quot;'}),
-           INTERNAL_ERROR_MESSAGE)).encode('utf-8')
+        % (
+            FAULT_NAMESPACES,
+            str(uuid.uuid4()).upper(),
+            relates,
+            INTERNAL_ERROR_REASON,
+            escape(machine, {'"': '&quot;'}),
+            INTERNAL_ERROR_MESSAGE,
+        )
+    ).encode('utf-8')

@@ -25,7 +25,7 @@ from .tls import TlsMaterial
 DEFAULT_USERNAME = 'xpgo-admin'
 DEFAULT_PASSWORD = 'Sim-Pass-123!'
 DEFAULT_SCHEMES = {'basic': 'https', 'certificate': 'https', 'ntlm': 'http'}
-HOSTS_PER_BLOCK = 249     # 127.0.N.2 .. 127.0.N.250, then the next N
+HOSTS_PER_BLOCK = 249  # 127.0.N.2 .. 127.0.N.250, then the next N
 
 
 def host_address(index: int) -> str:
@@ -70,8 +70,9 @@ def profile_sequence(count: int, profile_mix: t.Mapping[str, t.Any] | str | None
 class RunningHost:
     """One served host: its listener (address, port, faults, stats) and its SimulatedHost state."""
 
-    def __init__(self, name: str, profile: str, state: t.Any, listener: WsmanListener, control_url: str,
-                 fleet: Fleet | None = None) -> None:
+    def __init__(
+        self, name: str, profile: str, state: t.Any, listener: WsmanListener, control_url: str, fleet: Fleet | None = None
+    ) -> None:
         self.fleet = fleet
         self.name = name
         self.profile = profile
@@ -92,8 +93,14 @@ class RunningHost:
         self.listener.reset()
 
     def as_dict(self) -> dict[str, t.Any]:
-        return {'name': self.name, 'address': self.address, 'port': self.port, 'scheme': self.scheme,
-                'endpoint': self.endpoint, 'profile': self.profile}
+        return {
+            'name': self.name,
+            'address': self.address,
+            'port': self.port,
+            'scheme': self.scheme,
+            'endpoint': self.endpoint,
+            'profile': self.profile,
+        }
 
     def __repr__(self) -> str:
         return 'RunningHost(%s, %s, %s)' % (self.name, self.endpoint, self.profile)
@@ -111,13 +118,26 @@ class Fleet:
     costs.CostModel (see costs.py).
     """
 
-    def __init__(self, count: int = 1, profile_mix: t.Mapping[str, t.Any] | str | None = None, profile: str = 'standard',
-                 auth: str = 'basic', scheme: str | None = None, username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD,
-                 delay: float = 0.0,
-                 overrides_per_host: dict[str, t.Any] | list[t.Any] | None = None, extra_users: t.Mapping[str, str] | None = None,
-                 addresses: t.Iterable[str] | None = None, ports: t.Iterable[int] | None = None, names: t.Iterable[str] | None = None,
-                 host_factory: t.Callable[..., t.Any] = SimulatedHost, control_token: str | None = None,
-                 code_page: str = DEFAULT_CODE_PAGE, cost_model: costs.CostModel | str | None = None) -> None:
+    def __init__(
+        self,
+        count: int = 1,
+        profile_mix: t.Mapping[str, t.Any] | str | None = None,
+        profile: str = 'standard',
+        auth: str = 'basic',
+        scheme: str | None = None,
+        username: str = DEFAULT_USERNAME,
+        password: str = DEFAULT_PASSWORD,
+        delay: float = 0.0,
+        overrides_per_host: dict[str, t.Any] | list[t.Any] | None = None,
+        extra_users: t.Mapping[str, str] | None = None,
+        addresses: t.Iterable[str] | None = None,
+        ports: t.Iterable[int] | None = None,
+        names: t.Iterable[str] | None = None,
+        host_factory: t.Callable[..., t.Any] = SimulatedHost,
+        control_token: str | None = None,
+        code_page: str = DEFAULT_CODE_PAGE,
+        cost_model: costs.CostModel | str | None = None,
+    ) -> None:
         if count < 1:
             raise ValueError('a fleet needs at least one host')
         if auth not in DEFAULT_SCHEMES:
@@ -133,7 +153,9 @@ class Fleet:
         self.users = {username: password, **(extra_users or {})}
         self.profiles = profile_sequence(count, profile_mix, profile)
         self.names = list(names) if names else ['xpgo-%03d' % (index + 1) for index in range(count)]
-        self.addresses = [require_loopback(address) for address in addresses] if addresses else [host_address(index) for index in range(count)]
+        self.addresses = (
+            [require_loopback(address) for address in addresses] if addresses else [host_address(index) for index in range(count)]
+        )
         self.ports = list(ports) if ports else [0] * count
         if not len(self.names) == len(self.addresses) == len(self.ports) == count:
             raise ValueError('names, addresses and ports must each have one entry per host')
@@ -169,11 +191,24 @@ class Fleet:
             self._control = ControlServer(self, token=self.control_token)
             self.control_url = self._control.url
             self.control_token = self._control.token
-            for index, (name, profile, address, port) in enumerate(zip(self.names, self.profiles, self.addresses, self.ports, strict=False)):
+            for index, (name, profile, address, port) in enumerate(
+                zip(self.names, self.profiles, self.addresses, self.ports, strict=False)
+            ):
                 state = self._host_factory(name, profile=profile, overrides=self._host_overrides(index, name))
-                listener = WsmanListener(state, address=address, port=port, scheme=self.scheme, auth=self.auth, users=self.users,
-                                         tls=self.tls, delay=self.delay, acceptor=self._acceptor, name=name,
-                                         code_page=self.code_page, cost_model=self.cost_model)
+                listener = WsmanListener(
+                    state,
+                    address=address,
+                    port=port,
+                    scheme=self.scheme,
+                    auth=self.auth,
+                    users=self.users,
+                    tls=self.tls,
+                    delay=self.delay,
+                    acceptor=self._acceptor,
+                    name=name,
+                    code_page=self.code_page,
+                    cost_model=self.cost_model,
+                )
                 self.hosts.append(RunningHost(name, profile, state, listener, '%s/hosts/%s' % (self.control_url, name), self))
                 listener.start()
             self._control.start()
@@ -237,8 +272,14 @@ class Fleet:
         if self.auth == 'certificate':
             group_vars['ansible_winrm_cert_pem'] = self.client_cert_path
             group_vars['ansible_winrm_cert_key_pem'] = self.client_key_path
-        hosts = {running.name: {'ansible_host': running.address, 'ansible_port': running.port,
-                                'xprotect_go_simulator_control': running.control_url} for running in self.hosts}
+        hosts = {
+            running.name: {
+                'ansible_host': running.address,
+                'ansible_port': running.port,
+                'xprotect_go_simulator_control': running.control_url,
+            }
+            for running in self.hosts
+        }
         return {'all': {'children': {group: {'vars': group_vars, 'hosts': hosts}}}}
 
     def write_inventory(self, path: str, group: str = 'xprotect') -> str:
@@ -251,6 +292,15 @@ class Fleet:
 
     def state_dict(self) -> dict[str, t.Any]:
         """What `--state-file` writes: control URL and token, CA path and the hosts (no password)."""
-        return {'control_url': self.control_url, 'control_token': self.control_token, 'ca_path': self.ca_path, 'auth': self.auth, 'scheme': self.scheme,
-                'username': self.username, 'client_cert_path': self.client_cert_path, 'client_key_path': self.client_key_path,
-                'cost_model': self.cost_model.name, 'hosts': [running.as_dict() for running in self.hosts]}
+        return {
+            'control_url': self.control_url,
+            'control_token': self.control_token,
+            'ca_path': self.ca_path,
+            'auth': self.auth,
+            'scheme': self.scheme,
+            'username': self.username,
+            'client_cert_path': self.client_cert_path,
+            'client_key_path': self.client_key_path,
+            'cost_model': self.cost_model.name,
+            'hosts': [running.as_dict() for running in self.hosts],
+        }

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 WSMAN_PATH = '/wsman'
 SERVER_HEADER = 'Microsoft-HTTPAPI/2.0'
 SOAP_CONTENT_TYPE = 'application/soap+xml;charset=UTF-8'
-IDLE_TIMEOUT = 120.0      # HTTP.sys drops idle keep-alive connections after about two minutes
+IDLE_TIMEOUT = 120.0  # HTTP.sys drops idle keep-alive connections after about two minutes
 # Once a request has begun, each read of its headers and body must make progress within this many
 # seconds, or the connection is dropped without an answer (HTTP.sys' HeaderWait/EntityBody timeouts,
 # shorter here: a stalled client must not hold a thread for minutes). Per listener: body_timeout.
@@ -94,10 +94,11 @@ class WsmanRequestHandler(AuthenticationMixin, http.server.BaseHTTPRequestHandle
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """HTTP.sys' own error page (bad request line, unknown path, unsupported version...)."""
         reason = message or self.responses.get(code, ('Error',))[0]
-        page = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">\r\n'
-                '<HTML><HEAD><TITLE>%s</TITLE>\r\n<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>\r\n'
-                '<BODY><h2>%s</h2>\r\n<hr><p>HTTP Error %d. %s</p>\r\n</BODY></HTML>\r\n'
-                % (reason, reason, code, explain or reason)).encode('ascii', errors='replace')
+        page = (
+            '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">\r\n'
+            '<HTML><HEAD><TITLE>%s</TITLE>\r\n<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>\r\n'
+            '<BODY><h2>%s</h2>\r\n<hr><p>HTTP Error %d. %s</p>\r\n</BODY></HTML>\r\n' % (reason, reason, code, explain or reason)
+        ).encode('ascii', errors='replace')
         self._respond(code, page, 'text/html; charset=us-ascii', close=code >= 500 or code == 400, reason=reason)
 
     def _unauthorized(self, close=True):

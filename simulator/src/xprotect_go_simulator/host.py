@@ -46,8 +46,13 @@ class SimulatedHost:
     endless_enumeration (fault injection): when true, enumerations never end; every page carries a context.
     """
 
-    def __init__(self, name: str, profile: str = 'standard', overrides: dict[str, dict[str, t.Any]] | None = None,
-                 clock: t.Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        name: str,
+        profile: str = 'standard',
+        overrides: dict[str, dict[str, t.Any]] | None = None,
+        clock: t.Callable[[], float] = time.time,
+    ) -> None:
         if profile not in PROFILES:
             raise ValueError('unknown profile %r; known: %s' % (profile, ', '.join(sorted(PROFILES))))
         self.name = name
@@ -205,17 +210,24 @@ class SimulatedHost:
         if uri != SERVICE_URI.lower():
             raise _unknown_resource(uri)
         service = self._selected_service(request)
-        return soap.envelope('transfer', soap.ACTION_GET + 'Response', request.message_id,
-                             query.instance(self._scm, service, now), request.operation_id)
+        return soap.envelope(
+            'transfer', soap.ACTION_GET + 'Response', request.message_id, query.instance(self._scm, service, now), request.operation_id
+        )
 
     def _selected_service(self, request):
         selectors = {name.lower(): value for name, value in request.selectors.items()}
         if not selectors:
-            raise wsman_faults.selector_fault('InsufficientSelectors', 2150858842, 'The WS-Management service cannot process '
-                                              'the request because the request did not contain all required selectors. ')
+            raise wsman_faults.selector_fault(
+                'InsufficientSelectors',
+                2150858842,
+                'The WS-Management service cannot process the request because the request did not contain all required selectors. ',
+            )
         if set(selectors) != {'name'}:
-            raise wsman_faults.selector_fault('UnexpectedSelectors', 2150858843, 'The WS-Management service cannot process '
-                                              'the request because the request contained invalid selectors for the resource. ')
+            raise wsman_faults.selector_fault(
+                'UnexpectedSelectors',
+                2150858843,
+                'The WS-Management service cannot process the request because the request contained invalid selectors for the resource. ',
+            )
         service = self._scm.find(selectors['name'])
         if service is None:
             raise wsman_faults.instance_not_found(SERVICE_CLASS, 'Name', selectors['name'])
@@ -223,7 +235,7 @@ class SimulatedHost:
 
     def _invoke(self, request, username, now):
         uri = request.resource_uri.lower()
-        requested = request.action[len(uri) + 1:]
+        requested = request.action[len(uri) + 1 :]
         class_uri, methods = (SERVICE_URI, SERVICE_METHODS) if uri == SERVICE_URI.lower() else (STDREGPROV_URI, StdRegProv.METHODS)
         method = next((name for name in methods if name.lower() == requested.lower()), None)
         if method is None:

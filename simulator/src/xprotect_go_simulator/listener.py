@@ -119,10 +119,17 @@ class ListenerStats:
 
     def as_dict(self) -> dict[str, t.Any]:
         with self._lock:
-            return {'http_requests': self._http_requests, 'http_responses': self._http_responses, 'soap_requests': self._soap_requests,
-                    'by_action': dict(self._by_action), 'delayed_answers': self._delayed_answers,
-                    'delayed_seconds': self._delayed_seconds, 'lost_answers': dict(self._lost_answers),
-                    'charged': {kind: dict(entry) for kind, entry in self._charged.items()}, 'charged_seconds': self._charged_seconds}
+            return {
+                'http_requests': self._http_requests,
+                'http_responses': self._http_responses,
+                'soap_requests': self._soap_requests,
+                'by_action': dict(self._by_action),
+                'delayed_answers': self._delayed_answers,
+                'delayed_seconds': self._delayed_seconds,
+                'lost_answers': dict(self._lost_answers),
+                'charged': {kind: dict(entry) for kind, entry in self._charged.items()},
+                'charged_seconds': self._charged_seconds,
+            }
 
 
 class WsmanListener:
@@ -133,11 +140,23 @@ class WsmanListener:
     for each operation (costs.py: 'instant', the default, or 'windows'), waited out before the host answers.
     """
 
-    def __init__(self, state: t.Any, address: str = '127.0.0.1', port: int = 0, scheme: str = 'http',
-                 auth: str | t.Iterable[str] = 'basic', users: t.Mapping[str, str] | None = None, tls: TlsMaterial | None = None,
-                 delay: float = 0.0, allow_unencrypted: bool | None = None, acceptor: Acceptor | None = None, name: str | None = None,
-                 body_timeout: float = REQUEST_TIMEOUT, code_page: str = DEFAULT_CODE_PAGE,
-                 cost_model: costs.CostModel | str | None = None) -> None:
+    def __init__(
+        self,
+        state: t.Any,
+        address: str = '127.0.0.1',
+        port: int = 0,
+        scheme: str = 'http',
+        auth: str | t.Iterable[str] = 'basic',
+        users: t.Mapping[str, str] | None = None,
+        tls: TlsMaterial | None = None,
+        delay: float = 0.0,
+        allow_unencrypted: bool | None = None,
+        acceptor: Acceptor | None = None,
+        name: str | None = None,
+        body_timeout: float = REQUEST_TIMEOUT,
+        code_page: str = DEFAULT_CODE_PAGE,
+        cost_model: costs.CostModel | str | None = None,
+    ) -> None:
         self.state = state
         self.name: str = t.cast(str, name or getattr(state, 'name', address))
         self.address = require_loopback(address)
@@ -244,8 +263,9 @@ class WsmanListener:
             reset_socket(sock)
             return
         connection = Connection(sock)
-        thread = threading.Thread(target=self._serve, args=(connection, client_address), daemon=True,
-                                  name='xpgo-sim-%s-%d' % (self.name, self.port))
+        thread = threading.Thread(
+            target=self._serve, args=(connection, client_address), daemon=True, name='xpgo-sim-%s-%d' % (self.name, self.port)
+        )
         with self._lock:
             self._connections.add(connection)
             self._threads.add(thread)
@@ -327,7 +347,7 @@ class WsmanListener:
         if faults['malformed'] == 'garbage':
             return 200, GARBAGE_BODY, None
         if faults['malformed'] == 'truncated':
-            return 200, reply[:len(reply) // 2], None
+            return 200, reply[: len(reply) // 2], None
         return status, reply, None
 
     def reset(self) -> None:

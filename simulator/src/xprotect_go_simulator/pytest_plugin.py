@@ -5,10 +5,10 @@
 
 """pytest fixtures for tests that need simulated hosts (loaded by tests/conftest.py).
 
-  sim_fleet(count=1, **Fleet kwargs) -> a started Fleet; every fleet stops at teardown
-  sim_host       -> RunningHost of one standard host (basic over https); .fleet has ca_path, password
-  sim_control    -> ControlClient: get/post/delete with absolute URLs (fleet.control_url, host.control_url)
-  real_inventory -> $XPGO_TEST_INVENTORY (an inventory of real Windows hosts) or None
+sim_fleet(count=1, **Fleet kwargs) -> a started Fleet; every fleet stops at teardown
+sim_host       -> RunningHost of one standard host (basic over https); .fleet has ca_path, password
+sim_control    -> ControlClient: get/post/delete with absolute URLs (fleet.control_url, host.control_url)
+real_inventory -> $XPGO_TEST_INVENTORY (an inventory of real Windows hosts) or None
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def fleet_factory() -> t.Iterator[t.Callable[..., Fleet]]:
         fleet = Fleet(count=count, **kwargs)
         fleets.append(fleet)
         return fleet.start()
+
     try:
         yield start
     finally:

@@ -40,7 +40,9 @@ def all_instances(scm: ServiceControlManager, now: float) -> list[tuple[Service,
 SCHEMA = {SERVICE_CLASS: WIN32_SERVICE_PROPERTIES, eventlog.CLASS: eventlog.PROPERTIES}
 
 
-def select(scm: ServiceControlManager, query_filter: ET.Element | None, now: float, event_log_readers: bool = True) -> tuple[str, str, list[tuple[str, str]]]:
+def select(
+    scm: ServiceControlManager, query_filter: ET.Element | None, now: float, event_log_readers: bool = True
+) -> tuple[str, str, list[tuple[str, str]]]:
     """(class URI, key property, [(key value, item XML)]) a WQL w:Filter selects; raises the faults Windows answers a
     bad filter with. event_log_readers: whether the account may read the System log (Event Log Readers)."""
     if query_filter is None:

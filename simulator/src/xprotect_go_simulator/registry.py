@@ -57,7 +57,7 @@ class StdRegProv:
         value_name = (params.get('svaluename') or '').lower()
         if hive != HKEY_LOCAL_MACHINE or not key.startswith(SERVICES_KEY):
             return REG_NOT_FOUND
-        service = self.scm.find(key[len(SERVICES_KEY):])
+        service = self.scm.find(key[len(SERVICES_KEY) :])
         if service is None:
             return REG_NOT_FOUND
         return service, value_name

@@ -38,13 +38,51 @@ SERVICE_CLASS = 'Win32_Service'
 SERVICE_URI = soap.WMI_BASE + 'root/cimv2/Win32_Service'
 
 # Every property of a Win32_Service instance, in the order WinRM writes them.
-WIN32_SERVICE_PROPERTIES = tuple(sorted((
-    'AcceptPause', 'AcceptStop', 'Caption', 'CheckPoint', 'CreationClassName', 'DelayedAutoStart', 'Description',
-    'DesktopInteract', 'DisplayName', 'ErrorControl', 'ExitCode', 'InstallDate', 'Name', 'PathName', 'ProcessId',
-    'ServiceSpecificExitCode', 'ServiceType', 'Started', 'StartMode', 'StartName', 'State', 'Status',
-    'SystemCreationClassName', 'SystemName', 'TagId', 'WaitHint'), key=str.lower))
-SNAPSHOT_KEYS = ('Name', 'DisplayName', 'State', 'StartMode', 'DelayedAutoStart', 'StartName', 'ProcessId', 'ExitCode',
-                 'AcceptStop', 'PathName')
+WIN32_SERVICE_PROPERTIES = tuple(
+    sorted(
+        (
+            'AcceptPause',
+            'AcceptStop',
+            'Caption',
+            'CheckPoint',
+            'CreationClassName',
+            'DelayedAutoStart',
+            'Description',
+            'DesktopInteract',
+            'DisplayName',
+            'ErrorControl',
+            'ExitCode',
+            'InstallDate',
+            'Name',
+            'PathName',
+            'ProcessId',
+            'ServiceSpecificExitCode',
+            'ServiceType',
+            'Started',
+            'StartMode',
+            'StartName',
+            'State',
+            'Status',
+            'SystemCreationClassName',
+            'SystemName',
+            'TagId',
+            'WaitHint',
+        ),
+        key=str.lower,
+    )
+)
+SNAPSHOT_KEYS = (
+    'Name',
+    'DisplayName',
+    'State',
+    'StartMode',
+    'DelayedAutoStart',
+    'StartName',
+    'ProcessId',
+    'ExitCode',
+    'AcceptStop',
+    'PathName',
+)
 # ChangeStartMode's argument -> the StartMode WMI then reports.
 CHANGE_START_MODES = {'automatic': 'Auto', 'manual': 'Manual', 'disabled': 'Disabled'}
 
@@ -61,9 +99,9 @@ LOGON_FAILED = 15
 CIRCULAR_DEPENDENCY = 18
 INVALID_PARAMETER = 21
 
-PROCESS_TERMINATED = 1067         # ExitCode of a crashed service
-CHECKPOINT_SECONDS = 0.5          # a pending service advances its CheckPoint this often
-HUNG_WAIT_HINT = 2000             # ms; a hung service reports a wait hint but never advances
+PROCESS_TERMINATED = 1067  # ExitCode of a crashed service
+CHECKPOINT_SECONDS = 0.5  # a pending service advances its CheckPoint this often
+HUNG_WAIT_HINT = 2000  # ms; a hung service reports a wait hint but never advances
 
 
 def account_name(user: str | None) -> str:
@@ -84,7 +122,7 @@ class Service:
     __slots__ = ('config', 'state', 'process_id', 'exit_code', 'plan', 'pending')
 
     def __init__(self, config: dict[str, t.Any]) -> None:
-        self.config = config            # configure() vocabulary: Win32_Service properties + behaviour keys
+        self.config = config  # configure() vocabulary: Win32_Service properties + behaviour keys
         self.state = config['State']
         self.exit_code = config['ExitCode']
         self.process_id = 0
@@ -122,7 +160,7 @@ class ServiceControlManager:
         for service in self.services.values():
             if service.state != 'Stopped' and not service.process_id:
                 service.process_id = self._new_pid()
-        self.history = []       # overrides are the starting point, not events
+        self.history = []  # overrides are the starting point, not events
 
     def now(self) -> float:
         """The clock's time, after applying every transition due by then."""
@@ -131,7 +169,7 @@ class ServiceControlManager:
         return now
 
     def _new_pid(self):
-        self._next_pid += 4      # Windows process ids are multiples of 4
+        self._next_pid += 4  # Windows process ids are multiples of 4
         return self._next_pid
 
     def sorted_services(self) -> list[Service]:
@@ -245,8 +283,10 @@ class ServiceControlManager:
             raise ValueError('a service name is required')
         unknown = set(changes) - PROPERTY_KEYS - BEHAVIOUR_KEYS
         if unknown:
-            raise ValueError('unknown settings %s for service %r; known: %s, add, remove'
-                             % (', '.join(sorted(unknown)), name, ', '.join(sorted(PROPERTY_KEYS | BEHAVIOUR_KEYS))))
+            raise ValueError(
+                'unknown settings %s for service %r; known: %s, add, remove'
+                % (', '.join(sorted(unknown)), name, ', '.join(sorted(PROPERTY_KEYS | BEHAVIOUR_KEYS)))
+            )
         values = validated(changes)
         service = self.find(name)
         if remove:
@@ -336,7 +376,7 @@ class ServiceControlManager:
         steps = [(now, 'Start Pending', 0)]
         running_at = None
         if config['stuck'] == 'Start Pending':
-            steps = steps[:1]       # hung: no further transition ever comes
+            steps = steps[:1]  # hung: no further transition ever comes
         elif config['fail_start_exit_code']:
             steps.append((finish, 'Stopped', config['fail_start_exit_code']))
         else:

@@ -50,8 +50,15 @@ WMI_PROVIDER = ('WMI Provider', '%systemroot%\\system32\\WsmWmiPl.dll')
 _ENVELOPE_NAMESPACES = {
     'enumeration': (('s', NS_SOAP), ('a', NS_ADDRESSING), ('n', NS_ENUMERATION), ('w', NS_WSMAN)),
     'transfer': (('s', NS_SOAP), ('a', NS_ADDRESSING), ('x', NS_TRANSFER), ('w', NS_WSMAN), ('p', NS_MS_WSMAN)),
-    'fault': (('s', NS_SOAP), ('a', NS_ADDRESSING), ('x', NS_TRANSFER), ('e', NS_EVENTING), ('n', NS_ENUMERATION),
-              ('w', NS_WSMAN), ('p', NS_MS_WSMAN)),
+    'fault': (
+        ('s', NS_SOAP),
+        ('a', NS_ADDRESSING),
+        ('x', NS_TRANSFER),
+        ('e', NS_EVENTING),
+        ('n', NS_ENUMERATION),
+        ('w', NS_WSMAN),
+        ('p', NS_MS_WSMAN),
+    ),
 }
 
 
@@ -71,18 +78,27 @@ def text(value: object) -> str:
 class Fault(Exception):
     """A WS-Management fault; raise it anywhere while handling a request, render() writes the reply."""
 
-    def __init__(self, subcode: str, hresult: int, reason: str, action: str = FAULT_ACTION_WSMAN, code: str = 's:Sender',
-                 detail: str | None = None, provider: tuple[str, str] | None = None, provider_message: str | None = None,
-                 extended_status: dict[str, t.Any] | None = None) -> None:
+    def __init__(
+        self,
+        subcode: str,
+        hresult: int,
+        reason: str,
+        action: str = FAULT_ACTION_WSMAN,
+        code: str = 's:Sender',
+        detail: str | None = None,
+        provider: tuple[str, str] | None = None,
+        provider_message: str | None = None,
+        extended_status: dict[str, t.Any] | None = None,
+    ) -> None:
         super().__init__(reason)
-        self.subcode = subcode            # e.g. 'w:InvalidSelectors' (prefix declared on the fault envelope)
-        self.hresult = hresult            # decimal HRESULT for f:WSManFault/@Code
-        self.reason = reason              # Windows' message text, trailing space included
+        self.subcode = subcode  # e.g. 'w:InvalidSelectors' (prefix declared on the fault envelope)
+        self.hresult = hresult  # decimal HRESULT for f:WSManFault/@Code
+        self.reason = reason  # Windows' message text, trailing space included
         self.action = action
-        self.code = code                  # 's:Sender' or 's:Receiver'
-        self.detail = detail              # w:FaultDetail name under FAULT_DETAIL, or None
-        self.provider = provider          # (name, dll path) when a provider (WMI) raised it, else None
-        self.provider_message = provider_message or reason   # the provider's own text, nested in f:ProviderFault
+        self.code = code  # 's:Sender' or 's:Receiver'
+        self.detail = detail  # w:FaultDetail name under FAULT_DETAIL, or None
+        self.provider = provider  # (name, dll path) when a provider (WMI) raised it, else None
+        self.provider_message = provider_message or reason  # the provider's own text, nested in f:ProviderFault
         self.extended_status = extended_status  # {Operation, ParameterInfo, ProviderName} of WMI's __ExtendedStatus
         self.relates_to: str | None = None  # the request's MessageID, once known
 
@@ -95,28 +111,34 @@ class Fault(Exception):
             if self.extended_status:
                 inner += '<f:ExtendedError>%s</f:ExtendedError>' % _extended_status(self.extended_status)
             message = '<f:ProviderFault provider=%s path=%s>%s</f:ProviderFault>' % (
-                quoteattr(self.provider[0]), quoteattr(self.provider[1]), inner)
+                quoteattr(self.provider[0]),
+                quoteattr(self.provider[1]),
+                inner,
+            )
         else:
             message = escape(self.reason)
         detail = '<w:FaultDetail>%s%s</w:FaultDetail>' % (FAULT_DETAIL, self.detail) if self.detail else ''
-        body = ('<s:Fault><s:Code><s:Value>%s</s:Value><s:Subcode><s:Value>%s</s:Value></s:Subcode></s:Code>'
-                '<s:Reason><s:Text xml:lang="en-US">%s</s:Text></s:Reason>'
-                '<s:Detail>%s%s<f:Message>%s</f:Message></f:WSManFault></s:Detail></s:Fault>'
-                % (self.code, self.subcode, escape(self.reason), detail, wsman_fault, message))
+        body = (
+            '<s:Fault><s:Code><s:Value>%s</s:Value><s:Subcode><s:Value>%s</s:Value></s:Subcode></s:Code>'
+            '<s:Reason><s:Text xml:lang="en-US">%s</s:Text></s:Reason>'
+            '<s:Detail>%s%s<f:Message>%s</f:Message></f:WSManFault></s:Detail></s:Fault>'
+            % (self.code, self.subcode, escape(self.reason), detail, wsman_fault, message)
+        )
         return envelope('fault', self.action, relates_to, body)
 
 
 def _extended_status(status):
     """WMI's __ExtendedStatus as Windows Server 2012 R2 and later write it (typed cim: values)."""
     uri = 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/__ExtendedStatus'
-    return ('<p:__ExtendedStatus xmlns:xsi="%s" xmlns:p="%s" xmlns:cim="%s" xsi:type="p:__ExtendedStatus_Type">'
-            '<p:Description xsi:nil="true" xsi:type="cim:cimString"/>'
-            '<p:Operation xsi:type="cim:cimString">%s</p:Operation>'
-            '<p:ParameterInfo xsi:type="cim:cimString">%s</p:ParameterInfo>'
-            '<p:ProviderName xsi:type="cim:cimString">%s</p:ProviderName>'
-            '<p:StatusCode xsi:nil="true" xsi:type="cim:cimUnsignedInt"/></p:__ExtendedStatus>'
-            % (NS_XSI, uri, NS_CIM_COMMON, escape(status['Operation']), escape(status['ParameterInfo']),
-               escape(status['ProviderName'])))
+    return (
+        '<p:__ExtendedStatus xmlns:xsi="%s" xmlns:p="%s" xmlns:cim="%s" xsi:type="p:__ExtendedStatus_Type">'
+        '<p:Description xsi:nil="true" xsi:type="cim:cimString"/>'
+        '<p:Operation xsi:type="cim:cimString">%s</p:Operation>'
+        '<p:ParameterInfo xsi:type="cim:cimString">%s</p:ParameterInfo>'
+        '<p:ProviderName xsi:type="cim:cimString">%s</p:ProviderName>'
+        '<p:StatusCode xsi:nil="true" xsi:type="cim:cimUnsignedInt"/></p:__ExtendedStatus>'
+        % (NS_XSI, uri, NS_CIM_COMMON, escape(status['Operation']), escape(status['ParameterInfo']), escape(status['ProviderName']))
+    )
 
 
 def envelope(kind: str, action: str, relates_to: str | None, body: str, operation_id: str | None = None) -> str:
@@ -149,8 +171,10 @@ def _property_xml(tag, value, datetime_tag):
 
 def instance_xml(class_uri: str, class_name: str, properties: t.Iterable[tuple[str, object]]) -> str:
     """A WMI instance (SELECT *, Get): p:<Class> with every property p:-qualified, nulls as xsi:nil."""
-    parts = ['<p:%s xmlns:xsi="%s" xmlns:p="%s" xmlns:cim="%s" xsi:type="p:%s_Type">'
-             % (class_name, NS_XSI, class_uri, NS_CIM_COMMON, class_name)]
+    parts = [
+        '<p:%s xmlns:xsi="%s" xmlns:p="%s" xmlns:cim="%s" xsi:type="p:%s_Type">'
+        % (class_name, NS_XSI, class_uri, NS_CIM_COMMON, class_name)
+    ]
     parts.extend(_property_xml('p:' + name, value, 'cim:Datetime') for name, value in properties)
     parts.append('</p:%s>' % class_name)
     return ''.join(parts)
@@ -179,15 +203,18 @@ class Request:
     action: str
     message_id: str
     resource_uri: str
-    body: ET.Element                       # s:Body
-    selectors: dict = field(default_factory=dict)   # name as sent -> value
+    body: ET.Element  # s:Body
+    selectors: dict = field(default_factory=dict)  # name as sent -> value
     operation_id: str | None = None
     max_envelope_size: int | None = None
 
 
 def _schema_error(what):
-    return Fault('w:SchemaValidationError', 2150858817,
-                 'The SOAP XML in the message does not match the corresponding XML schema definition. %s ' % what)
+    return Fault(
+        'w:SchemaValidationError',
+        2150858817,
+        'The SOAP XML in the message does not match the corresponding XML schema definition. %s ' % what,
+    )
 
 
 def parse_request(data: bytes | str) -> Request:
@@ -195,11 +222,15 @@ def parse_request(data: bytes | str) -> Request:
     try:
         root = ET.fromstring(data)
     except ET.ParseError:
-        raise Fault('w:SchemaValidationError', 2150858819,
-                    'The WS-Management service cannot process the request because the XML is invalid. ') from None
+        raise Fault(
+            'w:SchemaValidationError', 2150858819, 'The WS-Management service cannot process the request because the XML is invalid. '
+        ) from None
     if root.tag != '{%s}Envelope' % NS_SOAP:
-        raise Fault('w:SchemaValidationError', 2150858817, 'The WS-Management service cannot process the request. '
-                    'The request is not a SOAP 1.2 envelope. ')
+        raise Fault(
+            'w:SchemaValidationError',
+            2150858817,
+            'The WS-Management service cannot process the request. The request is not a SOAP 1.2 envelope. ',
+        )
     header = root.find('{%s}Header' % NS_SOAP)
     body = root.find('{%s}Body' % NS_SOAP)
     if header is None or body is None:
@@ -207,8 +238,12 @@ def parse_request(data: bytes | str) -> Request:
     action = _header_text(header, NS_ADDRESSING, 'Action')
     message_id = _header_text(header, NS_ADDRESSING, 'MessageID')
     if not action or not message_id:
-        raise Fault('a:MessageInformationHeaderRequired', 2150858769, 'The WS-Management service cannot process the request. '
-                    'The request does not have all the expected SOAP headers. ', action=FAULT_ACTION_ADDRESSING)
+        raise Fault(
+            'a:MessageInformationHeaderRequired',
+            2150858769,
+            'The WS-Management service cannot process the request. The request does not have all the expected SOAP headers. ',
+            action=FAULT_ACTION_ADDRESSING,
+        )
     try:
         return _request(header, body, action, message_id)
     except Fault as fault:
@@ -219,10 +254,20 @@ def parse_request(data: bytes | str) -> Request:
 def _request(header, body, action, message_id):
     resource_uri = _header_text(header, NS_WSMAN, 'ResourceURI')
     if not resource_uri:
-        raise Fault('a:DestinationUnreachable', 2150858811, 'The WS-Management service cannot process the request. The resource URI '
-                    'is missing or it has an incorrect format. ', action=FAULT_ACTION_ADDRESSING, detail='InvalidResourceURI')
-    request = Request(action=action, message_id=message_id, resource_uri=resource_uri, body=body,
-                      operation_id=_header_text(header, NS_MS_WSMAN, 'OperationID'))
+        raise Fault(
+            'a:DestinationUnreachable',
+            2150858811,
+            'The WS-Management service cannot process the request. The resource URI is missing or it has an incorrect format. ',
+            action=FAULT_ACTION_ADDRESSING,
+            detail='InvalidResourceURI',
+        )
+    request = Request(
+        action=action,
+        message_id=message_id,
+        resource_uri=resource_uri,
+        body=body,
+        operation_id=_header_text(header, NS_MS_WSMAN, 'OperationID'),
+    )
     size = _header_text(header, NS_WSMAN, 'MaxEnvelopeSize')
     if size:
         request.max_envelope_size = parse_count(size, 'MaxEnvelopeSize')
@@ -231,8 +276,12 @@ def _request(header, body, action, message_id):
         for selector in selector_set.findall('{%s}Selector' % NS_WSMAN):
             name = selector.get('Name')
             if not name or name in request.selectors:
-                raise Fault('w:InvalidSelectors', 2150858847, 'The WS-Management service cannot process the request because '
-                            'the request contains duplicate selectors. ', detail='DuplicateSelectors')
+                raise Fault(
+                    'w:InvalidSelectors',
+                    2150858847,
+                    'The WS-Management service cannot process the request because the request contains duplicate selectors. ',
+                    detail='DuplicateSelectors',
+                )
             request.selectors[name] = selector.text or ''
     return request
 
@@ -265,23 +314,35 @@ def is_nil(element: ET.Element) -> bool:
     return element.get('{%s}nil' % NS_XSI) in ('true', '1')
 
 
-def build_request(action: str, resource_uri: str, body: str = '', selectors: t.Mapping[str, object] | None = None,
-                  message_id: str | None = None, operation_id: str | None = None, max_envelope_size: int = 153600) -> bytes:
+def build_request(
+    action: str,
+    resource_uri: str,
+    body: str = '',
+    selectors: t.Mapping[str, object] | None = None,
+    message_id: str | None = None,
+    operation_id: str | None = None,
+    max_envelope_size: int = 153600,
+) -> bytes:
     """A request envelope as a WinRM client sends it (for tests of the simulator and its listener). body is XML text."""
-    header = ['<a:Action s:mustUnderstand="true">%s</a:Action>' % escape(action),
-              '<a:MessageID>%s</a:MessageID>' % escape(message_id or new_uuid()),
-              '<a:ReplyTo><a:Address s:mustUnderstand="true">%s</a:Address></a:ReplyTo>' % ANONYMOUS,
-              '<w:ResourceURI s:mustUnderstand="true">%s</w:ResourceURI>' % escape(resource_uri),
-              '<w:MaxEnvelopeSize s:mustUnderstand="true">%d</w:MaxEnvelopeSize>' % max_envelope_size,
-              '<w:OperationTimeout>PT20S</w:OperationTimeout>']
+    header = [
+        '<a:Action s:mustUnderstand="true">%s</a:Action>' % escape(action),
+        '<a:MessageID>%s</a:MessageID>' % escape(message_id or new_uuid()),
+        '<a:ReplyTo><a:Address s:mustUnderstand="true">%s</a:Address></a:ReplyTo>' % ANONYMOUS,
+        '<w:ResourceURI s:mustUnderstand="true">%s</w:ResourceURI>' % escape(resource_uri),
+        '<w:MaxEnvelopeSize s:mustUnderstand="true">%d</w:MaxEnvelopeSize>' % max_envelope_size,
+        '<w:OperationTimeout>PT20S</w:OperationTimeout>',
+    ]
     if operation_id:
         header.append('<p:OperationID s:mustUnderstand="false">%s</p:OperationID>' % escape(operation_id))
     if selectors:
-        header.append('<w:SelectorSet>%s</w:SelectorSet>' % ''.join(
-            '<w:Selector Name=%s>%s</w:Selector>' % (quoteattr(name), escape(str(value))) for name, value in selectors.items()))
-    return ('<s:Envelope xmlns:s="%s" xmlns:a="%s" xmlns:n="%s" xmlns:w="%s" xmlns:p="%s" xmlns:xsi="%s"><s:Header>%s</s:Header>'
-            '<s:Body>%s</s:Body></s:Envelope>' % (NS_SOAP, NS_ADDRESSING, NS_ENUMERATION, NS_WSMAN, NS_MS_WSMAN, NS_XSI,
-                                                  ''.join(header), body)).encode('utf-8')
+        header.append(
+            '<w:SelectorSet>%s</w:SelectorSet>'
+            % ''.join('<w:Selector Name=%s>%s</w:Selector>' % (quoteattr(name), escape(str(value))) for name, value in selectors.items())
+        )
+    return (
+        '<s:Envelope xmlns:s="%s" xmlns:a="%s" xmlns:n="%s" xmlns:w="%s" xmlns:p="%s" xmlns:xsi="%s"><s:Header>%s</s:Header>'
+        '<s:Body>%s</s:Body></s:Envelope>' % (NS_SOAP, NS_ADDRESSING, NS_ENUMERATION, NS_WSMAN, NS_MS_WSMAN, NS_XSI, ''.join(header), body)
+    ).encode('utf-8')
 
 
 def enumerate_body(wql: str | None = None, optimize: bool = True, max_elements: int | None = None) -> str:

@@ -29,8 +29,9 @@ VALID_DAYS = 30
 
 
 def _name(common_name):
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'xprotect.go simulator'),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name(
+        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'xprotect.go simulator'), x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    )
 
 
 def _der_utf8_string(text):
@@ -44,13 +45,13 @@ def _der_utf8_string(text):
 
 
 def _parse_der_utf8_string(der):
-    if len(der) < 2 or der[0] != 0x0c:
+    if len(der) < 2 or der[0] != 0x0C:
         return None
     length, start = der[1], 2
     if length & 0x80:
-        size = length & 0x7f
-        length, start = int.from_bytes(der[2:2 + size], 'big'), 2 + size
-    return der[start:start + length].decode('utf-8', errors='replace')
+        size = length & 0x7F
+        length, start = int.from_bytes(der[2 : 2 + size], 'big'), 2 + size
+    return der[start : start + length].decode('utf-8', errors='replace')
 
 
 def _write(path, data):
@@ -84,33 +85,58 @@ class TlsMaterial:
         self._server_contexts: dict[bool, ssl.SSLContext] = {}
 
     def _builder(self, subject, issuer, public_key, is_ca):
-        return (x509.CertificateBuilder()
-                .subject_name(subject)
-                .issuer_name(issuer)
-                .public_key(public_key)
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(self._now - datetime.timedelta(days=1))
-                .not_valid_after(self._now + datetime.timedelta(days=VALID_DAYS))
-                .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-                .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False))
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(self._now - datetime.timedelta(days=1))
+            .not_valid_after(self._now + datetime.timedelta(days=VALID_DAYS))
+            .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        )
 
     def _build_ca(self):
         name = _name('xprotect.go simulator CA')
         builder = self._builder(name, name, self._ca_key.public_key(), True)
-        builder = builder.add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                                      data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                                      encipher_only=False, decipher_only=False), critical=True)
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         return builder.sign(self._ca_key, hashes.SHA256())
 
     def _leaf(self, subject, san, usage):
         builder = self._builder(subject, self._ca_cert.subject, self._leaf_key.public_key(), False)
-        builder = (builder
-                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self._ca_key.public_key()), critical=False)
-                   .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                                data_encipherment=False, key_agreement=True, key_cert_sign=False, crl_sign=False,
-                                                encipher_only=False, decipher_only=False), critical=True)
-                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-                   .add_extension(x509.SubjectAlternativeName(san), critical=False))
+        builder = (
+            builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self._ca_key.public_key()), critical=False)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=True,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.SubjectAlternativeName(san), critical=False)
+        )
         return builder.sign(self._ca_key, hashes.SHA256())
 
     def _build_server(self, addresses, hostnames):

@@ -7,10 +7,35 @@
 
 from __future__ import annotations
 
-PROPERTY_KEYS = frozenset(('DisplayName', 'Description', 'PathName', 'State', 'StartMode', 'DelayedAutoStart', 'StartName',
-                           'AcceptStop', 'AcceptPause', 'ServiceType', 'ErrorControl', 'DesktopInteract', 'ExitCode'))
-BEHAVIOUR_KEYS = frozenset(('start_seconds', 'stop_seconds', 'fail_start_exit_code', 'stuck', 'crash_after_seconds',
-                            'deny_users', 'depends_on', 'recovery_restart_seconds'))
+PROPERTY_KEYS = frozenset(
+    (
+        'DisplayName',
+        'Description',
+        'PathName',
+        'State',
+        'StartMode',
+        'DelayedAutoStart',
+        'StartName',
+        'AcceptStop',
+        'AcceptPause',
+        'ServiceType',
+        'ErrorControl',
+        'DesktopInteract',
+        'ExitCode',
+    )
+)
+BEHAVIOUR_KEYS = frozenset(
+    (
+        'start_seconds',
+        'stop_seconds',
+        'fail_start_exit_code',
+        'stuck',
+        'crash_after_seconds',
+        'deny_users',
+        'depends_on',
+        'recovery_restart_seconds',
+    )
+)
 STATES = ('Stopped', 'Start Pending', 'Stop Pending', 'Running', 'Paused')
 PENDING_STATES = ('Start Pending', 'Stop Pending')
 START_MODES = ('Auto', 'Manual', 'Disabled', 'Boot', 'System')

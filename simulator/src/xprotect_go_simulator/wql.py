@@ -43,15 +43,22 @@ ASSOCIATOR_OPTIONS = ('AssocClass', 'ResultClass', 'Role', 'ResultRole')
 
 _PATH_HEAD = re.compile(r'\s*(?P<cls>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\.\s*(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*)?=\s*')
 
-_COMPARE = {'=': operator.eq, '<>': operator.ne, '!=': operator.ne, '<': operator.lt, '>': operator.gt,
-            '<=': operator.le, '>=': operator.ge}
+_COMPARE = {
+    '=': operator.eq,
+    '<>': operator.ne,
+    '!=': operator.ne,
+    '<': operator.lt,
+    '>': operator.gt,
+    '<=': operator.le,
+    '>=': operator.ge,
+}
 _MIRROR = {'<': '>', '>': '<', '<=': '>=', '>=': '<='}
 
 
 @dataclass(frozen=True)
 class SelectQuery:
     class_name: str
-    properties: tuple | None      # canonical property names in the order named; None for '*'
+    properties: tuple | None  # canonical property names in the order named; None for '*'
     condition: Callable[[dict], bool]  # callable(instance: dict) -> bool
 
     def matches(self, instance: dict) -> bool:
@@ -60,9 +67,9 @@ class SelectQuery:
 
 @dataclass(frozen=True)
 class AssociatorsQuery:
-    class_name: str               # class of the source object
-    key: str                      # its key property (canonical name)
-    value: object                 # the key's value
+    class_name: str  # class of the source object
+    key: str  # its key property (canonical name)
+    value: object  # the key's value
     assoc_class: str | None = None
     result_class: str | None = None
     role: str | None = None
@@ -235,6 +242,7 @@ class _Parser:
             def like(instance):
                 current = instance[prop]
                 return isinstance(current, str) and pattern.fullmatch(current) is not None
+
             return (lambda instance: not like(instance)) if negate else like
         op = self.operator()
         is_literal, value = self.literal()
@@ -264,9 +272,15 @@ class _Parser:
             if not options:
                 self.fail(self.peek(), 'AssocClass, ResultClass, Role or ResultRole')
         self.end()
-        return AssociatorsQuery(class_name, key, value, assoc_class=options.get('AssocClass'),
-                                result_class=options.get('ResultClass'), role=options.get('Role'),
-                                result_role=options.get('ResultRole'))
+        return AssociatorsQuery(
+            class_name,
+            key,
+            value,
+            assoc_class=options.get('AssocClass'),
+            result_class=options.get('ResultClass'),
+            role=options.get('Role'),
+            result_role=options.get('ResultRole'),
+        )
 
     def object_path(self, token):
         """Class.Key="value" (or Class="value", naming the class's key implicitly) from a {path} token."""
@@ -275,7 +289,7 @@ class _Parser:
             raise WqlError('invalid object path {%s}: expected Class.Key="value"' % token.value)
         class_name = self.resolve_class(match.group('cls'))
         key = self.resolve_property(match.group('key')) if match.group('key') else None
-        rest = token.value[match.end():]
+        rest = token.value[match.end() :]
         value: object
         if rest[:1] in ('"', "'"):
             value, end = scan_string(rest, 0)
@@ -313,6 +327,7 @@ def _comparison(prop, op, literal):
         if isinstance(value, str):
             return compare(value.casefold(), other.casefold())
         return compare(value, other)
+
     return test
 
 

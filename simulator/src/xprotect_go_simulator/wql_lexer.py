@@ -14,12 +14,15 @@ from dataclasses import dataclass
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<number>-?[0-9]+)(?![A-Za-z0-9_])
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op><>|!=|<=|>=|=|<|>)
   | (?P<punct>[(),*])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 class WqlError(ValueError):
@@ -32,7 +35,7 @@ class WqlError(ValueError):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str       # 'number', 'name', 'op', 'punct', 'string', 'path' or 'end'
+    kind: str  # 'number', 'name', 'op', 'punct', 'string', 'path' or 'end'
     value: object
     position: int
 
@@ -54,7 +57,7 @@ def like_pattern(pattern: str) -> re.Pattern[str]:
             end = pattern.find(']', index + 1)
             if end == -1 or end == index + 1:
                 raise WqlError('unclosed or empty [ ] set in LIKE pattern %r' % pattern)
-            out.append(_like_set(pattern[index + 1:end], pattern))
+            out.append(_like_set(pattern[index + 1 : end], pattern))
             index = end
         else:
             out.append(re.escape(char))
@@ -71,7 +74,7 @@ def _like_set(body, pattern):
     while index < len(body):
         if index + 2 < len(body) and body[index + 1] == '-':
             if body[index] > body[index + 2]:
-                raise WqlError('reversed range %r in LIKE pattern %r' % (body[index:index + 3], pattern))
+                raise WqlError('reversed range %r in LIKE pattern %r' % (body[index : index + 3], pattern))
             parts.append('%s-%s' % (re.escape(body[index]), re.escape(body[index + 2])))
             index += 3
         else:
@@ -88,7 +91,7 @@ def scan_string(text: str, start: int) -> tuple[str, int]:
     while index < len(text):
         char = text[index]
         if char == '\\':
-            escaped = text[index + 1:index + 2]
+            escaped = text[index + 1 : index + 2]
             if escaped not in ('\\', "'", '"'):
                 raise WqlError('invalid escape \\%s at position %d' % (escaped, index))
             value.append(escaped)
@@ -109,7 +112,7 @@ def _scan_path(text, start):
         if char in '\'"':
             index = scan_string(text, index)[1]
         elif char == '}':
-            return text[start + 1:index], index + 1
+            return text[start + 1 : index], index + 1
         else:
             index += 1
     raise WqlError('unclosed { at position %d' % start)

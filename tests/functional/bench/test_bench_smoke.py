@@ -42,8 +42,19 @@ ROWS = (
     'Beyond one controller: 10,000 sites, status every 300 s',
 ) + tuple('Status playbook wall time, %d hosts' % count for count in QUICK_FLEET_SIZES)
 # Figures that are compared with a target carry a ratio and a verdict.
-JUDGED = ('status of all services', 'converged no-op', 'ping, inventory winrm hosts', 'ping, delegate_to localhost', 'Restart overhead',
-          'Recording downtime', 'Fleet scaling', 'Status / floor', 'Converged start.yml / floor', 'start all six', 'restart all six')
+JUDGED = (
+    'status of all services',
+    'converged no-op',
+    'ping, inventory winrm hosts',
+    'ping, delegate_to localhost',
+    'Restart overhead',
+    'Recording downtime',
+    'Fleet scaling',
+    'Status / floor',
+    'Converged start.yml / floor',
+    'start all six',
+    'restart all six',
+)
 # Rows whose ratio --quick's two tiny fleets may leave unmeasurable (bench then says n/a instead of a ratio).
 FITTED = ('Fleet scaling', 'Beyond one controller')
 HEADER = 'Cost model: instant (the simulator answers at once; only the network delay is charged). Every figure below ran under it.'
@@ -55,8 +66,15 @@ pytestmark = pytest.mark.slow
 def run_quick_bench(output):
     env = dict(os.environ, XPGO_VENV_BIN=str(Path(sys.executable).parent))
     # A session of its own, so a timeout stops ansible-playbook and the fleets with the benchmark.
-    process = subprocess.Popen([str(REPO / 'bench' / 'run'), '--quick', '--cost-model', 'instant', '--output', str(output)], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [str(REPO / 'bench' / 'run'), '--quick', '--cost-model', 'instant', '--output', str(output)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = process.communicate(timeout=90)
     finally:

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.chromium]
 
 WINDOW = (1200, 1600)
 RENDER_TIMEOUT = 60
-WHITE = (0xff, 0xff, 0xff)
+WHITE = (0xFF, 0xFF, 0xFF)
 EXTRA_DOCS = ('connection_settings', 'least_privilege', 'ci_pipelines', 'reliability', 'awx_aap')
 
 
@@ -70,12 +70,29 @@ class OptionTables(HTMLParser):
 
 def render(browser, page, screenshot, profile):
     """Screenshot a page with headless Chromium; its whole process group goes when done or out of time."""
-    args = [browser, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-            '--disable-background-networking', '--disable-component-update', '--disable-sync',
-            '--user-data-dir=%s' % profile, '--screenshot=%s' % screenshot, '--window-size=%d,%d' % WINDOW,
-            page.as_uri()]
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True, env=dict(os.environ, HOME=str(profile)))
+    args = [
+        browser,
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--user-data-dir=%s' % profile,
+        '--screenshot=%s' % screenshot,
+        '--window-size=%d,%d' % WINDOW,
+        page.as_uri(),
+    ]
+    process = subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=dict(os.environ, HOME=str(profile)),
+    )
     try:
         output = process.communicate(timeout=RENDER_TIMEOUT)[0]
     except subprocess.TimeoutExpired:

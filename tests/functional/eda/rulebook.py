@@ -47,8 +47,9 @@ def engine_problem(eda_bin):
     """What keeps ansible-rulebook from running here, with the command that fixes it; None when nothing does."""
     problems = []
     if not (Path(eda_bin) / 'ansible-rulebook').exists():
-        problems.append('ansible-rulebook is not installed in %s (make .venv-eda/.requirements.stamp, from '
-                        'scripts/requirements-eda.txt)' % eda_bin)
+        problems.append(
+            'ansible-rulebook is not installed in %s (make .venv-eda/.requirements.stamp, from scripts/requirements-eda.txt)' % eda_bin
+        )
     if not java_found():
         problems.append('its rules engine needs Java 17: %s' % JAVA_INSTALL)
     return '; '.join(problems) or None
@@ -64,7 +65,7 @@ class RulebookRun:
         self.inventory = str(inventory)
         self.variables = variables
         self.print_events = print_events
-        self.lines = []         # (seconds since start, line)
+        self.lines = []  # (seconds since start, line)
         self.process = None
         self.started = None
         self._reader = None
@@ -72,20 +73,22 @@ class RulebookRun:
 
     def environment(self):
         env = {key: value for key, value in os.environ.items() if not key.startswith('ANSIBLE_')}
-        env.update({
-            'ANSIBLE_INVENTORY': self.inventory,
-            'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS_DIR),
-            'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
-            'ANSIBLE_NOCOLOR': '1',
-            'ANSIBLE_FORCE_COLOR': '0',
-            'ANSIBLE_HOST_KEY_CHECKING': 'False',
-            'ANSIBLE_RETRY_FILES_ENABLED': '0',
-            # Outside TMPDIR: ansible-playbook keeps its (emptied) base directory.
-            'ANSIBLE_LOCAL_TEMP': str(self.workdir / 'ansible-local'),
-            'ANSIBLE_PYTHON_INTERPRETER': str(self.eda_bin / 'python'),
-            'TMPDIR': str(self.tmpdir),
-            'PATH': os.pathsep.join([str(self.eda_bin), env.get('PATH', '')]),
-        })
+        env.update(
+            {
+                'ANSIBLE_INVENTORY': self.inventory,
+                'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS_DIR),
+                'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
+                'ANSIBLE_NOCOLOR': '1',
+                'ANSIBLE_FORCE_COLOR': '0',
+                'ANSIBLE_HOST_KEY_CHECKING': 'False',
+                'ANSIBLE_RETRY_FILES_ENABLED': '0',
+                # Outside TMPDIR: ansible-playbook keeps its (emptied) base directory.
+                'ANSIBLE_LOCAL_TEMP': str(self.workdir / 'ansible-local'),
+                'ANSIBLE_PYTHON_INTERPRETER': str(self.eda_bin / 'python'),
+                'TMPDIR': str(self.tmpdir),
+                'PATH': os.pathsep.join([str(self.eda_bin), env.get('PATH', '')]),
+            }
+        )
         return env
 
     def start(self):
@@ -95,8 +98,16 @@ class RulebookRun:
         args = [str(self.eda_bin / 'ansible-rulebook'), '-r', RULEBOOK, '-i', self.inventory, '-e', str(variables), '-v']
         args += ['--print-events'] if self.print_events else []
         self.started = time.monotonic()
-        self.process = subprocess.Popen(args, env=self.environment(), cwd=str(self.workdir), stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors='replace')
+        self.process = subprocess.Popen(
+            args,
+            env=self.environment(),
+            cwd=str(self.workdir),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors='replace',
+        )
         self._reader = threading.Thread(target=self._read, name='rulebook-output', daemon=True)
         self._reader.start()
         return self

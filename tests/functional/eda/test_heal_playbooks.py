@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The heal playbook, and the maintenance switch the stop and restart playbooks set and clear."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,14 @@ from xprotect_go_simulator.control import ControlClient
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
 QUICK = {'start_seconds': 0.2, 'stop_seconds': 0.1}
-XPROTECT = ('Milestone XProtect Recording Server', 'Milestone Image Server', 'Milestone Image Import Service',
-            'Milestone Log Check Service', 'MilestoneEventServerService', 'Milestone Mobile Service')
+XPROTECT = (
+    'Milestone XProtect Recording Server',
+    'Milestone Image Server',
+    'Milestone Image Import Service',
+    'Milestone Log Check Service',
+    'MilestoneEventServerService',
+    'Milestone Mobile Service',
+)
 
 pytestmark = pytest.mark.slow
 

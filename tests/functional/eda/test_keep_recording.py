@@ -9,6 +9,7 @@ One run, three hosts, one at a time:
 The run ends by itself (the source's shutdown_after), never by a signal, and leaves nothing in its TMPDIR.
 Without Java or ansible-rulebook the test skips with the command that installs them; with CI=true it fails.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,13 +25,18 @@ from xprotect_go_simulator.control import ControlClient
 pytestmark = pytest.mark.slow
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
-OTHERS = ('Milestone Image Server', 'Milestone Image Import Service', 'Milestone Log Check Service',
-          'MilestoneEventServerService', 'Milestone Mobile Service')
+OTHERS = (
+    'Milestone Image Server',
+    'Milestone Image Import Service',
+    'Milestone Log Check Service',
+    'MilestoneEventServerService',
+    'Milestone Mobile Service',
+)
 INTERVAL = 1.0
-RS_START = 1.5          # the Recording Server's own start time (the simulator's standard profile)
-HEAL_BUDGET = 3.0       # what the rulebook, ansible-runner and the heal playbook may add
+RS_START = 1.5  # the Recording Server's own start time (the simulator's standard profile)
+HEAL_BUDGET = 3.0  # what the rulebook, ansible-runner and the heal playbook may add
 MAX_PER_HOUR = 2
-SHUTDOWN_AFTER = 70     # seconds of watching: the whole scenario, with room for a slow machine
+SHUTDOWN_AFTER = 70  # seconds of watching: the whole scenario, with room for a slow machine
 
 
 @pytest.fixture
@@ -58,13 +64,19 @@ class Fleet:
         return self.control.get(self.host(name).control_url + '/services')[service]['State']
 
     def starts(self, name, service=RECORDING_SERVER):
-        return sum(1 for item in self.control.get(self.host(name).control_url + '/history')
-                   if item['service'] == service and item['state'] == 'Start Pending')
+        return sum(
+            1
+            for item in self.control.get(self.host(name).control_url + '/history')
+            if item['service'] == service and item['state'] == 'Start Pending'
+        )
 
     def transitions(self, name, service=RECORDING_SERVER):
         """[(time, state)] of a service as the simulated host recorded them (its clock, not the test's)."""
-        return [(item['time'], item['state']) for item in self.control.get(self.host(name).control_url + '/history')
-                if item['service'] == service]
+        return [
+            (item['time'], item['state'])
+            for item in self.control.get(self.host(name).control_url + '/history')
+            if item['service'] == service
+        ]
 
     def reads(self, name):
         return self.control.get(self.host(name).control_url + '/stats')['soap_requests']
@@ -83,16 +95,20 @@ def test_the_rulebook_heals_gives_up_and_respects_maintenance(eda_bin, sim_fleet
     fleet = Fleet(sim_fleet(3, overrides_per_host=[quick] * 3))
     switches = tmp_path / 'switches'
     inventory = fleet.fleet.inventory()
-    inventory['all']['children']['xprotect']['vars'].update({
-        'xprotect_go_watch_interval': INTERVAL, 'xprotect_go_heal_max_per_hour': MAX_PER_HOUR,
-        'rolling_restart_max_recording_servers_down': 3, 'xprotect_go_maintenance_dir': str(switches)})
+    inventory['all']['children']['xprotect']['vars'].update(
+        {
+            'xprotect_go_watch_interval': INTERVAL,
+            'xprotect_go_heal_max_per_hour': MAX_PER_HOUR,
+            'rolling_restart_max_recording_servers_down': 3,
+            'xprotect_go_maintenance_dir': str(switches),
+        }
+    )
     inventory_path = tmp_path / 'inventory.yml'
     inventory_path.write_text(yaml.safe_dump(inventory))
     workdir = tmp_path / 'rulebook'
     workdir.mkdir()
 
-    with RulebookRun(eda_bin, workdir, inventory_path, {'xprotect_go_watch_shutdown_after': SHUTDOWN_AFTER},
-                     print_events=True) as run:
+    with RulebookRun(eda_bin, workdir, inventory_path, {'xprotect_go_watch_shutdown_after': SHUTDOWN_AFTER}, print_events=True) as run:
         # Watching once every host has been read twice (Java and the engine take a while to start).
         deadline = time.monotonic() + 240
         while not all(fleet.reads(name) >= 2 for name in ('xpgo-001', 'xpgo-002', 'xpgo-003')):

@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Helpers for running the modules against simulated hosts with ansible-playbook."""
 
-
 from __future__ import annotations
 
 import textwrap
@@ -31,6 +30,8 @@ def write_play(tmp_path):
 @pytest.fixture
 def fleet_inventory(tmp_path):
     """fleet_inventory(fleet) -> path of the fleet's inventory file."""
+
     def write(fleet, name='inventory.yml'):
         return fleet.write_inventory(str(tmp_path / name))
+
     return write

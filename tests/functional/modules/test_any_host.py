@@ -8,6 +8,7 @@ disruptive one) and put it back as they found it. Without it they run against a 
 They check the true state with a separate service_info run, never with the simulator's control
 endpoint, so they need nothing a real host lacks.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,13 +27,15 @@ SERVICE = os.environ.get('XPGO_TEST_SERVICE', 'log_check')
 def inventory(real_inventory, sim_fleet, fleet_inventory):
     if real_inventory:
         return real_inventory
-    return fleet_inventory(sim_fleet(2, profile_mix={'standard': 1, 'custom': 1}, overrides_per_host=fast_overrides(['standard', 'custom'])))
+    return fleet_inventory(
+        sim_fleet(2, profile_mix={'standard': 1, 'custom': 1}, overrides_per_host=fast_overrides(['standard', 'custom']))
+    )
 
 
 @pytest.fixture
 def observe(write_play, run_playbook, tmp_path):
     """observe(inventory) -> {host: service_info result}, read by a separate play."""
-    play = write_play('''
+    play = write_play("""
         - xprotect.go.service_info:
           register: info
         - ansible.builtin.copy:
@@ -40,13 +43,13 @@ def observe(write_play, run_playbook, tmp_path):
             dest: "{{ playbook_dir }}/observed-{{ inventory_hostname }}.json"
             mode: '0600'
           delegate_to: localhost
-    ''')
+    """)
 
     def read(inventory):
         for old in tmp_path.glob('observed-*.json'):
             old.unlink()
         run_playbook(play, inventory)
-        return {path.stem[len('observed-'):]: json.loads(path.read_text()) for path in tmp_path.glob('observed-*.json')}
+        return {path.stem[len('observed-') :]: json.loads(path.read_text()) for path in tmp_path.glob('observed-*.json')}
 
     return read
 

@@ -5,6 +5,7 @@
 The simulator keeps a System event log its Service Control Manager writes to and validates Win32_Service.Change
 as Windows does; what the modules say is checked against it out of band (the control endpoint).
 """
+
 from __future__ import annotations
 
 import time
@@ -18,9 +19,9 @@ from tests.functional.modules.test_service_failures import FAILED, assert_no_sec
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
 IMAGE_SERVER = 'Milestone Image Server'
-LOCAL_PASSWORD = 'Svc-Pass-2024!'           # the simulator's .\xpgo-svc (profiles.ACCOUNTS)
+LOCAL_PASSWORD = 'Svc-Pass-2024!'  # the simulator's .\xpgo-svc (profiles.ACCOUNTS)
 WRONG_PASSWORD = 'Wrong-Svc-Pass-42!'
-CRASHED = ('(event 7034): The %s service terminated unexpectedly. It has done this 1 time(s).' % RECORDING_SERVER)
+CRASHED = '(event 7034): The %s service terminated unexpectedly. It has done this 1 time(s).' % RECORDING_SERVER
 DENIED = "add it to the Event Log Readers group (or make it an administrator) to see Windows' reason"
 
 
@@ -42,8 +43,7 @@ def fail_next_start(sim_control, host):
 def test_a_failed_start_quotes_the_service_control_manager(way, one_host, write_play, run_playbook, sim_control):
     host, inventory = one_host
     fail_next_start(sim_control, host)
-    run = run_playbook(write_play('- xprotect.go.service: {name: recording_server, state: started}', way=way), inventory,
-                       expect_rc=FAILED)
+    run = run_playbook(write_play('- xprotect.go.service: {name: recording_server, state: started}', way=way), inventory, expect_rc=FAILED)
     message = fatal_message(run)
     assert 'did not start: it stopped again with exit code 1067' in message and CRASHED in message
     [event] = sim_control.get(host.control_url + '/events')
@@ -51,12 +51,12 @@ def test_a_failed_start_quotes_the_service_control_manager(way, one_host, write_
 
 
 @pytest.mark.parametrize('way', WAYS_IN)
-def test_without_event_log_readers_everything_works_and_the_message_names_the_right(
-        way, one_host, write_play, run_playbook, sim_control):
+def test_without_event_log_readers_everything_works_and_the_message_names_the_right(way, one_host, write_play, run_playbook, sim_control):
     host, inventory = one_host
     sim_control.post(host.control_url + '/rights', {'event_log_readers': False})
     fail_next_start(sim_control, host)
-    play = write_play('''
+    play = write_play(
+        """
         - xprotect.go.service: {name: recording_server, state: started}
           register: started
           ignore_errors: true
@@ -70,7 +70,10 @@ def test_without_event_log_readers_everything_works_and_the_message_names_the_ri
               - info.event_log.status == 'denied'
               - "'last_failure' not in info.services.recording_server"
               - info.services.image_server.state == 'started'
-    ''' % DENIED.replace('(', '\\\\(').replace(')', '\\\\)'), way=way)
+    """
+        % DENIED.replace('(', '\\\\(').replace(')', '\\\\)'),
+        way=way,
+    )
     run = run_playbook(play, inventory)
     assert run.has_warning('Event Log Readers group')
 
@@ -78,7 +81,7 @@ def test_without_event_log_readers_everything_works_and_the_message_names_the_ri
 def test_service_info_gives_each_service_its_last_failure(one_host, write_play, run_playbook, sim_control):
     host, inventory = one_host
     sim_control.post(service_url(host, IMAGE_SERVER), {'crash_after_seconds': 0, 'recovery_restart_seconds': 0.2})
-    play = write_play('''
+    play = write_play("""
         - xprotect.go.service_info:
           register: auto
         - xprotect.go.service_info: {failures: always}
@@ -93,8 +96,8 @@ def test_service_info_gives_each_service_its_last_failure(one_host, write_play, 
               - "'Restart the service' in asked.services.image_server.last_failure.message"
               - asked.services.recording_server.last_failure is none
               - asked.verdict == 'degraded'
-    ''')
-    time.sleep(0.5)   # the Service Control Manager restarts it after its recovery delay
+    """)
+    time.sleep(0.5)  # the Service Control Manager restarts it after its recovery delay
     run_playbook(play, inventory)
     assert services_of(sim_control, host)[IMAGE_SERVER]['State'] == 'Running'
 
@@ -102,7 +105,8 @@ def test_service_info_gives_each_service_its_last_failure(one_host, write_play, 
 @pytest.mark.parametrize('way', WAYS_IN)
 def test_account_check_apply_idempotent(way, one_host, write_play, run_playbook, sim_control):
     host, inventory = one_host
-    play = write_play('''
+    play = write_play(
+        """
         - xprotect.go.service:
             name: image_server
             account: .\\xpgo-svc
@@ -112,7 +116,10 @@ def test_account_check_apply_idempotent(way, one_host, write_play, run_playbook,
             that:
               - changed.services.image_server.start_name == '.\\\\xpgo-svc'
               - changed.restart_required == (changed is changed)
-    ''' % LOCAL_PASSWORD, way=way)
+    """
+        % LOCAL_PASSWORD,
+        way=way,
+    )
     run = run_playbook(play, inventory, '-v', check_mode=True, diff=True)
     assert run.recap['xpgo-001']['changed'] == 1
     assert services_of(sim_control, host)[IMAGE_SERVER]['StartName'] == 'LocalSystem', 'check mode changed nothing'
@@ -128,28 +135,33 @@ def test_account_check_apply_idempotent(way, one_host, write_play, run_playbook,
 @pytest.mark.parametrize('way', WAYS_IN)
 def test_a_wrong_password_is_a_failed_start_with_windows_reason(way, one_host, write_play, run_playbook, sim_control):
     host, inventory = one_host
-    play = write_play('''
+    play = write_play(
+        """
         - xprotect.go.service:
             name: image_server
             account: .\\xpgo-svc
             account_password: %s
             state: restarted
-    ''' % WRONG_PASSWORD, way=way)
+    """
+        % WRONG_PASSWORD,
+        way=way,
+    )
     run = run_playbook(play, inventory, '-vvvv', expect_rc=FAILED)
     message = fatal_message(run)
     assert 'StartService failed: the service could not log on (ReturnValue 15)' in message
-    assert ('(event 7038): The %s service was unable to log on as .\\xpgo-svc with the currently configured password due to '
-            'the following error: The user name or password is incorrect.' % IMAGE_SERVER) in message
+    assert (
+        '(event 7038): The %s service was unable to log on as .\\xpgo-svc with the currently configured password due to '
+        'the following error: The user name or password is incorrect.' % IMAGE_SERVER
+    ) in message
     assert services_of(sim_control, host)[IMAGE_SERVER]['State'] == 'Stopped'
     assert_no_secret(run, WRONG_PASSWORD)
 
 
 def test_one_task_fixes_the_manuals_image_server_caveat(sim_fleet, fleet_inventory, write_play, run_playbook, sim_control):
-    fleet = sim_fleet(1, profile_mix={'image_server_domain_account': 1},
-                      overrides_per_host=fast_overrides(['image_server_domain_account']))
+    fleet = sim_fleet(1, profile_mix={'image_server_domain_account': 1}, overrides_per_host=fast_overrides(['image_server_domain_account']))
     host, inventory = fleet.hosts[0], fleet_inventory(fleet)
     before = sim_control.get(host.control_url + '/history')
-    play = write_play('''
+    play = write_play("""
         - xprotect.go.service: {name: image_server, account: LocalSystem, state: restarted}
           register: fixed
         - xprotect.go.service_info:
@@ -160,19 +172,21 @@ def test_one_task_fixes_the_manuals_image_server_caveat(sim_fleet, fleet_invento
               - fixed.services.image_server.actions == ['change_account', 'stop', 'start']
               - info.services.image_server.start_name == 'LocalSystem'
               - info.reasons | selectattr('rule', 'equalto', 'image_server_account') | list | length == 0
-    ''')
+    """)
     run = run_playbook(play, inventory)
     assert not run.has_warning('not Local System')
     assert services_of(sim_control, host)[IMAGE_SERVER]['StartName'] == 'LocalSystem'
-    states = [entry['state'] for entry in sim_control.get(host.control_url + '/history')[len(before):]
-              if entry['service'] == IMAGE_SERVER]
+    states = [entry['state'] for entry in sim_control.get(host.control_url + '/history')[len(before) :] if entry['service'] == IMAGE_SERVER]
     assert states == ['Stop Pending', 'Stopped', 'Start Pending', 'Running']
 
 
 def test_windows_refuses_an_unknown_account_with_its_code(one_host, write_play, run_playbook):
     dummy, inventory = one_host
-    run = run_playbook(write_play('- xprotect.go.service: {name: image_server, account: XPGO\\nobody, account_password: Nobody-1!}'),
-                       inventory, expect_rc=FAILED)
+    run = run_playbook(
+        write_play('- xprotect.go.service: {name: image_server, account: XPGO\\nobody, account_password: Nobody-1!}'),
+        inventory,
+        expect_rc=FAILED,
+    )
     message = fatal_message(run)
     assert 'Windows refused the account XPGO\\nobody (ReturnValue 22, invalid service account)' in message
     assert_no_secret(run, 'Nobody-1!')

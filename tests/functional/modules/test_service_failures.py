@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Every failure a user can meet: one clear line naming host, service and fix; never a traceback or a password."""
+
 from __future__ import annotations
 
 import pytest
@@ -69,10 +70,13 @@ def test_untrusted_certificate_then_trusted_with_ca_trust_path(one_host, write_p
 def test_host_down_is_unreachable_and_the_others_go_on(way, sim_fleet, fleet_inventory, write_play, run_playbook, sim_control):
     fleet = sim_fleet(2, overrides_per_host=fast_overrides(['standard', 'standard']))
     sim_control.post(fleet.hosts[0].control_url + '/faults', {'refuse': True})
-    play = write_play('''
+    play = write_play(
+        """
         - xprotect.go.service: {name: log_check, state: stopped}
         - xprotect.go.service: {name: log_check, state: started}
-    ''', way=way)
+    """,
+        way=way,
+    )
     run = run_playbook(play, fleet_inventory(fleet), expect_rc=UNREACHABLE)
     message = fatal_message(run, 'xpgo-001')
     assert 'cannot connect' in message and str(fleet.hosts[0].port) in message
@@ -107,8 +111,9 @@ def test_fails_to_start_reports_exit_code(one_host, write_play, run_playbook, si
 def test_access_denied_names_the_right(way, one_host, write_play, run_playbook, sim_control):
     fleet, host, inventory = one_host
     sim_control.post(host.control_url + '/services/' + RECORDING_SERVER, {'deny_users': [fleet.username]})
-    run = run_playbook(write_play('- xprotect.go.service: {name: recording_server, state: restarted}', way=way), inventory,
-                       expect_rc=FAILED)
+    run = run_playbook(
+        write_play('- xprotect.go.service: {name: recording_server, state: restarted}', way=way), inventory, expect_rc=FAILED
+    )
     message = fatal_message(run)
     assert 'access denied' in message and 'SERVICE_STOP' in message and 'Milestone XProtect Recording Server' in message
 
@@ -136,8 +141,9 @@ def test_malformed_reply(one_host, write_play, run_playbook, sim_control):
 def test_disabled_service_asked_to_start(one_host, write_play, run_playbook, sim_control):
     dummy, host, inventory = one_host
     sim_control.post(host.control_url + '/services/Milestone%20Image%20Server', {'State': 'Stopped', 'StartMode': 'Disabled'})
-    message = fatal_message(run_playbook(write_play('- xprotect.go.service: {name: image_server, state: started}'), inventory,
-                                         expect_rc=FAILED))
+    message = fatal_message(
+        run_playbook(write_play('- xprotect.go.service: {name: image_server, state: started}'), inventory, expect_rc=FAILED)
+    )
     assert 'disabled' in message and 'start_mode' in message
     assert sim_control.get(host.control_url + '/services')['Milestone Image Server']['State'] == 'Stopped'
 

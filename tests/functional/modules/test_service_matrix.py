@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """xprotect.go.service and service_info against simulated hosts, every way in, verified out of band."""
+
 from __future__ import annotations
 
 import json
@@ -50,14 +51,15 @@ def test_stop_then_start_matrix(way, fleet, fleet_inventory, write_play, run_pla
 
     run = run_playbook(start, inventory, diff=True)
     assert set(states(sim_control, standard).values()) == {'Running'}
-    assert "-    \"state\": \"stopped\"" in run.stdout or '"state": "stopped"' in run.stdout, 'diff shows the before state'
+    assert '-    "state": "stopped"' in run.stdout or '"state": "stopped"' in run.stdout, 'diff shows the before state'
     for check_mode in (True, False):
         run = run_playbook(start, inventory, check_mode=check_mode)
         assert all(counts['changed'] == 0 for counts in run.recap.values()), run.stdout
 
 
 def test_restart_keeps_the_recording_server_down_only_for_its_own_stop_and_start(
-        fleet, fleet_inventory, write_play, run_playbook, sim_control):
+    fleet, fleet_inventory, write_play, run_playbook, sim_control
+):
     host = fleet.hosts[0]
     sim_control.post(host.control_url + '/stats/reset')
     run_playbook(write_play('- xprotect.go.service: {name: standard, state: restarted}', hosts='xpgo-001'), fleet_inventory(fleet))
@@ -81,7 +83,8 @@ def test_service_info_one_round_trip(way, sim_fleet, fleet_inventory, write_play
     sim_control.post(fleet.hosts[1].control_url + '/services/' + RECORDING_SERVER.replace(' ', '%20'), {'State': 'Stopped'})
     for host in fleet.hosts:
         sim_control.post(host.control_url + '/stats/reset')
-    play = write_play('''
+    play = write_play(
+        """
         - xprotect.go.service_info:
           register: info
         - ansible.builtin.copy:
@@ -90,7 +93,9 @@ def test_service_info_one_round_trip(way, sim_fleet, fleet_inventory, write_play
             mode: '0600'
           delegate_to: localhost
           check_mode: false
-    ''', way=way)
+    """,
+        way=way,
+    )
     run = run_playbook(play, fleet_inventory(fleet), check_mode=True)
     info = {host.name: json.loads((play.parent / ('info-%s.json' % host.name)).read_text()) for host in fleet.hosts}
     assert info['xpgo-001']['install_type'] == 'standard' and info['xpgo-001']['missing'] == []
@@ -124,12 +129,24 @@ def test_the_module_is_shipped_only_where_it_must_run_elsewhere(way, module_ship
 def test_module_defaults_group_and_no_inventory_connection(sim_fleet, write_play, run_playbook, tmp_path, sim_control):
     fleet = sim_fleet(1, overrides_per_host=fast_overrides(['standard']))
     host = fleet.hosts[0]
-    play = write_play([{
-        'xprotect.go.service': {'name': 'log_check', 'state': 'stopped'},
-        'module_defaults': {'group/xprotect.go.all': {
-            'host': host.address, 'port': host.port, 'username': fleet.username, 'password': fleet.password,
-            'transport': 'basic', 'ca_trust_path': fleet.ca_path}},
-    }], hosts='localhost')
+    play = write_play(
+        [
+            {
+                'xprotect.go.service': {'name': 'log_check', 'state': 'stopped'},
+                'module_defaults': {
+                    'group/xprotect.go.all': {
+                        'host': host.address,
+                        'port': host.port,
+                        'username': fleet.username,
+                        'password': fleet.password,
+                        'transport': 'basic',
+                        'ca_trust_path': fleet.ca_path,
+                    }
+                },
+            }
+        ],
+        hosts='localhost',
+    )
     run_playbook(play, 'localhost,', '-c', 'local')
     assert states(sim_control, host)['Milestone Log Check Service'] == 'Stopped'
 
@@ -137,10 +154,17 @@ def test_module_defaults_group_and_no_inventory_connection(sim_fleet, write_play
 def test_environment_variables_are_the_last_resort(sim_fleet, write_play, run_playbook, sim_control):
     fleet = sim_fleet(1, overrides_per_host=fast_overrides(['standard']))
     host = fleet.hosts[0]
-    env = {'XPROTECT_GO_HOST': host.address, 'XPROTECT_GO_PORT': str(host.port), 'XPROTECT_GO_USERNAME': fleet.username,
-           'XPROTECT_GO_PASSWORD': fleet.password, 'XPROTECT_GO_TRANSPORT': 'basic', 'XPROTECT_GO_CA_TRUST_PATH': fleet.ca_path}
-    run_playbook(write_play('- xprotect.go.service: {name: image_import, state: stopped}', hosts='localhost'),
-                 'localhost,', '-c', 'local', env=env)
+    env = {
+        'XPROTECT_GO_HOST': host.address,
+        'XPROTECT_GO_PORT': str(host.port),
+        'XPROTECT_GO_USERNAME': fleet.username,
+        'XPROTECT_GO_PASSWORD': fleet.password,
+        'XPROTECT_GO_TRANSPORT': 'basic',
+        'XPROTECT_GO_CA_TRUST_PATH': fleet.ca_path,
+    }
+    run_playbook(
+        write_play('- xprotect.go.service: {name: image_import, state: stopped}', hosts='localhost'), 'localhost,', '-c', 'local', env=env
+    )
     assert states(sim_control, host)['Milestone Image Import Service'] == 'Stopped'
 
 
@@ -159,7 +183,8 @@ def test_psrp_inventory_host(sim_fleet, tmp_path, write_play, run_playbook, sim_
     inventory.write_text(
         'xprotect:\n  hosts:\n    nvr:\n      ansible_connection: psrp\n      ansible_host: %s\n      ansible_port: %d\n'
         '      ansible_user: %s\n      ansible_password: "%s"\n      ansible_psrp_auth: basic\n      ansible_psrp_protocol: https\n'
-        '      ansible_psrp_ca_cert: %s\n' % (host.address, host.port, fleet.username, fleet.password, fleet.ca_path))
+        '      ansible_psrp_ca_cert: %s\n' % (host.address, host.port, fleet.username, fleet.password, fleet.ca_path)
+    )
     run_playbook(write_play('- xprotect.go.service: {name: mobile_server, state: stopped}'), inventory)
     assert states(sim_control, host)['Milestone Mobile Service'] == 'Stopped'
 
@@ -168,8 +193,10 @@ def test_service_names_from_inventory_variable(sim_fleet, fleet_inventory, write
     fleet = sim_fleet(1, overrides_per_host=fast_overrides(['standard']))
     host = fleet.hosts[0]
     # This host's product calls its Recording Server something the catalog does not know.
-    sim_control.post(host.control_url + '/services/XPGO%20Recorder', {'add': True, 'DisplayName': 'Recorder', 'State': 'Running',
-                                                                      'PathName': 'C:\\rec\\rec.exe', 'stop_seconds': 0.2})
+    sim_control.post(
+        host.control_url + '/services/XPGO%20Recorder',
+        {'add': True, 'DisplayName': 'Recorder', 'State': 'Running', 'PathName': 'C:\\rec\\rec.exe', 'stop_seconds': 0.2},
+    )
     sim_control.post(host.control_url + '/services/' + RECORDING_SERVER.replace(' ', '%20'), {'remove': True})
     inventory = fleet.inventory()
     inventory['all']['children']['xprotect']['vars']['xprotect_go_service_names'] = {'recording_server': 'XPGO Recorder'}
@@ -184,8 +211,10 @@ def test_service_names_from_inventory_variable(sim_fleet, fleet_inventory, write
 def test_force_dependents(sim_fleet, fleet_inventory, write_play, run_playbook, sim_control):
     fleet = sim_fleet(1, overrides_per_host=fast_overrides(['standard']))
     host = fleet.hosts[0]
-    sim_control.post(host.control_url + '/services/XPGO%20Analytics',
-                     {'add': True, 'State': 'Running', 'depends_on': [RECORDING_SERVER], 'stop_seconds': 0.1, 'start_seconds': 0.1})
+    sim_control.post(
+        host.control_url + '/services/XPGO%20Analytics',
+        {'add': True, 'State': 'Running', 'depends_on': [RECORDING_SERVER], 'stop_seconds': 0.1, 'start_seconds': 0.1},
+    )
     inventory = fleet_inventory(fleet)
     run = run_playbook(write_play('- xprotect.go.service: {name: recording_server, state: restarted}'), inventory, expect_rc=2)
     assert 'XPGO Analytics' in run.stdout and 'force_dependents' in run.stdout

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Truth under faults (issue 13), against simulated hosts: a refusal is no change, a misspelt key is refused with a
 suggestion before anything is sent, a skipped name is never silent, and many names never make a query too long."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,8 +37,7 @@ def failed_result(run, host='xpgo-001'):
 def test_a_refused_first_request_reports_no_change(way, one_host, write_play, run_playbook):
     fleet, host, inventory = one_host
     host.state.configure(RECORDING_SERVER, deny_users=[fleet.username])
-    run = run_playbook(write_play('- xprotect.go.service: {name: recording_server, state: stopped}', way=way), inventory,
-                       expect_rc=FAILED)
+    run = run_playbook(write_play('- xprotect.go.service: {name: recording_server, state: stopped}', way=way), inventory, expect_rc=FAILED)
     result = failed_result(run)
     assert 'access denied to StopService (ReturnValue 2)' in result['msg']
     assert result['changed'] is False, 'Windows did nothing'
@@ -54,8 +54,10 @@ def test_a_misspelt_key_fails_with_a_suggestion_before_anything_is_sent(way, mis
     dummy, host, inventory = one_host
     task = '- xprotect.go.service: {name: [log_check, recordng_server], state: stopped, missing: %s}' % missing
     run = run_playbook(write_play(task, way=way), inventory, expect_rc=FAILED)
-    assert failed_result(run)['msg'] == ("name 'recordng_server' is not a service key: did you mean recording_server? Use a key "
-                                         "(%s), a set (standard, custom, all) or a Windows service name as installed" % KEY_LIST)
+    assert failed_result(run)['msg'] == (
+        "name 'recordng_server' is not a service key: did you mean recording_server? Use a key "
+        '(%s), a set (standard, custom, all) or a Windows service name as installed' % KEY_LIST
+    )
     assert host.stats.as_dict()['http_requests'] == 0
     assert host.state.history == []
 
@@ -63,8 +65,11 @@ def test_a_misspelt_key_fails_with_a_suggestion_before_anything_is_sent(way, mis
 @pytest.mark.parametrize('module', ['service', 'service_info'])
 def test_a_misspelt_service_names_key_fails_with_a_suggestion(module, one_host, write_play, run_playbook):
     dummy, host, inventory = one_host
-    options = '{name: recording_server, state: started, service_names: {Recording-Server: Recorder}}' if module == 'service' else \
-        '{service_names: {Recording-Server: Recorder}}'
+    options = (
+        '{name: recording_server, state: started, service_names: {Recording-Server: Recorder}}'
+        if module == 'service'
+        else '{service_names: {Recording-Server: Recorder}}'
+    )
     run = run_playbook(write_play('- xprotect.go.%s: %s' % (module, options)), inventory, expect_rc=FAILED)
     assert "service_names has an unknown key 'Recording-Server' (did you mean recording_server?); the keys are" in failed_result(run)['msg']
     assert host.stats.as_dict()['http_requests'] == 0
@@ -73,7 +78,8 @@ def test_a_misspelt_service_names_key_fails_with_a_suggestion(module, one_host, 
 @pytest.mark.parametrize('way', WAYS)
 def test_missing_skip_lists_and_warns_about_a_name_that_is_not_installed(way, one_host, write_play, run_playbook):
     dummy, host, inventory = one_host
-    play = write_play('''
+    play = write_play(
+        """
         - xprotect.go.service: {name: [log_check, Milestone Recoding Server], state: stopped, missing: skip}
           register: stopped
         - ansible.builtin.assert:
@@ -81,10 +87,13 @@ def test_missing_skip_lists_and_warns_about_a_name_that_is_not_installed(way, on
               - stopped is changed
               - stopped.missing == ['Milestone Recoding Server']
               - stopped.services.keys() | list == ['log_check']
-        ''', way=way)
+        """,
+        way=way,
+    )
     run = run_playbook(play, inventory)
-    assert run.has_warning("name 'Milestone Recoding Server' is neither a service key nor a service installed on the host: it was "
-                           "skipped (missing: skip)"), run.stderr
+    assert run.has_warning(
+        "name 'Milestone Recoding Server' is neither a service key nor a service installed on the host: it was skipped (missing: skip)"
+    ), run.stderr
     assert host.state.snapshot()['Milestone Log Check Service']['State'] == 'Stopped'
 
 
@@ -95,9 +104,12 @@ def test_many_long_names_are_discovered_and_polled_in_queries_windows_accepts(on
     for name in names:
         host.state.configure(name, add=True, State='Stopped', start_seconds=0.05)
     host.listener.stats.reset()
-    play = write_play([{'xprotect.go.service': {'name': ['recording_server'] + names, 'state': 'started'}, 'register': 'started'},
-                       {'ansible.builtin.assert': {'that': ['started is changed', 'started.services | length == 121',
-                                                            'started.missing == []']}}])
+    play = write_play(
+        [
+            {'xprotect.go.service': {'name': ['recording_server'] + names, 'state': 'started'}, 'register': 'started'},
+            {'ansible.builtin.assert': {'that': ['started is changed', 'started.services | length == 121', 'started.missing == []']}},
+        ]
+    )
     run_playbook(play, inventory)
     snapshot = host.state.snapshot()
     assert {snapshot[name]['State'] for name in names} == {'Running'}

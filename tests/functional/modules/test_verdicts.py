@@ -6,6 +6,7 @@ Each host is set up the way an operator's host would get there: a profile (the I
 account), an override at start (a Recording Server set to start manually), or the control API while it runs
 (a service stopped, a Recording Server stuck starting, a host refusing connections or answering garbage).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,11 @@ def _service_url(host, name):
 @pytest.fixture
 def fleet(sim_fleet, sim_control):
     """One host per verdict and per rule the simulator can show (recent_failure needs the event log: not yet)."""
-    fleet = sim_fleet(len(PROFILES), profile_mix={'standard': 4, 'image_server_domain_account': 1},
-                      overrides_per_host=fast_overrides(PROFILES, extra={2: {RECORDING_SERVER: {'StartMode': 'Manual'}}}))
+    fleet = sim_fleet(
+        len(PROFILES),
+        profile_mix={'standard': 4, 'image_server_domain_account': 1},
+        overrides_per_host=fast_overrides(PROFILES, extra={2: {RECORDING_SERVER: {'StartMode': 'Manual'}}}),
+    )
     hosts = fleet.hosts
     assert [host.profile for host in hosts] == PROFILES
     sim_control.post(_service_url(hosts[1], RECORDING_SERVER), {'State': 'Stopped'})
@@ -54,7 +58,8 @@ def fleet(sim_fleet, sim_control):
 
 @pytest.mark.parametrize('way', WAYS_IN)
 def test_one_host_per_verdict(way, fleet, fleet_inventory, write_play, run_playbook):
-    play = write_play('''
+    play = write_play(
+        """
         - xprotect.go.service_info:
           register: info
           ignore_errors: true
@@ -65,10 +70,14 @@ def test_one_host_per_verdict(way, fleet, fleet_inventory, write_play, run_playb
             mode: '0600'
           delegate_to: localhost
           check_mode: false
-    ''', way=way)
+    """,
+        way=way,
+    )
     run = run_playbook(play, fleet_inventory(fleet))
     info = {host.name: json.loads((play.parent / ('info-%s.json' % host.name)).read_text()) for host in fleet.hosts}
-    found = {name: (result['verdict'], [(reason['rule'], reason['service']) for reason in result['reasons']]) for name, result in info.items()}
+    found = {
+        name: (result['verdict'], [(reason['rule'], reason['service']) for reason in result['reasons']]) for name, result in info.items()
+    }
     assert found == EXPECTED
     for result in info.values():
         assert all(set(reason) == {'rule', 'service', 'verdict', 'text'} and reason['text'] for reason in result['reasons'])
@@ -90,8 +99,12 @@ def test_a_host_gets_better_as_it_is_fixed(sim_fleet, fleet_inventory, write_pla
     for expected, fix in (('not_recording', {'state': 'started'}), ('degraded', {'start_mode': 'auto'}), ('recording', None)):
         checks += [
             {'xprotect.go.service_info': None, 'register': 'info'},
-            {'ansible.builtin.assert': {'that': 'info.verdict == %r' % expected,
-                                        'fail_msg': "{{ info.verdict }}: {{ info.reasons | map(attribute='text') | join(' ') }}"}},
+            {
+                'ansible.builtin.assert': {
+                    'that': 'info.verdict == %r' % expected,
+                    'fail_msg': "{{ info.verdict }}: {{ info.reasons | map(attribute='text') | join(' ') }}",
+                }
+            },
         ]
         if fix:
             checks.append({'xprotect.go.service': dict(fix, name='recording_server')})
@@ -100,7 +113,8 @@ def test_a_host_gets_better_as_it_is_fixed(sim_fleet, fleet_inventory, write_pla
 
 
 def test_a_crash_the_event_log_tells_of_is_degraded_even_once_the_service_runs_again(
-        sim_fleet, fleet_inventory, write_play, run_playbook, sim_control):
+    sim_fleet, fleet_inventory, write_play, run_playbook, sim_control
+):
     """recent_failure: the Log Check service crashes (event 7034) and is started again; only the System log still knows."""
     fleet = sim_fleet(1, overrides_per_host=fast_overrides(['standard']))
     url = _service_url(fleet.hosts[0], 'Milestone Log Check Service')
@@ -108,7 +122,7 @@ def test_a_crash_the_event_log_tells_of_is_degraded_even_once_the_service_runs_a
     assert sim_control.get(fleet.hosts[0].control_url + '/services')['Milestone Log Check Service']['State'] == 'Stopped'
     sim_control.post(url, {'crash_after_seconds': None})
     sim_control.post(url, {'State': 'Running'})
-    play = write_play('''
+    play = write_play("""
         - xprotect.go.service_info: {failures: never}
           register: unread
         - xprotect.go.service_info: {failures: always}
@@ -118,7 +132,7 @@ def test_a_crash_the_event_log_tells_of_is_degraded_even_once_the_service_runs_a
             dest: "{{ playbook_dir }}/info.json"
             mode: '0600'
           delegate_to: localhost
-    ''')
+    """)
     run_playbook(play, fleet_inventory(fleet))
     info = json.loads((play.parent / 'info.json').read_text())
     assert (info['unread']['verdict'], info['unread']['reasons']) == ('recording', []), 'without the event log it cannot be known'

@@ -10,7 +10,6 @@ different fault is also what a night job meets), so those fixtures are module-sc
 happens once and one test per row asserts what that row's host saw.
 """
 
-
 from __future__ import annotations
 
 

@@ -16,8 +16,16 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers import (REPO_ROOT, PlaybookRun, TaskResult, _collect_results, _parse_stdout, ansible_bin_dir, ansible_environment,
-                            tasks_by_way)
+from tests.helpers import (
+    REPO_ROOT,
+    PlaybookRun,
+    TaskResult,
+    _collect_results,
+    _parse_stdout,
+    ansible_bin_dir,
+    ansible_environment,
+    tasks_by_way,
+)
 from xprotect_go_simulator.profiles import PROFILES, XPROTECT_SERVICES
 
 
@@ -82,8 +90,13 @@ class Runner:
         report_dir = self.directory / ('junit-%d' % number)
         run_env = environment(self.directory)
         if junit:
-            run_env.update({'ANSIBLE_CALLBACKS_ENABLED': 'ansible.builtin.junit', 'JUNIT_OUTPUT_DIR': str(report_dir),
-                            'JUNIT_HIDE_TASK_ARGUMENTS': 'True'})
+            run_env.update(
+                {
+                    'ANSIBLE_CALLBACKS_ENABLED': 'ansible.builtin.junit',
+                    'JUNIT_OUTPUT_DIR': str(report_dir),
+                    'JUNIT_HIDE_TASK_ARGUMENTS': 'True',
+                }
+            )
         run_env.update(env or {})
         args = [str(ansible_bin_dir() / 'ansible-playbook'), '-i', str(inventory), str(playbook)] + [str(arg) for arg in extra_args]
         completed = subprocess.run(args, env=run_env, cwd=self.directory, capture_output=True, text=True, timeout=timeout, check=False)
@@ -97,8 +110,11 @@ def failure(run, host, task=None):
     Delegated tasks print "fatal: [host -> localhost]", which junit does not record under the host.
     """
     fatal, dummy = _parse_stdout(run.stdout)
-    found = [TaskResult(where.split(' ')[0], play_name, name, kind, result) for (name, where), (play_name, kind, result) in fatal.items()
-             if where.split(' ')[0] == host and task in (None, name)]
+    found = [
+        TaskResult(where.split(' ')[0], play_name, name, kind, result)
+        for (name, where), (play_name, kind, result) in fatal.items()
+        if where.split(' ')[0] == host and task in (None, name)
+    ]
     assert len(found) == 1, 'expected one failure of %s (task %s), found %d:\n%s' % (host, task, len(found), run.stdout)
     return found[0]
 

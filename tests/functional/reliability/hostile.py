@@ -28,20 +28,25 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 LOOPBACK = '127.0.0.1'
-TRICKLE_BYTES = 120              # at one byte a second: a reply that would take two minutes
-HUGE_BYTES = 200 * 1024 * 1024   # 200 MB
+TRICKLE_BYTES = 120  # at one byte a second: a reply that would take two minutes
+HUGE_BYTES = 200 * 1024 * 1024  # 200 MB
 _CHUNK = 64 * 1024
-_LIFETIME = 180                  # seconds a server lives at most, whatever the test does
+_LIFETIME = 180  # seconds a server lives at most, whatever the test does
 
-FAULT = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">'
-         '<s:Header/><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>w:InternalError</s:Value>'
-         '</s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">%s</s:Text></s:Reason><s:Detail>'
-         '<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150859046" Machine="hostile">'
-         '<f:Message>%s</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>')
+FAULT = (
+    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">'
+    '<s:Header/><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>w:InternalError</s:Value>'
+    '</s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">%s</s:Text></s:Reason><s:Detail>'
+    '<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150859046" Machine="hostile">'
+    '<f:Message>%s</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>'
+)
 # The billion laughs: a parser that expands it needs gigabytes.
-LAUGHS = ('<?xml version="1.0"?><!DOCTYPE s:Envelope [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-          + ''.join('<!ENTITY %s "%s">' % (chr(ord('c') + i), ('&%s;' % chr(ord('b') + i)) * 10) for i in range(7))
-          + ']>' + FAULT % ('&j;', '&j;'))
+LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE s:Envelope [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    + ''.join('<!ENTITY %s "%s">' % (chr(ord('c') + i), ('&%s;' % chr(ord('b') + i)) * 10) for i in range(7))
+    + ']>'
+    + FAULT % ('&j;', '&j;')
+)
 REDIRECT_TO = 'https://elsewhere.example.test:5986/wsman'
 
 
@@ -89,7 +94,7 @@ class HostileServer:
         self.tls = tls
         self.requests = []
         self.sent_bytes = 0  # everything sent, headers included
-        self.trickled = 0    # body bytes the trickle sent
+        self.trickled = 0  # body bytes the trickle sent
         self._stop = threading.Event()
         self._deadline = time.monotonic() + lifetime
         self._sock = socket.create_server((LOOPBACK, 0))
@@ -143,8 +148,9 @@ class HostileServer:
         """A 200 reply whose body comes one byte a second: TRICKLE_BYTES seconds in all."""
         head, _body = _read_request(conn)
         self.requests.append(head)
-        self._send(conn, _headers(200, 'OK', [('Content-Type', 'application/soap+xml;charset=UTF-8'),
-                                              ('Content-Length', str(TRICKLE_BYTES))]))
+        self._send(
+            conn, _headers(200, 'OK', [('Content-Type', 'application/soap+xml;charset=UTF-8'), ('Content-Length', str(TRICKLE_BYTES))])
+        )
         for _index in range(TRICKLE_BYTES):
             if not self._running():
                 return
@@ -156,8 +162,7 @@ class HostileServer:
         """A 200 reply of HUGE_BYTES, chunked (no Content-Length to refuse it by), as fast as the client reads."""
         head, _body = _read_request(conn)
         self.requests.append(head)
-        self._send(conn, _headers(200, 'OK', [('Content-Type', 'application/soap+xml;charset=UTF-8'),
-                                              ('Transfer-Encoding', 'chunked')]))
+        self._send(conn, _headers(200, 'OK', [('Content-Type', 'application/soap+xml;charset=UTF-8'), ('Transfer-Encoding', 'chunked')]))
         piece = b'<x>' + b'a' * (_CHUNK - 7) + b'</x>'
         frame = b'%x\r\n' % len(piece) + piece + b'\r\n'
         for _index in range(HUGE_BYTES // len(piece)):
@@ -203,14 +208,20 @@ def _server_context():
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'hostile')])
     now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(hours=1)).sign(key, hashes.SHA256()))
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .sign(key, hashes.SHA256())
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     with tempfile.TemporaryDirectory() as directory:
         cert_path, key_path = Path(directory, 'cert.pem'), Path(directory, 'key.pem')
         cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         context.load_cert_chain(str(cert_path), str(key_path))
     return context

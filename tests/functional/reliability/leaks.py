@@ -42,8 +42,20 @@ PROC = Path('/proc')
 PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
 
 # /proc/net/tcp's state codes (include/net/tcp_states.h).
-TCP_STATES = {1: 'ESTABLISHED', 2: 'SYN_SENT', 3: 'SYN_RECV', 4: 'FIN_WAIT1', 5: 'FIN_WAIT2', 6: 'TIME_WAIT', 7: 'CLOSE',
-              8: 'CLOSE_WAIT', 9: 'LAST_ACK', 10: 'LISTEN', 11: 'CLOSING', 12: 'NEW_SYN_RECV'}
+TCP_STATES = {
+    1: 'ESTABLISHED',
+    2: 'SYN_SENT',
+    3: 'SYN_RECV',
+    4: 'FIN_WAIT1',
+    5: 'FIN_WAIT2',
+    6: 'TIME_WAIT',
+    7: 'CLOSE',
+    8: 'CLOSE_WAIT',
+    9: 'LAST_ACK',
+    10: 'LISTEN',
+    11: 'CLOSING',
+    12: 'NEW_SYN_RECV',
+}
 # States in which a process still holds the socket open. After close() a socket lingers in the
 # kernel alone (FIN_WAIT*, TIME_WAIT, LAST_ACK, CLOSING): no process's fd, nothing leaked.
 # CLOSE_WAIT is the peer gone and this side never closing: the classic leak.
@@ -55,9 +67,9 @@ class Process:
     pid: int
     ppid: int
     sid: int
-    state: str      # R, S, D, Z, ...
-    started: int    # start time in clock ticks since boot: with the pid, names one process
-    command: str    # the command line (or the name in brackets, for a zombie)
+    state: str  # R, S, D, Z, ...
+    started: int  # start time in clock ticks since boot: with the pid, names one process
+    command: str  # the command line (or the name in brackets, for a zombie)
 
     @property
     def zombie(self):
@@ -69,7 +81,7 @@ class Process:
 
 @dataclass(frozen=True)
 class Connection:
-    local: tuple    # (address, port)
+    local: tuple  # (address, port)
     remote: tuple
     state: str
     inode: int
@@ -84,7 +96,7 @@ def _stat(pid):
         text = (PROC / str(pid) / 'stat').read_text(encoding='utf-8', errors='replace')
     except OSError:
         return None
-    fields = text[text.rindex(')') + 2:].split()    # after "pid (comm) ": state ppid pgrp session ... (starttime is field 22)
+    fields = text[text.rindex(')') + 2 :].split()  # after "pid (comm) ": state ppid pgrp session ... (starttime is field 22)
     return int(fields[1]), fields[0], int(fields[3]), int(fields[19])
 
 
@@ -135,7 +147,7 @@ def run_processes(leader, started, marker=None, table=None):
     for pid, stat in table.items():
         children.setdefault(stat[0], []).append(pid)
     todo = list(found)
-    while todo:    # the descendants; a tree, so this ends
+    while todo:  # the descendants; a tree, so this ends
         for child in children.get(todo.pop(), ()):
             if child not in found:
                 found.add(child)
@@ -155,7 +167,7 @@ def fd_targets(pid):
         try:
             targets[int(name)] = os.readlink(directory / name)
         except OSError:
-            pass    # closed meanwhile
+            pass  # closed meanwhile
     return targets
 
 
@@ -170,7 +182,7 @@ def _address(text):
     raw = bytes.fromhex(host)
     if len(raw) == 4:
         address = socket.inet_ntop(socket.AF_INET, struct.pack('<I', struct.unpack('>I', raw)[0]))
-    else:    # four 32-bit words, each in host (little-endian) order
+    else:  # four 32-bit words, each in host (little-endian) order
         address = socket.inet_ntop(socket.AF_INET6, b''.join(struct.pack('<I', word) for word in struct.unpack('>4I', raw)))
         if address.startswith('::ffff:') and '.' in address:
             address = address[7:]
@@ -187,8 +199,9 @@ def tcp_connections():
             continue
         for line in lines:
             fields = line.split()
-            connections.append(Connection(_address(fields[1]), _address(fields[2]), TCP_STATES.get(int(fields[3], 16), fields[3]),
-                                          int(fields[9])))
+            connections.append(
+                Connection(_address(fields[1]), _address(fields[2]), TCP_STATES.get(int(fields[3], 16), fields[3]), int(fields[9]))
+            )
     return connections
 
 
@@ -196,8 +209,9 @@ def held_connections(endpoints):
     """TCP connections to or from any of `endpoints` ({(address, port)}) that a process still holds
     open: the client's side (remote is the endpoint) and the server's (local is the endpoint)."""
     endpoints = set(endpoints)
-    return [c for c in tcp_connections()
-            if c.state in HELD_STATES and (c.remote in endpoints or (c.local in endpoints and c.remote[1] != 0))]
+    return [
+        c for c in tcp_connections() if c.state in HELD_STATES and (c.remote in endpoints or (c.local in endpoints and c.remote[1] != 0))
+    ]
 
 
 def memory_kb(pid):
@@ -232,14 +246,14 @@ def peak_rss_kb(pid):
 class Sample:
     """The run's processes at one moment."""
 
-    at: float                   # seconds since the start
-    processes: int              # alive (not zombie) processes of the run
-    fds: dict                   # {pid: open fds}
-    leader_fds: int             # open fds of the leader (the long-lived controller process, ansible-playbook)
-    leader_children: int        # its alive child processes (ansible's workers)
-    sockets: int                # sockets held by the run's processes
-    fleet_sockets: int          # of those, TCP sockets connected to one of the endpoints
-    pss_kb: int                 # sum of the PSS of the run's processes
+    at: float  # seconds since the start
+    processes: int  # alive (not zombie) processes of the run
+    fds: dict  # {pid: open fds}
+    leader_fds: int  # open fds of the leader (the long-lived controller process, ansible-playbook)
+    leader_children: int  # its alive child processes (ansible's workers)
+    sockets: int  # sockets held by the run's processes
+    fleet_sockets: int  # of those, TCP sockets connected to one of the endpoints
+    pss_kb: int  # sum of the PSS of the run's processes
     leader_rss_kb: int
 
 
@@ -276,8 +290,17 @@ class Sampler:
             fleet = sum(1 for c in tcp_connections() if c.inode in inodes and (c.remote in self.endpoints or c.local in self.endpoints))
         leader_rss = memory_kb(self.leader)[1] if self.leader in processes else 0
         self.leader_peak_rss_kb = max(self.leader_peak_rss_kb, peak_rss_kb(self.leader))
-        return Sample(round(time.monotonic() - self._started, 2), len(processes), fds, fds.get(self.leader, 0),
-                      sum(1 for p in processes.values() if p.ppid == self.leader), len(inodes), fleet, pss, leader_rss)
+        return Sample(
+            round(time.monotonic() - self._started, 2),
+            len(processes),
+            fds,
+            fds.get(self.leader, 0),
+            sum(1 for p in processes.values() if p.ppid == self.leader),
+            len(inodes),
+            fleet,
+            pss,
+            leader_rss,
+        )
 
     def _run(self):
         while not self._stop.is_set() and len(self.samples) < self.max_samples:
@@ -305,14 +328,14 @@ class Sampler:
 @dataclass
 class MeasuredRun:
     args: list
-    rc: int         # None: killed after `timeout` seconds
+    rc: int  # None: killed after `timeout` seconds
     stdout: str
     stderr: str
     seconds: float
     samples: list
-    leader_peak_rss_kb: int     # VmHWM of the leader, last read while it ran
-    left: dict = field(default_factory=dict)           # {pid: Process} of the run alive after it ended
-    zombies: dict = field(default_factory=dict)        # {pid: Process} of the run dead but never reaped
+    leader_peak_rss_kb: int  # VmHWM of the leader, last read while it ran
+    left: dict = field(default_factory=dict)  # {pid: Process} of the run alive after it ended
+    zombies: dict = field(default_factory=dict)  # {pid: Process} of the run dead but never reaped
     open_connections: list = field(default_factory=list)
 
     def peak(self, name):
@@ -323,13 +346,28 @@ class MeasuredRun:
         return max(((pid, n) for s in self.samples for pid, n in s.fds.items()), key=lambda item: item[1], default=(None, 0))
 
     def summary(self):
-        return ('rc %s in %.1f s, %d samples; peak: %d processes, %d fds in the leader (%d children at once), %d in any one process, '
-                '%d sockets (%d to the endpoints), PSS %.0f MB of the run, leader RSS %.0f MB (VmHWM %.0f MB); '
-                'left: %d processes, %d zombies, %d open connections'
-                % (self.rc, self.seconds, len(self.samples), self.peak('processes'), self.peak('leader_fds'), self.peak('leader_children'),
-                   self.peak_fds()[1], self.peak('sockets'), self.peak('fleet_sockets'), self.peak('pss_kb') / 1024,
-                   self.peak('leader_rss_kb') / 1024, self.leader_peak_rss_kb / 1024, len(self.left), len(self.zombies),
-                   len(self.open_connections)))
+        return (
+            'rc %s in %.1f s, %d samples; peak: %d processes, %d fds in the leader (%d children at once), %d in any one process, '
+            '%d sockets (%d to the endpoints), PSS %.0f MB of the run, leader RSS %.0f MB (VmHWM %.0f MB); '
+            'left: %d processes, %d zombies, %d open connections'
+            % (
+                self.rc,
+                self.seconds,
+                len(self.samples),
+                self.peak('processes'),
+                self.peak('leader_fds'),
+                self.peak('leader_children'),
+                self.peak_fds()[1],
+                self.peak('sockets'),
+                self.peak('fleet_sockets'),
+                self.peak('pss_kb') / 1024,
+                self.peak('leader_rss_kb') / 1024,
+                self.leader_peak_rss_kb / 1024,
+                len(self.left),
+                len(self.zombies),
+                len(self.open_connections),
+            )
+        )
 
 
 def settle(read, seconds, interval=0.1):
@@ -398,13 +436,14 @@ def run_measured(args, endpoints=(), env=None, cwd=None, timeout=120, interval=0
         was_subreaper = _child_subreaper(True)
         process = subprocess.Popen(args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
         # Not reaped before wait(): its /proc entry is there, if only as a zombie.
-        sampler = Sampler(process.pid, _stat(process.pid)[3], marker, endpoints, interval=interval,
-                          max_samples=int(timeout / interval) + 10)
+        sampler = Sampler(
+            process.pid, _stat(process.pid)[3], marker, endpoints, interval=interval, max_samples=int(timeout / interval) + 10
+        )
         try:
             with sampler:
                 try:
                     rc = process.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:    # ends as rc None, its output kept for the failure message
+                except subprocess.TimeoutExpired:  # ends as rc None, its output kept for the failure message
                     kill(sampler.remaining())
                     process.wait(timeout=10)
                     rc = None
@@ -436,16 +475,20 @@ def problems(run, leader_fds=None, process_fds=None, fleet_connections=None, pss
         found.append('the run did not end in time and was killed')
     if leader_fds is not None and run.peak('leader_fds') > leader_fds:
         moment = max(run.samples, key=lambda sample: sample.leader_fds)
-        found.append('the leader had %d fds open at %.1f s (with %d children), over the bound of %d'
-                     % (moment.leader_fds, moment.at, moment.leader_children, leader_fds))
+        found.append(
+            'the leader had %d fds open at %.1f s (with %d children), over the bound of %d'
+            % (moment.leader_fds, moment.at, moment.leader_children, leader_fds)
+        )
     pid, most = run.peak_fds()
     if process_fds is not None and most > process_fds:
         found.append('pid %d had %d fds open, over the bound of %d' % (pid, most, process_fds))
     if fleet_connections is not None and run.peak('fleet_sockets') > fleet_connections:
-        found.append('the run held %d TCP connections to the endpoints at once, over the bound of %d'
-                     % (run.peak('fleet_sockets'), fleet_connections))
+        found.append(
+            'the run held %d TCP connections to the endpoints at once, over the bound of %d'
+            % (run.peak('fleet_sockets'), fleet_connections)
+        )
     if pss_kb is not None and run.peak('pss_kb') > pss_kb:
-        found.append('the run\'s processes used %d kB (PSS), over the bound of %d kB' % (run.peak('pss_kb'), pss_kb))
+        found.append("the run's processes used %d kB (PSS), over the bound of %d kB" % (run.peak('pss_kb'), pss_kb))
     if leader_rss_kb is not None and run.leader_peak_rss_kb > leader_rss_kb:
-        found.append('the leader\'s RSS peaked at %d kB, over the bound of %d kB' % (run.leader_peak_rss_kb, leader_rss_kb))
+        found.append("the leader's RSS peaked at %d kB, over the bound of %d kB" % (run.leader_peak_rss_kb, leader_rss_kb))
     return found

@@ -34,51 +34,94 @@ SECRET = 'Hunter2'
 
 # row -> (module, arguments, message fragments)
 ROWS = {
-    'unknown_service_key': (SERVICE, {'name': 'recording_server', 'state': 'started', 'service_names': {'recorder': 'Recorder'}},
-                            ["service_names has an unknown key 'recorder'; the keys are recording_server, image_server"]),
-    'service_info_unknown_service_key': (INFO, {'service_names': {'recorder': 'Recorder'}}, ["service_names has an unknown key 'recorder'"]),
-    'name_with_double_quotes': (SERVICE, {'name': 'Milestone "Recording" Server', 'state': 'stopped'},
-                                ["invalid service name 'Milestone \"Recording\" Server'", ALLOWED]),
+    'unknown_service_key': (
+        SERVICE,
+        {'name': 'recording_server', 'state': 'started', 'service_names': {'recorder': 'Recorder'}},
+        ["service_names has an unknown key 'recorder'; the keys are recording_server, image_server"],
+    ),
+    'service_info_unknown_service_key': (
+        INFO,
+        {'service_names': {'recorder': 'Recorder'}},
+        ["service_names has an unknown key 'recorder'"],
+    ),
+    'name_with_double_quotes': (
+        SERVICE,
+        {'name': 'Milestone "Recording" Server', 'state': 'stopped'},
+        ['invalid service name \'Milestone "Recording" Server\'', ALLOWED],
+    ),
     'name_with_single_quote': (SERVICE, {'name': "O'Brien Recorder", 'state': 'stopped'}, [INVALID_NAME, ALLOWED]),
     'name_with_wildcard_percent': (SERVICE, {'name': 'Milestone%', 'state': 'stopped'}, [INVALID_NAME + " 'Milestone%'"]),
     'name_with_wildcard_brackets': (SERVICE, {'name': 'Milestone [A-Z]*', 'state': 'stopped'}, [INVALID_NAME]),
     'name_with_wql_injection': (SERVICE, {'name': INJECTION, 'state': 'stopped'}, [INVALID_NAME]),
     'name_with_newline': (SERVICE, {'name': 'Milestone\nRecorder', 'state': 'stopped'}, [INVALID_NAME]),
-    'service_names_with_wql_injection': (SERVICE, {'name': 'recording_server', 'state': 'stopped',
-                                                   'service_names': {'recording_server': INJECTION}}, [INVALID_NAME]),
+    'service_names_with_wql_injection': (
+        SERVICE,
+        {'name': 'recording_server', 'state': 'stopped', 'service_names': {'recording_server': INJECTION}},
+        [INVALID_NAME],
+    ),
     'service_info_service_names_with_wql_injection': (INFO, {'service_names': {'recording_server': INJECTION}}, [INVALID_NAME]),
     'empty_name_list': (SERVICE, {'name': [], 'state': 'started'}, ['name must list at least one service key, set or service name']),
     'empty_name': (SERVICE, {'name': [''], 'state': 'started'}, [INVALID_NAME + " ''"]),
-    'wrong_type_timeout': (SERVICE, {'name': 'recording_server', 'state': 'started', 'timeout': 'soon'},
-                           ["argument 'timeout' is of type str and we were unable to convert to int"]),
+    'wrong_type_timeout': (
+        SERVICE,
+        {'name': 'recording_server', 'state': 'started', 'timeout': 'soon'},
+        ["argument 'timeout' is of type str and we were unable to convert to int"],
+    ),
     'wrong_type_name': (SERVICE, {'name': {'recording_server': True}, 'state': 'started'}, ['name', 'cannot be converted to a list']),
-    'wrong_type_force_dependents': (SERVICE, {'name': 'recording_server', 'state': 'stopped', 'force_dependents': 'perhaps'},
-                                    ["argument 'force_dependents' is of type str and we were unable to convert to bool",
-                                     "The value 'perhaps' is not a valid boolean"]),
+    'wrong_type_force_dependents': (
+        SERVICE,
+        {'name': 'recording_server', 'state': 'stopped', 'force_dependents': 'perhaps'},
+        ["argument 'force_dependents' is of type str and we were unable to convert to bool", "The value 'perhaps' is not a valid boolean"],
+    ),
     'wrong_type_service_names': (INFO, {'service_names': ['recording_server']}, ['service_names', 'cannot be converted to a dict']),
-    'unknown_state': (SERVICE, {'name': 'recording_server', 'state': 'running'},
-                      ['value of state must be one of: started, stopped, restarted, got: running']),
+    'unknown_state': (
+        SERVICE,
+        {'name': 'recording_server', 'state': 'running'},
+        ['value of state must be one of: started, stopped, restarted, got: running'],
+    ),
     'unknown_option': (SERVICE, {'name': 'recording_server', 'state': 'started', 'timout': 30}, ['Unsupported parameters', 'timout']),
-    'negative_timeout': (SERVICE, {'name': 'recording_server', 'state': 'started', 'timeout': -5},
-                         ['timeout must be between 1 and 86400 seconds, got -5']),
-    'zero_timeout': (SERVICE, {'name': 'recording_server', 'state': 'started', 'timeout': 0}, ['timeout must be between 1 and 86400 seconds, got 0']),
-    'absurd_timeout': (SERVICE, {'name': 'recording_server', 'state': 'started', 'timeout': 999999999},
-                       ['timeout must be between 1 and 86400 seconds, got 999999999']),
+    'negative_timeout': (
+        SERVICE,
+        {'name': 'recording_server', 'state': 'started', 'timeout': -5},
+        ['timeout must be between 1 and 86400 seconds, got -5'],
+    ),
+    'zero_timeout': (
+        SERVICE,
+        {'name': 'recording_server', 'state': 'started', 'timeout': 0},
+        ['timeout must be between 1 and 86400 seconds, got 0'],
+    ),
+    'absurd_timeout': (
+        SERVICE,
+        {'name': 'recording_server', 'state': 'started', 'timeout': 999999999},
+        ['timeout must be between 1 and 86400 seconds, got 999999999'],
+    ),
     'negative_connection_timeout': (INFO, {'connection_timeout': -1}, ['connection_timeout must be between 1 and 3600 seconds, got -1']),
     'absurd_operation_timeout': (INFO, {'operation_timeout': 100000}, ['operation_timeout must be between 1 and 3600 seconds, got 100000']),
     'absurd_port': (INFO, {'port': 70000}, ['port must be between 1 and 65535, got 70000']),
-    'conflicting_state_and_start_mode': (SERVICE, {'name': 'recording_server', 'state': 'started', 'start_mode': 'disabled'},
-                                         ['state started and start_mode disabled contradict each other']),
-    'conflicting_timeouts': (INFO, {'connection_timeout': 5, 'operation_timeout': 10},
-                             ['connection_timeout (5) must be greater than operation_timeout (10)']),
+    'conflicting_state_and_start_mode': (
+        SERVICE,
+        {'name': 'recording_server', 'state': 'started', 'start_mode': 'disabled'},
+        ['state started and start_mode disabled contradict each other'],
+    ),
+    'conflicting_timeouts': (
+        INFO,
+        {'connection_timeout': 5, 'operation_timeout': 10},
+        ['connection_timeout (5) must be greater than operation_timeout (10)'],
+    ),
     'neither_state_nor_start_mode': (SERVICE, {'name': 'recording_server'}, ['one of the following is required: state, start_mode']),
     'zero_port': (INFO, {'port': 0}, ['port must be between 1 and 65535, got 0 (from the task option port)']),
     'inventory_port_out_of_range': (INFO, {}, ['port must be between 1 and 65535, got 65536 (from inventory variable ansible_port)']),
-    'host_with_path_and_query': (INFO, {}, ["host '127.0.0.9/x?y=' from inventory variable ansible_host " + NOT_A_HOST,
-                                            "'/' is not allowed"]),
+    'host_with_path_and_query': (
+        INFO,
+        {},
+        ["host '127.0.0.9/x?y=' from inventory variable ansible_host " + NOT_A_HOST, "'/' is not allowed"],
+    ),
     'host_with_port_path_and_query': (INFO, {}, ['from inventory variable ansible_host ' + NOT_A_HOST, "'/' is not allowed"]),
-    'host_with_userinfo': (INFO, {}, ["host '***@", 'from inventory variable ansible_host ' + NOT_A_HOST,
-                                      "'@' is not allowed: no user information in the host"]),
+    'host_with_userinfo': (
+        INFO,
+        {},
+        ["host '***@", 'from inventory variable ansible_host ' + NOT_A_HOST, "'@' is not allowed: no user information in the host"],
+    ),
     'host_with_whitespace': (INFO, {}, ['from inventory variable ansible_host ' + NOT_A_HOST, 'whitespace or control characters']),
     'host_with_port': (INFO, {}, ['from inventory variable ansible_host ' + NOT_A_HOST, 'a port goes in the port setting']),
     'task_host_with_path_and_query': (INFO, {'host': 'nvr01.example.com/wsman?x=1'}, ['from the task option host ' + NOT_A_HOST]),
@@ -108,12 +151,15 @@ OPTIONS = sorted({option for dummy, arguments, dummy in ROWS.values() for option
 
 def tasks(way):
     """One task per module; a host runs the one of its row (inventory variable xpgo_row), with its row's arguments."""
-    return [{
-        'name': '%s: %s' % (way, module),
-        module: {option: '{{ xpgo_row.arguments.%s | default(omit) }}' % option for option in OPTIONS},
-        'when': 'xpgo_row.module == %r' % module,
-        'ignore_errors': True,
-    } for module in (SERVICE, INFO)]
+    return [
+        {
+            'name': '%s: %s' % (way, module),
+            module: {option: '{{ xpgo_row.arguments.%s | default(omit) }}' % option for option in OPTIONS},
+            'when': 'xpgo_row.module == %r' % module,
+            'ignore_errors': True,
+        }
+        for module in (SERVICE, INFO)
+    ]
 
 
 @pytest.fixture(scope='module')

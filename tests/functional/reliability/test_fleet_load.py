@@ -45,7 +45,7 @@ KINDS = {
     'stuck_start': ({}, {RECORDING_SERVER: {'stuck': 'Start Pending'}}, 'recording', 'FAILED'),
     'stuck_stop': ({}, {IMAGE_SERVER: {'stuck': 'Stop Pending'}}, 'recording', 'FAILED'),
     'access_denied': ({}, {RECORDING_SERVER: {'deny_users': ['xpgo-admin']}}, 'recording', 'FAILED'),
-    'crash_after_start': ({}, {}, 'recording', 'FAILED'),   # armed by a Trigger once its restart began
+    'crash_after_start': ({}, {}, 'recording', 'FAILED'),  # armed by a Trigger once its restart began
 }
 
 
@@ -103,7 +103,7 @@ def recording_server_downtimes(fleet):
         for event in running.state.history:
             if event['service'] != RECORDING_SERVER:
                 continue
-            if event['state'] in ('Stop Pending', 'Stopped') and down is None:   # a stop, or a crash
+            if event['state'] in ('Stop Pending', 'Stopped') and down is None:  # a stop, or a crash
                 down = event['time']
             elif event['state'] == 'Running' and down is not None:
                 spans.append((down, event['time']))
@@ -116,8 +116,10 @@ def recording_server_downtimes(fleet):
 
 def most_at_once(spans, until):
     """The largest number of spans open at the same moment (an open end lasts until `until`)."""
-    edges = sorted([(start, 1) for start, end in spans] + [(end if end is not None else until, -1) for start, end in spans],
-                   key=lambda edge: (edge[0], edge[1]))
+    edges = sorted(
+        [(start, 1) for start, end in spans] + [(end if end is not None else until, -1) for start, end in spans],
+        key=lambda edge: (edge[0], edge[1]),
+    )
     most = current = 0
     for _dummy, step in edges:
         current += step
@@ -138,13 +140,31 @@ def restart(load, module_runner):
         for name, kind in faulted.items():
             if kind == 'crash_after_start':
                 running = fleet.host(name)
-                stack.enter_context(Trigger(running, RECORDING_SERVER, 'Stop Pending',
-                                            lambda running=running: running.state.configure(RECORDING_SERVER, crash_after_seconds=0.5)))
-        return module_runner('playbooks/restart.yml', inventory,
-                             '-e', 'rolling_restart_serial=%d' % SERIAL, '-e', 'rolling_restart_max_recording_servers_down=%d' % MAX_DOWN,
-                             '-e', 'rolling_restart_max_fail_percentage=%d' % MAX_FAIL_PERCENTAGE,
-                             '-e', 'rolling_restart_timeout=3', '-e', 'rolling_restart_settle_seconds=1',
-                             env=ENV, timeout=400, junit=False)
+                stack.enter_context(
+                    Trigger(
+                        running,
+                        RECORDING_SERVER,
+                        'Stop Pending',
+                        lambda running=running: running.state.configure(RECORDING_SERVER, crash_after_seconds=0.5),
+                    )
+                )
+        return module_runner(
+            'playbooks/restart.yml',
+            inventory,
+            '-e',
+            'rolling_restart_serial=%d' % SERIAL,
+            '-e',
+            'rolling_restart_max_recording_servers_down=%d' % MAX_DOWN,
+            '-e',
+            'rolling_restart_max_fail_percentage=%d' % MAX_FAIL_PERCENTAGE,
+            '-e',
+            'rolling_restart_timeout=3',
+            '-e',
+            'rolling_restart_settle_seconds=1',
+            env=ENV,
+            timeout=400,
+            junit=False,
+        )
 
 
 def test_rolling_restart_of_a_200_host_fleet_keeps_its_batch_and_failure_limits(load, restart):
@@ -154,11 +174,13 @@ def test_rolling_restart_of_a_200_host_fleet_keeps_its_batch_and_failure_limits(
 
     # The run finished every batch, and its summary names the faulted hosts and only them.
     unreachable = sum(1 for kind in faulted.values() if KINDS[kind][3] == 'UNREACHABLE')
-    assert ('Rolling restart done: %d restarted, %d failed, %d unreachable, 0 not restarted, of %d hosts.'
-            % (HOSTS - FAULTED, FAULTED - unreachable, unreachable, HOSTS)) in run.stdout
+    assert (
+        'Rolling restart done: %d restarted, %d failed, %d unreachable, 0 not restarted, of %d hosts.'
+        % (HOSTS - FAULTED, FAULTED - unreachable, unreachable, HOSTS)
+    ) in run.stdout
     summaries = batch_summaries(run)
     assert len(summaries) == HOSTS // SERIAL and summaries[-1].startswith('Rolling restart done:'), 'one summary after each batch'
-    summary = run.stdout[run.stdout.rindex('Rolling restart done:'):]
+    summary = run.stdout[run.stdout.rindex('Rolling restart done:') :]
     for running in fleet.hosts:
         if running.name in faulted:
             assert '"%s: %s: ' % (running.name, KINDS[faulted[running.name]][3]) in summary, running.name
@@ -180,7 +202,7 @@ def test_rolling_restart_of_a_200_host_fleet_keeps_its_batch_and_failure_limits(
     # each batch finished before the next one began.
     finished = [span for spans in downtimes.values() for span in spans if span[1] is not None]
     assert most_at_once(finished, None) <= SERIAL
-    batches = [fleet.hosts[start:start + SERIAL] for start in range(0, HOSTS, SERIAL)]
+    batches = [fleet.hosts[start : start + SERIAL] for start in range(0, HOSTS, SERIAL)]
     for earlier, later in zip(batches, batches[1:], strict=False):
         last_up = max(end for running in earlier for start, end in downtimes[running.name] if end is not None)
         first_down = min(start for running in later for start, end in downtimes[running.name])

@@ -39,23 +39,61 @@ QUERY = 'SELECT Name, State FROM Win32_Service'
 # behaviour -> (scheme, server speaks TLS, kind, fragments, how the message ends), as a winrm inventory host sees them;
 # the client-level cases have no inventory host, so their hints name the options alone (without_inventory()).
 CASES = {
-    'trickle': ('http', False, 'timeout', ['could not get an answer from the WinRM listener at http://127.0.0.1:',
-                                           'within connection_timeout (%d s): no complete answer within %d s' % (TIMEOUT, TIMEOUT)],
-                'raise connection_timeout (ansible_winrm_read_timeout_sec)'),
-    'huge': ('http', False, 'protocol', ['sent a reply larger than 16 MiB, refused while it came in'],
-             'check that host (ansible_host) and port (ansible_port) point at a Windows WinRM listener'),
-    'redirect': ('http', False, 'protocol', ['answered HTTP 302 redirecting to %s, which was not followed' % REDIRECT_TO,
-                                             'a WinRM listener never redirects'],
-                 'check host (ansible_host), port (ansible_port) and path (ansible_winrm_path)'),
-    'dtd_500': ('http', False, 'protocol', ['unexpected reply from the WinRM listener (document type declarations are refused)'],
-                'that nothing in between rewrites its answers'),
-    'echo_auth': ('http', False, 'fault', ['WS-Management fault InternalError (code 2150859046)', 'Authorization: ********'],
-                  'see the Microsoft-Windows-WinRM/Operational event log on the host'),
-    'plain_http': ('https', False, 'tls', ['answered in plain HTTP, not TLS', 'wrong version number'],
-                   'use scheme http (ansible_winrm_scheme: http) or port 5986'),
-    'tls_only': ('http', True, 'unreachable', ['closed the connection before answering',
-                                               'or the listener speaks https (then use scheme https (ansible_winrm_scheme: https), or port 5985)'],
-                 'check the host, then run the task again'),
+    'trickle': (
+        'http',
+        False,
+        'timeout',
+        [
+            'could not get an answer from the WinRM listener at http://127.0.0.1:',
+            'within connection_timeout (%d s): no complete answer within %d s' % (TIMEOUT, TIMEOUT),
+        ],
+        'raise connection_timeout (ansible_winrm_read_timeout_sec)',
+    ),
+    'huge': (
+        'http',
+        False,
+        'protocol',
+        ['sent a reply larger than 16 MiB, refused while it came in'],
+        'check that host (ansible_host) and port (ansible_port) point at a Windows WinRM listener',
+    ),
+    'redirect': (
+        'http',
+        False,
+        'protocol',
+        ['answered HTTP 302 redirecting to %s, which was not followed' % REDIRECT_TO, 'a WinRM listener never redirects'],
+        'check host (ansible_host), port (ansible_port) and path (ansible_winrm_path)',
+    ),
+    'dtd_500': (
+        'http',
+        False,
+        'protocol',
+        ['unexpected reply from the WinRM listener (document type declarations are refused)'],
+        'that nothing in between rewrites its answers',
+    ),
+    'echo_auth': (
+        'http',
+        False,
+        'fault',
+        ['WS-Management fault InternalError (code 2150859046)', 'Authorization: ********'],
+        'see the Microsoft-Windows-WinRM/Operational event log on the host',
+    ),
+    'plain_http': (
+        'https',
+        False,
+        'tls',
+        ['answered in plain HTTP, not TLS', 'wrong version number'],
+        'use scheme http (ansible_winrm_scheme: http) or port 5986',
+    ),
+    'tls_only': (
+        'http',
+        True,
+        'unreachable',
+        [
+            'closed the connection before answering',
+            'or the listener speaks https (then use scheme https (ansible_winrm_scheme: https), or port 5985)',
+        ],
+        'check the host, then run the task again',
+    ),
 }
 
 
@@ -65,8 +103,17 @@ def without_inventory(text):
 
 
 def settings_for(server, scheme, **changes):
-    values = dict(host='127.0.0.1', port=server.port, scheme=scheme, username=USER, password=PASSWORD, transport='basic',
-                  validate_certs=False, connection_timeout=TIMEOUT, operation_timeout=TIMEOUT - 1)
+    values = dict(
+        host='127.0.0.1',
+        port=server.port,
+        scheme=scheme,
+        username=USER,
+        password=PASSWORD,
+        transport='basic',
+        validate_certs=False,
+        connection_timeout=TIMEOUT,
+        operation_timeout=TIMEOUT - 1,
+    )
     values.update(changes)
     return ConnectionSettings(**values)
 
@@ -111,7 +158,7 @@ def test_the_trickle_ends_at_the_deadline_whatever_the_read_timeout_would_allow(
     assert server.trickled < 6, 'the client listened to %d bytes (seconds) of the trickle' % server.trickled
 
 
-MEMORY_PROBE = textwrap.dedent('''
+MEMORY_PROBE = textwrap.dedent("""
     import json, resource, sys, time, tracemalloc
     sys.path.insert(0, %(collections)r)
     from ansible_collections.xprotect.go.plugins.module_utils._connection import ConnectionSettings
@@ -132,21 +179,27 @@ MEMORY_PROBE = textwrap.dedent('''
     peak = tracemalloc.get_traced_memory()[1]
     print(json.dumps({'peak': peak, 'rss_growth_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before,
                       'elapsed': time.monotonic() - start, 'message': message}))
-''')
+""")
 
 
 def test_a_200_mb_reply_costs_far_less_than_200_mb():
     """The reply is refused once past 16 MiB while it streams: peak memory stays far below its size."""
     with HostileServer('huge') as server:
-        probe = subprocess.run([sys.executable, '-c', MEMORY_PROBE % {'collections': str(COLLECTIONS_DIR)}, str(server.port)],
-                               capture_output=True, text=True, timeout=120, check=False, cwd=REPO_ROOT)
+        probe = subprocess.run(
+            [sys.executable, '-c', MEMORY_PROBE % {'collections': str(COLLECTIONS_DIR)}, str(server.port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=REPO_ROOT,
+        )
         sent = server.sent_bytes
     assert probe.returncode == 0, probe.stderr
     outcome = json.loads(probe.stdout)
     assert 'larger than 16 MiB' in outcome['message']
-    assert outcome['peak'] < 50 * 1024 * 1024, 'peak %d MB' % (outcome['peak'] // 2 ** 20)
+    assert outcome['peak'] < 50 * 1024 * 1024, 'peak %d MB' % (outcome['peak'] // 2**20)
     assert outcome['rss_growth_kb'] < 100 * 1024, 'resident memory grew by %d MB' % (outcome['rss_growth_kb'] // 1024)
-    assert sent < HUGE_BYTES / 2, 'the client read %d MB before refusing' % (sent // 2 ** 20)
+    assert sent < HUGE_BYTES / 2, 'the client read %d MB before refusing' % (sent // 2**20)
 
 
 def test_basic_credentials_windows_cannot_decode_are_refused_before_anything_is_sent():
@@ -167,11 +220,17 @@ def test_every_transport_still_works_through_the_bounded_transport(sim_fleet, au
     running = fleet.hosts[0]
     address, port = running.endpoint.split('://')[1].split('/')[0].rsplit(':', 1)
     certificate = auth == 'certificate'
-    settings = ConnectionSettings(address, port=int(port), scheme=scheme, transport=auth,
-                                  username=None if certificate else fleet.username, password=None if certificate else fleet.password,
-                                  ca_trust_path=fleet.ca_path if scheme == 'https' else None,
-                                  client_cert=fleet.client_cert_path if certificate else None,
-                                  client_key=fleet.client_key_path if certificate else None)
+    settings = ConnectionSettings(
+        address,
+        port=int(port),
+        scheme=scheme,
+        transport=auth,
+        username=None if certificate else fleet.username,
+        password=None if certificate else fleet.password,
+        ca_trust_path=fleet.ca_path if scheme == 'https' else None,
+        client_cert=fleet.client_cert_path if certificate else None,
+        client_key=fleet.client_key_path if certificate else None,
+    )
     client = WsmanClient(settings)
     names = {item['Name'] for item in client.enumerate('SELECT Name FROM Win32_Service')}
     assert 'Milestone XProtect Recording Server' in names
@@ -187,8 +246,16 @@ def test_every_transport_still_works_through_the_bounded_transport(sim_fleet, au
 PLAYBOOK_TIMEOUT = 5  # ansible_winrm_read_timeout_sec of the playbook hosts: the trickle would take 120 s
 WAYS = ('inventory', 'delegate')
 # behaviour -> Ansible's verdict
-VERDICT = {'trickle': 'unreachable', 'huge': 'failed', 'redirect': 'failed', 'dtd_500': 'failed', 'echo_auth': 'failed',
-           'plain_http': 'failed', 'tls_only': 'unreachable', 'non_ascii_basic': 'failed'}
+VERDICT = {
+    'trickle': 'unreachable',
+    'huge': 'failed',
+    'redirect': 'failed',
+    'dtd_500': 'failed',
+    'echo_auth': 'failed',
+    'plain_http': 'failed',
+    'tls_only': 'unreachable',
+    'non_ascii_basic': 'failed',
+}
 
 
 @pytest.fixture(scope='module')
@@ -201,16 +268,27 @@ def hostile_runs(module_dir, module_runner):
         for name, server in servers.items():
             scheme = CASES[name][0] if name in CASES else 'http'
             hosts['hostile-' + name.replace('_', '-')] = {
-                'ansible_connection': 'winrm', 'ansible_host': '127.0.0.1', 'ansible_port': server.port, 'ansible_winrm_scheme': scheme,
-                'ansible_user': USER, 'ansible_password': 'пароль-Hostile-7' if name == 'non_ascii_basic' else PASSWORD,
-                'ansible_winrm_transport': 'basic', 'ansible_winrm_server_cert_validation': 'ignore',
-                'ansible_winrm_read_timeout_sec': PLAYBOOK_TIMEOUT, 'ansible_winrm_operation_timeout_sec': PLAYBOOK_TIMEOUT - 1}
+                'ansible_connection': 'winrm',
+                'ansible_host': '127.0.0.1',
+                'ansible_port': server.port,
+                'ansible_winrm_scheme': scheme,
+                'ansible_user': USER,
+                'ansible_password': 'пароль-Hostile-7' if name == 'non_ascii_basic' else PASSWORD,
+                'ansible_winrm_transport': 'basic',
+                'ansible_winrm_server_cert_validation': 'ignore',
+                'ansible_winrm_read_timeout_sec': PLAYBOOK_TIMEOUT,
+                'ansible_winrm_operation_timeout_sec': PLAYBOOK_TIMEOUT - 1,
+            }
         inventory = write_yaml(module_dir / 'hostile-inventory.yml', {'all': {'children': {'hostile': {'hosts': hosts}}}})
         runs = {}
         for way in WAYS:
             trickled = servers['trickle'].trickled
-            run = module_runner([play('- {name: read, xprotect.go.service_info: {}}', hosts='hostile', way=way)], inventory,
-                                env={'ANSIBLE_FORKS': str(len(hosts))}, timeout=240)
+            run = module_runner(
+                [play('- {name: read, xprotect.go.service_info: {}}', hosts='hostile', way=way)],
+                inventory,
+                env={'ANSIBLE_FORKS': str(len(hosts))},
+                timeout=240,
+            )
             runs[way] = (run, servers['trickle'].trickled - trickled, servers)
         yield runs
 
@@ -227,8 +305,10 @@ def test_what_the_user_sees(hostile_runs, way, name):
         assert servers[name].requests == [], 'something was sent'
     else:
         scheme, dummy, dummy, fragments, ending = CASES[name]
-        fragments = [f.replace('(%d s)' % TIMEOUT, '(%d s)' % PLAYBOOK_TIMEOUT).replace('within %d s' % TIMEOUT, 'within %d s' % PLAYBOOK_TIMEOUT)
-                     for f in fragments]
+        fragments = [
+            f.replace('(%d s)' % TIMEOUT, '(%d s)' % PLAYBOOK_TIMEOUT).replace('within %d s' % TIMEOUT, 'within %d s' % PLAYBOOK_TIMEOUT)
+            for f in fragments
+        ]
         one_clear_line(message, *fragments)
         assert message.endswith(ending), message
     assert message.startswith('127.0.0.1: ')
@@ -249,4 +329,4 @@ def test_no_form_of_the_password_in_any_output(hostile_runs, way):
     output = run.stdout + run.stderr + json.dumps([r.result for r in run.results])
     for secret in secret_forms() + ['пароль-Hostile-7', base64.b64encode('xpgo-admin:пароль-Hostile-7'.encode('utf-8')).decode()]:
         assert secret not in output
-    assert 'Authorization: ********' in output, 'the echoing host\'s fault text is shown, masked'
+    assert 'Authorization: ********' in output, "the echoing host's fault text is shown, masked"

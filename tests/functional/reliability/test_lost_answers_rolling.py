@@ -46,16 +46,27 @@ def test_a_host_whose_recording_server_is_unknown_counts_as_down(sim_fleet, runn
     path = write_yaml(tmp_path / 'inventory.yml', inventory)
 
     with Trigger(lost, RECORDING_SERVER, 'Stop Pending', lambda: lose_answers_for_a_while(lost, faults)) as trigger:
-        run = runner('playbooks/restart.yml', path, '-e', 'rolling_restart_serial=2', '-e', 'rolling_restart_settle_seconds=0',
-                     '-e', 'rolling_restart_max_recording_servers_down=2', '-e', 'rolling_restart_max_fail_percentage=50')
+        run = runner(
+            'playbooks/restart.yml',
+            path,
+            '-e',
+            'rolling_restart_serial=2',
+            '-e',
+            'rolling_restart_settle_seconds=0',
+            '-e',
+            'rolling_restart_max_recording_servers_down=2',
+            '-e',
+            'rolling_restart_max_fail_percentage=50',
+        )
     assert trigger.fired.is_set()
     assert run.rc == RC_FAILED, run.stdout
     # The module's own answer: the Recording Server's state is not known, and the message says why.
     converge = failure(run, lost.name, 'xprotect.go.services : Converge the XProtect services')
     assert converge.result['services']['recording_server']['state'] == 'unknown'
     assert converge.result['changed'] is True
-    one_clear_line(converge.result['msg'], "while waiting for StopService sent to '%s'" % RECORDING_SERVER, reason,
-                   'its outcome is not known')
+    one_clear_line(
+        converge.result['msg'], "while waiting for StopService sent to '%s'" % RECORDING_SERVER, reason, 'its outcome is not known'
+    )
     # Counted against the limit: the next batch would make three down and is refused before anything is restarted.
     assert third.state.history == [] and fourth.state.history == [], 'a third Recording Server went down'
     refused = failure(run, third.name)

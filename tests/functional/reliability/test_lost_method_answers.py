@@ -20,12 +20,11 @@ import pytest
 
 from tests.helpers import WAYS_IN
 
-from .helpers import (RC_FAILED, RC_UNREACHABLE, RECORDING_SERVER, failure, one_clear_line, play, quick_overrides,
-                       write_yaml)
+from .helpers import RC_FAILED, RC_UNREACHABLE, RECORDING_SERVER, failure, one_clear_line, play, quick_overrides, write_yaml
 
-READ_TIMEOUT = 10           # ansible_winrm_read_timeout_sec: room for ordinary reads on a busy machine
-HOLD = 60                   # a held answer never comes in time (the fleet's stop ends the hold)
-TIMEOUT = 40                # the task's timeout: room for the status read after a held answer (READ_TIMEOUT each)
+READ_TIMEOUT = 10  # ansible_winrm_read_timeout_sec: room for ordinary reads on a busy machine
+HOLD = 60  # a held answer never comes in time (the fleet's stop ends the hold)
+TIMEOUT = 40  # the task's timeout: room for the status read after a held answer (READ_TIMEOUT each)
 # The Recording Server changes state at once: the status read after the loss sees the end state.
 INSTANT = {'start_seconds': 0, 'stop_seconds': 0}
 # How the answer is lost -> (how the task ends, what the client said instead of the answer).
@@ -66,8 +65,9 @@ def lost(module_fleets, module_dir, module_runner):
     control = fleet.control_client()
     by_case = dict(zip(names, fleet.hosts, strict=False))
     inventory = fleet.inventory()
-    inventory['all']['children']['xprotect']['vars'].update(ansible_winrm_read_timeout_sec=READ_TIMEOUT,
-                                                            ansible_winrm_operation_timeout_sec=READ_TIMEOUT - 1)
+    inventory['all']['children']['xprotect']['vars'].update(
+        ansible_winrm_read_timeout_sec=READ_TIMEOUT, ansible_winrm_operation_timeout_sec=READ_TIMEOUT - 1
+    )
     hosts = inventory['all']['children']['xprotect']['hosts']
     for name in names:
         if name in CASES:
@@ -81,15 +81,24 @@ def lost(module_fleets, module_dir, module_runner):
     # One task a way in, each host running it its way (one play: a play whose every host fails ends the playbook).
     tasks = []
     for way in WAYS_IN:
-        task = {'name': 'converge', 'when': 'lost_way == %r' % way, 'xprotect.go.service': {
-            'name': 'recording_server', 'state': '{{ lost_state | default(omit) }}', 'start_mode': '{{ lost_start_mode | default(omit) }}',
-            'timeout': TIMEOUT}}
+        task = {
+            'name': 'converge',
+            'when': 'lost_way == %r' % way,
+            'xprotect.go.service': {
+                'name': 'recording_server',
+                'state': '{{ lost_state | default(omit) }}',
+                'start_mode': '{{ lost_start_mode | default(omit) }}',
+                'timeout': TIMEOUT,
+            },
+        }
         tasks += play([task], way=way)['tasks']
     # Each task runs on the hosts of its way in (7 at most) at once.
     run = module_runner([play(tasks)], path, env={'ANSIBLE_FORKS': '8'})
     # Out of band: what the simulator itself says, through the control API.
-    seen = {name: {route: control.get(running.control_url + '/' + route) for route in ('services', 'history', 'stats', 'faults')}
-            for name, running in by_case.items()}
+    seen = {
+        name: {route: control.get(running.control_url + '/' + route) for route in ('services', 'history', 'stats', 'faults')}
+        for name, running in by_case.items()
+    }
     return run, by_case, seen
 
 
@@ -111,9 +120,13 @@ def test_a_lost_answer_to_a_start_or_stop_reports_unknown_and_what_a_read_saw(lo
     running = by_case[case]
     result = failure(run, running.name, 'converge')
     assert result.status == status
-    one_clear_line(result.result['msg'], "%s: %s was sent to '%s' but no answer came (" % (running.address, method, RECORDING_SERVER),
-                   reason, '): its outcome is not known; a status read afterwards saw it %s. ' % windows_goal,
-                   'read the services (xprotect.go.service_info) before running the task again')
+    one_clear_line(
+        result.result['msg'],
+        "%s: %s was sent to '%s' but no answer came (" % (running.address, method, RECORDING_SERVER),
+        reason,
+        '): its outcome is not known; a status read afterwards saw it %s. ' % windows_goal,
+        'read the services (xprotect.go.service_info) before running the task again',
+    )
     assert result.result['changed'] is True, 'a request was sent and may have been carried out'
     rs = result.result['services']['recording_server']
     assert rs['state'] == 'unknown', 'neither done nor not done'
@@ -125,7 +138,8 @@ def test_a_lost_answer_to_a_start_or_stop_reports_unknown_and_what_a_read_saw(lo
     out_of_band = seen[case]
     assert out_of_band['services'][RECORDING_SERVER]['State'] == windows_goal
     assert [event['state'] for event in out_of_band['history'] if event['service'] == RECORDING_SERVER] == (
-        ['Stop Pending', 'Stopped'] if method == 'StopService' else ['Start Pending', 'Running'])
+        ['Stop Pending', 'Stopped'] if method == 'StopService' else ['Start Pending', 'Running']
+    )
     assert out_of_band['stats']['by_action'][method] == 1 and out_of_band['stats']['lost_answers'] == {method: 1}
     assert out_of_band['faults']['lose_answer'] is None
 
@@ -139,14 +153,25 @@ def test_a_lost_answer_to_a_start_mode_change_leaves_the_start_mode_unknown(lost
     result = failure(run, running.name, 'converge')
     assert result.status == status
     sent = 'SetDWORDValue (DelayedAutostart)' if method == 'SetDWORDValue' else method
-    one_clear_line(result.result['msg'], "%s: %s was sent to '%s' but no answer came (" % (running.address, sent, RECORDING_SERVER),
-                   reason, '): its outcome is not known; a status read afterwards saw it Running with start mode %s. ' % start_mode)
+    one_clear_line(
+        result.result['msg'],
+        "%s: %s was sent to '%s' but no answer came (" % (running.address, sent, RECORDING_SERVER),
+        reason,
+        '): its outcome is not known; a status read afterwards saw it Running with start mode %s. ' % start_mode,
+    )
     assert result.result['changed'] is True
     rs = result.result['services']['recording_server']
     assert rs['start_mode'] == 'unknown' and rs['state'] == 'started', 'only the start mode is in doubt'
     assert rs['observed_after_loss']['start_mode'] == start_mode
-    assert result.result['actions'] == [{'service': 'recording_server', 'action': 'change_start_mode', 'start_mode': start_mode,
-                                         'unknown': True, 'observed_after_loss': rs['observed_after_loss']}]
+    assert result.result['actions'] == [
+        {
+            'service': 'recording_server',
+            'action': 'change_start_mode',
+            'start_mode': start_mode,
+            'unknown': True,
+            'observed_after_loss': rs['observed_after_loss'],
+        }
+    ]
     out_of_band = seen[case]
     service = out_of_band['services'][RECORDING_SERVER]
     assert (service['StartMode'], service['DelayedAutoStart']) == (('Manual', False) if start_mode == 'manual' else ('Auto', True))
@@ -162,24 +187,42 @@ def test_a_host_whose_recording_server_stop_answer_is_lost_counts_as_down(sim_fl
     first, lost_host, third, fourth = fleet.hosts
     control = fleet.control_client()
     inventory = fleet.inventory()
-    inventory['all']['children']['xprotect']['vars'].update(ansible_winrm_read_timeout_sec=READ_TIMEOUT,
-                                                            ansible_winrm_operation_timeout_sec=READ_TIMEOUT - 1)
+    inventory['all']['children']['xprotect']['vars'].update(
+        ansible_winrm_read_timeout_sec=READ_TIMEOUT, ansible_winrm_operation_timeout_sec=READ_TIMEOUT - 1
+    )
     path = write_yaml(tmp_path / 'inventory.yml', inventory)
     lose(control, lost_host, 'StopService', how)
-    run = runner('playbooks/restart.yml', path, '-e', 'rolling_restart_serial=2', '-e', 'rolling_restart_settle_seconds=0',
-                 '-e', 'rolling_restart_max_recording_servers_down=2', '-e', 'rolling_restart_max_fail_percentage=50')
+    run = runner(
+        'playbooks/restart.yml',
+        path,
+        '-e',
+        'rolling_restart_serial=2',
+        '-e',
+        'rolling_restart_settle_seconds=0',
+        '-e',
+        'rolling_restart_max_recording_servers_down=2',
+        '-e',
+        'rolling_restart_max_fail_percentage=50',
+    )
     assert run.rc == RC_FAILED, run.stdout
     converge = failure(run, lost_host.name, 'xprotect.go.services : Converge the XProtect services')
     assert converge.result['services']['recording_server']['state'] == 'unknown'
     assert converge.result['changed'] is True
-    one_clear_line(converge.result['msg'], "StopService was sent to '%s' but no answer came" % RECORDING_SERVER, HOWS[how][1],
-                   'its outcome is not known')
+    one_clear_line(
+        converge.result['msg'],
+        "StopService was sent to '%s' but no answer came" % RECORDING_SERVER,
+        HOWS[how][1],
+        'its outcome is not known',
+    )
     # It really went down, out of band; and it counts: the next batch would make three down and is refused untouched.
     assert control.get(lost_host.control_url + '/stats')['lost_answers'] == {'StopService': 1}
-    assert any(event['service'] == RECORDING_SERVER and event['state'] == 'Stop Pending'
-               for event in control.get(lost_host.control_url + '/history'))
+    assert any(
+        event['service'] == RECORDING_SERVER and event['state'] == 'Stop Pending'
+        for event in control.get(lost_host.control_url + '/history')
+    )
     assert control.get(third.control_url + '/history') == [] and control.get(fourth.control_url + '/history') == []
     refused = failure(run, third.name)
-    one_clear_line(refused.result['msg'], 'This batch holds 2 hosts',
-                   '1 hosts of earlier batches failed their restart (%s)' % lost_host.name)
+    one_clear_line(
+        refused.result['msg'], 'This batch holds 2 hosts', '1 hosts of earlier batches failed their restart (%s)' % lost_host.name
+    )
     assert run.recap[lost_host.name]['failed'] == 1 and run.recap[first.name]['failed'] == 0

@@ -40,7 +40,7 @@ READ_TIMEOUT = 2
 FAULT_KINDS = dict(KINDS, slow=({'delay': READ_TIMEOUT + 1}, {}, 'unreachable', 'UNREACHABLE'))
 MIX = ('reset', 'garbage', 'http_500', 'slow', 'fails_to_start', 'stuck_start', 'refuse', 'stuck_stop', 'access_denied')
 PROFILES = ['custom' if index % 4 == 3 else 'standard' for index in range(HOSTS)]
-FAULTS = dict(zip(sorted(random.Random(SEED).sample(range(HOSTS), len(MIX))), MIX, strict=False))    # {host index: kind}, the same every run
+FAULTS = dict(zip(sorted(random.Random(SEED).sample(range(HOSTS), len(MIX))), MIX, strict=False))  # {host index: kind}, the same every run
 
 # The bounds. They depend on FORKS, never on HOSTS: a leak per host (or per task: the restart runs
 # about 21 tasks on each host, some 2000 worker processes in all) would go far past them.
@@ -65,8 +65,9 @@ FLEET_CONNECTIONS = FORKS
 # slot plus the leader's bound: 528 MB.
 LEADER_RSS_KB = 128 * 1024
 PSS_KB = FORKS * 20 * 1024 + LEADER_RSS_KB
-BOUNDS = dict(leader_fds=LEADER_FDS, process_fds=PROCESS_FDS, fleet_connections=FLEET_CONNECTIONS, pss_kb=PSS_KB,
-              leader_rss_kb=LEADER_RSS_KB)
+BOUNDS = dict(
+    leader_fds=LEADER_FDS, process_fds=PROCESS_FDS, fleet_connections=FLEET_CONNECTIONS, pss_kb=PSS_KB, leader_rss_kb=LEADER_RSS_KB
+)
 # Each playbook's run at most, whatever the machine's load: ansible itself spends about 20 s of CPU on
 # the status playbook and 150 s on the restart; with load average 8-13 on 2 cores they took 41-47 s and 191-219 s.
 RUN_TIMEOUT = 600
@@ -124,14 +125,28 @@ def test_status_of_a_100_host_fleet_leaks_nothing(faulted_fleet, tmp_path):
 def test_rolling_restart_of_a_100_host_fleet_leaks_nothing(faulted_fleet, tmp_path):
     """After the status test (which changes nothing); generous limits, so every batch runs."""
     fleet, inventory, endpoints, faulted = faulted_fleet
-    run = measured_playbook(tmp_path, inventory, endpoints, 'playbooks/restart.yml',
-                            '-e', 'rolling_restart_serial=%d' % SERIAL, '-e', 'rolling_restart_max_recording_servers_down=%d' % HOSTS,
-                            '-e', 'rolling_restart_max_fail_percentage=100', '-e', 'rolling_restart_timeout=2',
-                            '-e', 'rolling_restart_settle_seconds=0')
+    run = measured_playbook(
+        tmp_path,
+        inventory,
+        endpoints,
+        'playbooks/restart.yml',
+        '-e',
+        'rolling_restart_serial=%d' % SERIAL,
+        '-e',
+        'rolling_restart_max_recording_servers_down=%d' % HOSTS,
+        '-e',
+        'rolling_restart_max_fail_percentage=100',
+        '-e',
+        'rolling_restart_timeout=2',
+        '-e',
+        'rolling_restart_settle_seconds=0',
+    )
     assert run.rc == RC_FAILED, run.stdout[-3000:] + run.stderr[-3000:]
     unreachable = sum(1 for kind in faulted.values() if FAULT_KINDS[kind][3] == 'UNREACHABLE')
-    assert ('Rolling restart done: %d restarted, %d failed, %d unreachable, 0 not restarted, of %d hosts.'
-            % (HOSTS - len(faulted), len(faulted) - unreachable, unreachable, HOSTS)) in run.stdout, run.stdout[-3000:]
+    assert (
+        'Rolling restart done: %d restarted, %d failed, %d unreachable, 0 not restarted, of %d hosts.'
+        % (HOSTS - len(faulted), len(faulted) - unreachable, unreachable, HOSTS)
+    ) in run.stdout, run.stdout[-3000:]
     assert run.stdout.count('"Rolling restart so far: ') == HOSTS // SERIAL - 1, 'one summary after each batch'
     assert run.peak('fleet_sockets') > 0 and run.peak('leader_children') > 1, run.summary()
     assert problems(run, **BOUNDS) == [], run.summary()
@@ -170,6 +185,7 @@ def listener():
             except OSError:
                 continue
             connection.close()
+
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     yield server.getsockname()
@@ -190,6 +206,7 @@ def test_the_checks_report_a_child_that_leaks(listener, tmp_path):
 
     def reported(*fragments):
         return [line for line in found if all(fragment in line for fragment in fragments)]
+
     # The grandchild, orphaned when the child exited, still running (found by the environment's marker).
     assert len(reported('process left running: ', ': sleep 60')) == 1, found
     # Its connections: the listener closed its side, the grandchild never will.

@@ -32,9 +32,16 @@ USERNAME = 'xpgo-admin'
 PASSWORD = "N1ght%Shift'S3cret&pw"
 WRONG_PASSWORD = 'Wr0ng-N1ght-Pw!'
 # Distinctive pieces too: a cut or re-encoded password must not show either.
-SECRETS = [PASSWORD, WRONG_PASSWORD, 'S3cret', 'Wr0ng-N1ght', quote(PASSWORD, safe=''), json.dumps(PASSWORD)[1:-1],
-           base64.b64encode(('%s:%s' % (USERNAME, PASSWORD)).encode()).decode(),
-           base64.b64encode(('%s:%s' % (USERNAME, WRONG_PASSWORD)).encode()).decode()]
+SECRETS = [
+    PASSWORD,
+    WRONG_PASSWORD,
+    'S3cret',
+    'Wr0ng-N1ght',
+    quote(PASSWORD, safe=''),
+    json.dumps(PASSWORD)[1:-1],
+    base64.b64encode(('%s:%s' % (USERNAME, PASSWORD)).encode()).decode(),
+    base64.b64encode(('%s:%s' % (USERNAME, WRONG_PASSWORD)).encode()).decode(),
+]
 
 ANALYTICS = 'XPGO Analytics'
 RESTART = {'name': 'standard', 'state': 'restarted', 'timeout': 2}
@@ -52,7 +59,12 @@ PATHS = {
     'fails-to-start': ({RECORDING_SERVER: {'fail_start_exit_code': 1067}}, {}, {}, RESTART),
     'stuck-start': ({RECORDING_SERVER: {'stuck': 'Start Pending'}}, {}, {}, RESTART),
     'stuck-stop': ({'Milestone Log Check Service': {'stuck': 'Stop Pending'}}, {}, {}, RESTART),
-    'disabled': ({'Milestone Image Server': {'State': 'Stopped', 'StartMode': 'Disabled'}}, {}, {}, {'name': 'image_server', 'state': 'started'}),
+    'disabled': (
+        {'Milestone Image Server': {'State': 'Stopped', 'StartMode': 'Disabled'}},
+        {},
+        {},
+        {'name': 'image_server', 'state': 'started'},
+    ),
     'access-denied': ({RECORDING_SERVER: {'deny_users': [USERNAME]}}, {}, {}, RESTART),
     'dependents': ({ANALYTICS: {'add': True, 'State': 'Running', 'depends_on': [RECORDING_SERVER]}}, {}, {}, RESTART),
     'not-installed': ({}, {}, {}, {'name': 'Milestone Nonexistent', 'state': 'started'}),
@@ -60,8 +72,12 @@ PATHS = {
     'settle-crash': ({}, {}, {}, None),
 }
 # Each bad-input row with its own inventory variables too ({address} and {port}: the host's own listener).
-PATHS.update({'bad-' + row.replace('_', '-'): ({}, {}, dict(HOST_VARS.get(row, {}), xpgo_row={'module': module, 'arguments': arguments}), None)
-              for row, (module, arguments, dummy) in ROWS.items()})
+PATHS.update(
+    {
+        'bad-' + row.replace('_', '-'): ({}, {}, dict(HOST_VARS.get(row, {}), xpgo_row={'module': module, 'arguments': arguments}), None)
+        for row, (module, arguments, dummy) in ROWS.items()
+    }
+)
 OPTIONS = sorted({option for dummy, arguments, dummy in ROWS.values() for option in arguments})
 IGNORE = {'ignore_errors': True, 'ignore_unreachable': True}
 
@@ -71,15 +87,27 @@ REGISTERED = ('read', 'act', 'bad_service', 'bad_service_info')
 
 def tasks(way):
     """Read, act and feed bad input; every result registered as <way>_<what>."""
-    bad = [dict({
-        'name': '%s: bad input to %s' % (way, module),
-        module: {option: '{{ xpgo_row.arguments.%s | default(omit) }}' % option for option in OPTIONS},
-        'when': "xpgo_row is defined and xpgo_row.module == %r" % module,
-        'register': '%s_bad_%s' % (way, module.rsplit('.', 1)[1]),
-    }, **IGNORE) for module in ('xprotect.go.service', 'xprotect.go.service_info')]
+    bad = [
+        dict(
+            {
+                'name': '%s: bad input to %s' % (way, module),
+                module: {option: '{{ xpgo_row.arguments.%s | default(omit) }}' % option for option in OPTIONS},
+                'when': 'xpgo_row is defined and xpgo_row.module == %r' % module,
+                'register': '%s_bad_%s' % (way, module.rsplit('.', 1)[1]),
+            },
+            **IGNORE,
+        )
+        for module in ('xprotect.go.service', 'xprotect.go.service_info')
+    ]
     return [
-        dict({'name': '%s: read' % way, 'xprotect.go.service_info': {}, 'register': way + '_read', 'when': 'xpgo_row is not defined'}, **IGNORE),
-        dict({'name': '%s: act' % way, 'xprotect.go.service': '{{ xpgo_task }}', 'register': way + '_act', 'when': 'xpgo_task is defined'}, **IGNORE),
+        dict(
+            {'name': '%s: read' % way, 'xprotect.go.service_info': {}, 'register': way + '_read', 'when': 'xpgo_row is not defined'},
+            **IGNORE,
+        ),
+        dict(
+            {'name': '%s: act' % way, 'xprotect.go.service': '{{ xpgo_task }}', 'register': way + '_act', 'when': 'xpgo_task is defined'},
+            **IGNORE,
+        ),
     ] + bad
 
 
@@ -88,13 +116,15 @@ DUMP = {
     'name': 'dump the registered results',
     'ansible.builtin.copy': {
         'content': '{{ dict(groups.xprotect | map("extract", hostvars) | map(attribute="inventory_hostname")'
-                   ' | zip(groups.xprotect | map("extract", hostvars) | map("dict2items")'
-                   ' | map("selectattr", "key", "in", registered) | map("items2dict"))) | to_nice_json }}',
+        ' | zip(groups.xprotect | map("extract", hostvars) | map("dict2items")'
+        ' | map("selectattr", "key", "in", registered) | map("items2dict"))) | to_nice_json }}',
         'dest': '{{ xpgo_dump }}',
         'mode': '0600',
     },
-    'vars': {'registered': ['%s_%s' % (way, what) for way in WAYS_IN for what in REGISTERED]
-             + ['services_result', 'services_observed', 'services_settled']},
+    'vars': {
+        'registered': ['%s_%s' % (way, what) for way in WAYS_IN for what in REGISTERED]
+        + ['services_result', 'services_observed', 'services_settled']
+    },
 }
 
 
@@ -120,20 +150,37 @@ def everything(sim_fleet, runner, tmp_path):
     plays = [
         play(tasks('inventory'), hosts='all:!settle-crash', name='inventory'),
         # The password also as a task option, as a playbook with module_defaults passes it.
-        play(tasks('delegate'), hosts='all:!settle-crash', way='delegate', name='delegate',
-             module_defaults={'group/xprotect.go.all': {'password': '{{ ansible_password }}'}}),
+        play(
+            tasks('delegate'),
+            hosts='all:!settle-crash',
+            way='delegate',
+            name='delegate',
+            module_defaults={'group/xprotect.go.all': {'password': '{{ ansible_password }}'}},
+        ),
         # The real module: its arguments, password included, travel in the module's payload.
-        play(tasks('module'), hosts='all:!settle-crash', way='module', name='module',
-             module_defaults={'group/xprotect.go.all': {'password': '{{ ansible_password }}'}}),
+        play(
+            tasks('module'),
+            hosts='all:!settle-crash',
+            way='module',
+            name='module',
+            module_defaults={'group/xprotect.go.all': {'password': '{{ ansible_password }}'}},
+        ),
         # ignore_errors: a play whose every host failed would end the playbook before the dump.
-        play([{'ansible.builtin.include_role': {'name': 'xprotect.go.services'}}], hosts='settle-crash', name='settle',
-             vars={'services_state': 'restarted', 'services_settle_seconds': 3}, ignore_errors=True),
+        play(
+            [{'ansible.builtin.include_role': {'name': 'xprotect.go.services'}}],
+            hosts='settle-crash',
+            name='settle',
+            vars={'services_state': 'restarted', 'services_settle_seconds': 3},
+            ignore_errors=True,
+        ),
         play([DUMP], hosts='localhost', name='dump', vars={'xpgo_dump': str(dump)}),
     ]
     log = tmp_path / 'ansible.log'
     mid, crash = fleet.host('reset-mid-restart'), fleet.host('settle-crash')
-    with Trigger(mid, 'Milestone Image Server', 'Stopped', lambda: mid.faults.update(reset=True)), \
-            Trigger(crash, RECORDING_SERVER, 'Stop Pending', lambda: crash.state.configure(RECORDING_SERVER, crash_after_seconds=1.5)):
+    with (
+        Trigger(mid, 'Milestone Image Server', 'Stopped', lambda: mid.faults.update(reset=True)),
+        Trigger(crash, RECORDING_SERVER, 'Stop Pending', lambda: crash.state.configure(RECORDING_SERVER, crash_after_seconds=1.5)),
+    ):
         run = runner(plays, path, '-vvvv', env={'ANSIBLE_LOG_PATH': str(log), 'ANSIBLE_FORKS': '50', 'JUNIT_HIDE_TASK_ARGUMENTS': 'False'})
     written = {'stdout': run.stdout, 'stderr': run.stderr, 'ansible.log': log.read_text(encoding='utf-8')}
     written.update({report.name: report.read_text(encoding='utf-8') for report in tmp_path.glob('junit-*/*.xml')})
@@ -149,8 +196,11 @@ def test_the_password_never_shows_on_any_failure_path(everything):
     registered = json.loads(written['registered.json'])
     assert set(registered) == set(PATHS)
     for way in WAYS_IN:
-        failed = {host for host, results in registered.items()
-                  if any(result.get('failed') or result.get('unreachable') for name, result in results.items() if name.startswith(way))}
+        failed = {
+            host
+            for host, results in registered.items()
+            if any(result.get('failed') or result.get('unreachable') for name, result in results.items() if name.startswith(way))
+        }
         assert failed == set(PATHS) - {'settle-crash'}, 'these took no failure path %s: %s' % (way, sorted(set(PATHS) - failed))
     assert registered['settle-crash']['services_settled']['services']['recording_server']['state'] == 'stopped'
     assert 'did not stay up' in run.stdout or 'did not stay up' in written['ansible.log']

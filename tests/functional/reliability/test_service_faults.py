@@ -16,14 +16,22 @@ from .helpers import RC_FAILED, RECORDING_SERVER, Trigger, failure, one_clear_li
 
 
 def test_stuck_in_start_pending_gives_up_at_the_timeout(sim_fleet, runner, tmp_path, sim_control):
-    fleet = sim_fleet(1, overrides_per_host=quick_overrides(['standard'], {0: {RECORDING_SERVER: {'State': 'Stopped', 'stuck': 'Start Pending'}}}))
+    fleet = sim_fleet(
+        1, overrides_per_host=quick_overrides(['standard'], {0: {RECORDING_SERVER: {'State': 'Stopped', 'stuck': 'Start Pending'}}})
+    )
     host = fleet.hosts[0]
     inventory = fleet.write_inventory(str(tmp_path / 'inventory.yml'))
     run = runner([play('- {name: start, xprotect.go.service: {name: recording_server, state: started, timeout: 2}}')], inventory)
     assert run.rc == RC_FAILED
     message = failure(run, host.name, 'start').result['msg']
-    one_clear_line(message, host.address + ": service 'Milestone XProtect Recording Server': ", 'the service is still Start Pending after 2 s',
-                   '(timeout 2 s)', 'it did not reach Running', 'raise timeout')
+    one_clear_line(
+        message,
+        host.address + ": service 'Milestone XProtect Recording Server': ",
+        'the service is still Start Pending after 2 s',
+        '(timeout 2 s)',
+        'it did not reach Running',
+        'raise timeout',
+    )
     # Bounded: the task gave up at its timeout (the message says after 2 s), and polled about ten times a second
     # meanwhile (no retry storm): the host's own request count shows both, whatever the machine's load.
     stats = sim_control.get(host.control_url + '/stats')
@@ -54,8 +62,13 @@ def test_stops_again_after_start_is_caught_by_the_settle_check(sim_fleet, runner
     assert crashing.state.snapshot()[RECORDING_SERVER]['ExitCode'] == 1067
     stopped = failure(run, crashing.name)
     assert stopped.task == 'xprotect.go.rolling_restart : Stop the rollout at a host whose restart failed'
-    one_clear_line(stopped.result['msg'], '%s: FAILED: Assert the started services kept running in the same process: ' % crashing.name,
-                   'Recording Server (%s) did not stay up' % RECORDING_SERVER, '5 s later is Stopped', '(exit code 1067)')
+    one_clear_line(
+        stopped.result['msg'],
+        '%s: FAILED: Assert the started services kept running in the same process: ' % crashing.name,
+        'Recording Server (%s) did not stay up' % RECORDING_SERVER,
+        '5 s later is Stopped',
+        '(exit code 1067)',
+    )
     assert '%s: not restarted (the rollout stopped before it)' % untouched.name in run.stdout
     assert untouched.state.history == []
     assert run.recap[first.name]['failed'] == 0 and run.recap[crashing.name]['failed'] == 1
@@ -74,8 +87,18 @@ def test_a_host_lost_mid_restart_counts_as_a_recording_server_down(sim_fleet, ru
     inventory = fleet.write_inventory(str(tmp_path / 'inventory.yml'))
 
     with Trigger(lost, RECORDING_SERVER, 'Stopped', lambda: lost.faults.update(reset=True)) as trigger:
-        run = runner('playbooks/restart.yml', inventory, '-e', 'rolling_restart_serial=2', '-e', 'rolling_restart_settle_seconds=0',
-                     '-e', 'rolling_restart_max_recording_servers_down=2', '-e', 'rolling_restart_max_fail_percentage=50')
+        run = runner(
+            'playbooks/restart.yml',
+            inventory,
+            '-e',
+            'rolling_restart_serial=2',
+            '-e',
+            'rolling_restart_settle_seconds=0',
+            '-e',
+            'rolling_restart_max_recording_servers_down=2',
+            '-e',
+            'rolling_restart_max_fail_percentage=50',
+        )
     assert trigger.fired.is_set()
     # Kept in the play (not dropped as unreachable), so it is reported, counted and failed like any failed host.
     assert run.recap[lost.name] == dict(run.recap[lost.name], failed=1, unreachable=0)
@@ -87,6 +110,9 @@ def test_a_host_lost_mid_restart_counts_as_a_recording_server_down(sim_fleet, ru
     # The first batch's summary already names the lost host, and what that may mean.
     assert 'Rolling restart so far: 1 restarted, 1 failed, 0 unreachable, 2 not restarted, of 4 hosts.' in run.stdout, run.stdout
     stopped = failure(run, lost.name, 'xprotect.go.rolling_restart : Stop the rollout at a host whose restart failed')
-    one_clear_line(stopped.result['msg'], '%s: FAILED: stopped answering during its restart, its services may be down: ' % lost.name,
-                   'closed the connection before answering')
+    one_clear_line(
+        stopped.result['msg'],
+        '%s: FAILED: stopped answering during its restart, its services may be down: ' % lost.name,
+        'closed the connection before answering',
+    )
     assert run.recap[first.name]['failed'] == 0

@@ -37,24 +37,31 @@ HEALTHY = NAMES[0]
 
 # What each faulted host must show, every way in: its status and message fragments.
 EXPECTED = {
-    'connection_refused': ('unreachable', ['cannot connect to the WinRM listener at https://', '(Connection refused)',
-                                           'check host (ansible_host) and port (ansible_port)']),
+    'connection_refused': (
+        'unreachable',
+        ['cannot connect to the WinRM listener at https://', '(Connection refused)', 'check host (ansible_host) and port (ansible_port)'],
+    ),
     'connection_reset': ('unreachable', ['the WinRM listener at https://', 'closed the connection before answering', 'run the task again']),
-    'tls_certificate_not_trusted': ('failed', ['TLS handshake with the WinRM listener', 'CERTIFICATE_VERIFY_FAILED',
-                                               'set ca_trust_path (ansible_winrm_ca_trust_path)']),
-    'http_401': ('failed', ["authentication as 'xpgo-admin' with transport basic failed", 'check username (ansible_user) and password (ansible_password)']),
+    'tls_certificate_not_trusted': (
+        'failed',
+        ['TLS handshake with the WinRM listener', 'CERTIFICATE_VERIFY_FAILED', 'set ca_trust_path (ansible_winrm_ca_trust_path)'],
+    ),
+    'http_401': (
+        'failed',
+        ["authentication as 'xpgo-admin' with transport basic failed", 'check username (ansible_user) and password (ansible_password)'],
+    ),
     'http_500_wsman_fault': ('failed', ['failed: WS-Management fault InternalError (code 2150859174)']),
     'malformed_garbage': ('failed', ['unexpected reply from the WinRM listener (not valid utf-8 text)']),
     'malformed_truncated': ('failed', ['unexpected reply from the WinRM listener (not well-formed XML']),
     'slower_than_read_timeout': ('unreachable', ['could not get an answer from the WinRM listener', 'within connection_timeout (2 s)']),
     'endless_enumeration': ('failed', ['the enumeration did not end after 100 pages', 'limits 100 pages']),
 }
-TASKS = '''
+TASKS = """
 - name: read
   xprotect.go.service_info:
 - name: restart
   xprotect.go.service: {name: log_check, state: restarted}
-'''
+"""
 
 
 @pytest.fixture(scope='module')

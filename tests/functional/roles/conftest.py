@@ -24,6 +24,7 @@ def xprotect_fleet(sim_fleet, tmp_path):
     Every XProtect service of every host starts and stops in a fraction of a second. Settings for
     services a host's profile does not have are left out.
     """
+
     def start(profile_mix, count, extra=None):
         profiles = profile_sequence(count, profile_mix)
         overrides = []
@@ -37,4 +38,5 @@ def xprotect_fleet(sim_fleet, tmp_path):
         fleet = sim_fleet(count, profile_mix=profile_mix, overrides_per_host=overrides)
         inventory = Path(fleet.write_inventory(str(tmp_path / 'inventory.yml')))
         return SimFleet(fleet, inventory)
+
     return start

@@ -66,14 +66,14 @@ class ReportParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         # name -> {'classes', 'verdict', 'open', 'rows': {service key: [classes of the state cell]}, 'reasons', 'warnings', 'text'}
         self.hosts = {}
-        self.counts = {}         # verdict -> the number its count shows
-        self.tiles = []          # (host, verdict, title) per tile, in order
-        self.attention = []      # (host, verdict shown, [reason texts]) per row, in order
-        self.order = []          # the ids of the page's parts, in order: counts, tiles, attention, h-<host>...
+        self.counts = {}  # verdict -> the number its count shows
+        self.tiles = []  # (host, verdict, title) per tile, in order
+        self.attention = []  # (host, verdict shown, [reason texts]) per row, in order
+        self.order = []  # the ids of the page's parts, in order: counts, tiles, attention, h-<host>...
         self.tags = set()
         self.style = ''
-        self.inline_styles = 0   # style="" attributes: none, colours come from classes
-        self.external = []       # src/href attributes that leave the page: a self-contained page has none
+        self.inline_styles = 0  # style="" attributes: none, colours come from classes
+        self.external = []  # src/href attributes that leave the page: a self-contained page has none
         self._host = None
         self._row = None
         self._list = None
@@ -95,14 +95,15 @@ class ReportParser(HTMLParser):
         if tag == 'style':
             self._in_style = True
         elif tag == 'details' and 'host' in classes:
-            self._host = self.hosts.setdefault(attrs['id'][len('h-'):], {
-                'classes': classes, 'verdict': classes[1], 'open': 'open' in attrs, 'rows': {},
-                'reasons': [], 'warnings': [], 'text': ''})
+            self._host = self.hosts.setdefault(
+                attrs['id'][len('h-') :],
+                {'classes': classes, 'verdict': classes[1], 'open': 'open' in attrs, 'rows': {}, 'reasons': [], 'warnings': [], 'text': ''},
+            )
         elif tag == 'li' and 'c' in classes and 'data-verdict' in attrs:
             self._count = attrs['data-verdict']
             self.counts[self._count] = ''
         elif tag == 'a' and 't' in classes:
-            self.tiles.append((attrs['href'][len('#h-'):], classes[1], attrs.get('title')))
+            self.tiles.append((attrs['href'][len('#h-') :], classes[1], attrs.get('title')))
         elif tag == 'tr' and self._host is None and 'data-host' in attrs:
             self._attention = [attrs['data-host'], '', []]
             self.attention.append(self._attention)

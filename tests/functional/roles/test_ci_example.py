@@ -51,9 +51,16 @@ def read_github_env(path):
 
 def run_step(step, env, cwd, timeout):
     """(rc, output) of one step; its shell leads a new session so everything it left behind can be found."""
-    process = subprocess.Popen(['bash', '--noprofile', '--norc', '-eo', 'pipefail', '-c', step['run']], cwd=cwd, env=env,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        ['bash', '--noprofile', '--norc', '-eo', 'pipefail', '-c', step['run']],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         output = process.communicate(timeout=timeout)[0]
     except subprocess.TimeoutExpired:
@@ -76,8 +83,15 @@ def test_ci_example_workflow_runs_step_by_step(repo_root, ansible_env, tmp_path)
     env = dict(ansible_env)
     env.pop('ANSIBLE_COLLECTIONS_PATH')  # the pipeline must use the collection it installed, not this checkout
     env.update({key: str(value) for key, value in (job.get('env') or {}).items()})
-    env.update({'GITHUB_WORKSPACE': str(repo_root), 'RUNNER_TEMP': str(runner_temp), 'GITHUB_ENV': str(github_env),
-                'PIP_NO_INDEX': '1', 'PIP_DISABLE_PIP_VERSION_CHECK': '1'})
+    env.update(
+        {
+            'GITHUB_WORKSPACE': str(repo_root),
+            'RUNNER_TEMP': str(runner_temp),
+            'GITHUB_ENV': str(github_env),
+            'PIP_NO_INDEX': '1',
+            'PIP_DISABLE_PIP_VERSION_CHECK': '1',
+        }
+    )
 
     deadline = time.monotonic() + TOTAL_TIMEOUT
     log, failure, sessions = [], None, []
@@ -112,8 +126,12 @@ def test_ci_example_workflow_runs_step_by_step(repo_root, ansible_env, tmp_path)
     # It really used the built tarball, the fleet served from the installed collection, and every playbook ran.
     assert list((runner_temp / 'collections' / 'ansible_collections' / 'xprotect' / 'go' / 'playbooks').glob('*.yml'))
     assert 'READY control=' in transcript
-    for play in ('Report the status of the XProtect Go fleet', 'Stop the XProtect Go services for a maintenance window',
-                 'Start the XProtect Go services', 'Restart the XProtect Go fleet in rolling batches'):
+    for play in (
+        'Report the status of the XProtect Go fleet',
+        'Stop the XProtect Go services for a maintenance window',
+        'Start the XProtect Go services',
+        'Restart the XProtect Go fleet in rolling batches',
+    ):
         assert 'PLAY [%s]' % play in transcript
     assert 'Rolling restart done: 3 restarted, 0 failed, 0 unreachable, 0 not restarted, of 3 hosts.' in transcript
     assert (runner_temp / 'fleet' / 'xprotect-fleet-report.html').stat().st_size > 2000

@@ -13,8 +13,16 @@ import json
 
 import pytest
 
-from .helpers import (RECORDING_SERVER, SETTLE, XPROTECT_NAMES, parse_report, service_url, validate_report, xprotect_state_set,
-                      xprotect_states)
+from .helpers import (
+    RECORDING_SERVER,
+    SETTLE,
+    XPROTECT_NAMES,
+    parse_report,
+    service_url,
+    validate_report,
+    xprotect_state_set,
+    xprotect_states,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +66,11 @@ def test_status_report_shows_every_host_as_it_is(xprotect_fleet, run_playbook, s
     assert [(name, verdict) for name, verdict, _title in report.tiles] == list(verdicts.items())
     assert report.tiles[1][2] == '%s: not recording' % stopped
     assert [(name, shown) for name, shown, _reasons in report.attention] == [
-        (stopped, 'not recording'), (failing, 'unknown'), (unreachable, 'unreachable'), (domain, 'degraded')]
+        (stopped, 'not recording'),
+        (failing, 'unknown'),
+        (unreachable, 'unreachable'),
+        (domain, 'degraded'),
+    ]
     assert report.attention[0][2] == ['The Recording Server service is stopped: no video reaches the system until it runs.']
     assert not any(host['open'] for host in report.hosts.values())
     assert 'not_recording' in report.hosts[stopped]['classes'] and 'Unknown: ' in report.hosts[failing]['text']
@@ -70,8 +82,9 @@ def test_status_report_shows_every_host_as_it_is(xprotect_fleet, run_playbook, s
     assert 'state-absent' in report.hosts[custom]['rows']['event_server']
     assert 'state-absent' in report.hosts[custom]['rows']['mobile_server']
     assert 'state-started' in report.hosts[custom]['rows']['recording_server']
-    assert any('Image Server' in text and 'Local System' in text and 'XPGO\\svc-imageserver' in text
-               for text in report.hosts[domain]['reasons'])
+    assert any(
+        'Image Server' in text and 'Local System' in text and 'XPGO\\svc-imageserver' in text for text in report.hosts[domain]['reasons']
+    )
     assert any('Recording Server' in text for text in report.hosts[stopped]['reasons'])
     # Self-contained and coloured by class: inline CSS with a colour per verdict and state, no scripts, nothing fetched.
     assert 'script' not in report.tags and 'link' not in report.tags and report.external == [] and report.inline_styles == 0
@@ -98,19 +111,27 @@ def test_fail_on_not_recording_fails_the_run_after_the_report(xprotect_fleet, ru
     run_playbook('playbooks/status.yml', sim.inventory, env={'PWD': str(tmp_path)})
 
     (tmp_path / 'xprotect-fleet-report.json').unlink()
-    run = run_playbook('playbooks/status.yml', sim.inventory, '-e', '{"fleet_report_fail_on": ["not_recording", "unreachable"]}',
-                       env={'PWD': str(tmp_path)}, expect_rc=2)
+    run = run_playbook(
+        'playbooks/status.yml',
+        sim.inventory,
+        '-e',
+        '{"fleet_report_fail_on": ["not_recording", "unreachable"]}',
+        env={'PWD': str(tmp_path)},
+        expect_rc=2,
+    )
     # The reports are written first; then one task fails, naming the host and its verdict.
     validate_report(json.loads((tmp_path / 'xprotect-fleet-report.json').read_text(encoding='utf-8')))
-    assert ('1 of 3 hosts have a verdict of fleet_report_fail_on (not_recording, unreachable): %s (not recording).' % stopped
-            in ' '.join(run.stdout.split()))
+    assert '1 of 3 hosts have a verdict of fleet_report_fail_on (not_recording, unreachable): %s (not recording).' % stopped in ' '.join(
+        run.stdout.split()
+    )
     assert sum(counts['failed'] for counts in run.recap.values()) == 1
     assert 'XProtect Go fleet status: 3 hosts, 1 recording, 1 degraded, 1 not recording, 0 unknown, 0 unreachable' in run.stdout
     # Degraded is not among them: no failure for the domain account alone.
     assert domain not in ' '.join(run.stdout.split()).split('fleet_report_fail_on (not_recording, unreachable):')[1]
 
-    refused = run_playbook('playbooks/status.yml', sim.inventory, '-e', '{"fleet_report_fail_on": ["failed"]}',
-                           env={'PWD': str(tmp_path)}, expect_rc=2)
+    refused = run_playbook(
+        'playbooks/status.yml', sim.inventory, '-e', '{"fleet_report_fail_on": ["failed"]}', env={'PWD': str(tmp_path)}, expect_rc=2
+    )
     assert 'fleet_report_fail_on' in refused.stdout and 'not_recording' in refused.stdout
 
 
@@ -119,13 +140,14 @@ def test_a_relative_report_dir_is_taken_from_where_ansible_playbook_runs(xprotec
     (tmp_path / 'reports').mkdir()
     run_playbook('playbooks/status.yml', sim.inventory, '-e', 'fleet_report_dir=reports', env={'PWD': str(tmp_path)})
     assert (tmp_path / 'reports' / 'xprotect-fleet-report.json').is_file()
-    assert 'HTML report: %s' % (tmp_path / 'reports' / 'xprotect-fleet-report.html') in run_playbook(
-        'playbooks/status.yml', sim.inventory, '-e', 'fleet_report_dir=reports', env={'PWD': str(tmp_path)}).stdout
+    assert (
+        'HTML report: %s' % (tmp_path / 'reports' / 'xprotect-fleet-report.html')
+        in run_playbook('playbooks/status.yml', sim.inventory, '-e', 'fleet_report_dir=reports', env={'PWD': str(tmp_path)}).stdout
+    )
 
-    missing = run_playbook('playbooks/status.yml', sim.inventory, '-e', 'fleet_report_dir=nowhere', env={'PWD': str(tmp_path)},
-                           expect_rc=2)
+    missing = run_playbook('playbooks/status.yml', sim.inventory, '-e', 'fleet_report_dir=nowhere', env={'PWD': str(tmp_path)}, expect_rc=2)
     said = ' '.join(missing.stdout.split())
-    assert 'relative to the directory ansible-playbook is run from (the shell\'s PWD, here %s)' % tmp_path in said
+    assert "relative to the directory ansible-playbook is run from (the shell's PWD, here %s)" % tmp_path in said
     assert 'got "nowhere", that is "%s"' % (tmp_path / 'nowhere') in said
 
 
@@ -187,8 +209,10 @@ def test_rolling_restart_stops_at_the_host_that_fails(xprotect_fleet, run_playbo
     assert sim.host(custom).state.snapshot()[RECORDING_SERVER]['ExitCode'] == 1067
     assert sim.host(last).state.history == [], 'the rollout went on past the failed host'
     # One host per batch: never two Recording Servers down at once.
-    downs = sorted((first_event(sim.host(name), RECORDING_SERVER, 'Stop Pending'), first_event(sim.host(name), RECORDING_SERVER, 'Running'))
-                   for name in (first, second))
+    downs = sorted(
+        (first_event(sim.host(name), RECORDING_SERVER, 'Stop Pending'), first_event(sim.host(name), RECORDING_SERVER, 'Running'))
+        for name in (first, second)
+    )
     assert all(earlier[1] <= later[0] for earlier, later in zip(downs, downs[1:], strict=False))
 
     assert 'Rolling restart stopped: 2 restarted, 1 failed, 0 unreachable, 1 not restarted, of 4 hosts.' in run.stdout
@@ -199,7 +223,11 @@ def test_rolling_restart_stops_at_the_host_that_fails(xprotect_fleet, run_playbo
     down = ['%s (stopped)' % key for key in ('recording_server', 'image_server', 'image_import', 'log_check')]
     assert 'left down on the host: %s' % ', '.join(down) in run.stdout
     assert {name for name, (state, _pid) in xprotect_states(sim.host(custom)).items() if state != 'Running'} == {
-        RECORDING_SERVER, 'Milestone Image Server', IMAGE_IMPORT, 'Milestone Log Check Service'}
+        RECORDING_SERVER,
+        'Milestone Image Server',
+        IMAGE_IMPORT,
+        'Milestone Log Check Service',
+    }
     assert '%s: not restarted (the rollout stopped before it)' % last in run.stdout
     assert run.recap[custom]['failed'] == 1 and last not in run.recap
 
@@ -219,8 +247,16 @@ def test_rolling_restart_refuses_a_batch_larger_than_allowed_and_check_mode_rest
     assert all(running.state.history == [] for running in sim.fleet.hosts)
 
     before = snapshots(sim)
-    check = run_playbook('playbooks/restart.yml', sim.inventory, '-e', 'rolling_restart_serial=50%',
-                         '-e', 'rolling_restart_max_recording_servers_down=2', check_mode=True, diff=True)
+    check = run_playbook(
+        'playbooks/restart.yml',
+        sim.inventory,
+        '-e',
+        'rolling_restart_serial=50%',
+        '-e',
+        'rolling_restart_max_recording_servers_down=2',
+        check_mode=True,
+        diff=True,
+    )
     assert snapshots(sim) == before, 'check mode restarted something'
     assert 'Rolling restart (check mode, nothing was restarted) done: 3 would be restarted' in check.stdout
     assert '%s: would restart 4 services (recording_server would_stop, would_start;' % sim.names[1] in check.stdout

@@ -33,18 +33,28 @@ RENDER_TIMEOUT = 60
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 # The verdicts' colours (the --v of each verdict's class in the template).
 VERDICT_COLOURS = {
-    'not_recording': (0xcf, 0x22, 0x2e), 'unknown': (0x66, 0x39, 0xba), 'unreachable': (0x42, 0x4a, 0x53),
-    'degraded': (0xf2, 0xb8, 0x26), 'recording': (0x1a, 0x7f, 0x37)}
+    'not_recording': (0xCF, 0x22, 0x2E),
+    'unknown': (0x66, 0x39, 0xBA),
+    'unreachable': (0x42, 0x4A, 0x53),
+    'degraded': (0xF2, 0xB8, 0x26),
+    'recording': (0x1A, 0x7F, 0x37),
+}
 FLEET = 1000
 # Of 1,000 hosts: 100 not recording, 200 degraded, 30 unknown, 20 unreachable, 650 recording.
 MIX = {'not_recording': 100, 'degraded': 200, 'unknown': 30, 'unreachable': 20}
 MAX_PAGE_BYTES = 1_500_000
 RECORDED = Path(__file__).resolve().parents[2] / 'unit' / 'plugins' / 'filter' / 'fixtures' / 'registered-results.json'
-RENDER_PLAY = [{
-    'name': 'Render the fleet report of given entries', 'hosts': 'localhost', 'gather_facts': False,
-    'vars': {'ansible_python_interpreter': '{{ ansible_playbook_python }}'},
-    'tasks': [{'name': 'Write the report', 'ansible.builtin.include_role': {'name': 'xprotect.go.fleet_report', 'tasks_from': 'report.yml'}}],
-}]
+RENDER_PLAY = [
+    {
+        'name': 'Render the fleet report of given entries',
+        'hosts': 'localhost',
+        'gather_facts': False,
+        'vars': {'ansible_python_interpreter': '{{ ansible_playbook_python }}'},
+        'tasks': [
+            {'name': 'Write the report', 'ansible.builtin.include_role': {'name': 'xprotect.go.fleet_report', 'tasks_from': 'report.yml'}}
+        ],
+    }
+]
 
 
 def find_browser():
@@ -63,8 +73,8 @@ def png_pixels(data):
     assert data[:8] == PNG_SIGNATURE, 'not a PNG'
     position, chunks = 8, {}
     while position < len(data):
-        length, kind = struct.unpack('>I4s', data[position:position + 8])
-        chunks.setdefault(kind, []).append(data[position + 8:position + 8 + length])
+        length, kind = struct.unpack('>I4s', data[position : position + 8])
+        chunks.setdefault(kind, []).append(data[position + 8 : position + 8 + length])
         position += 12 + length
     header = struct.unpack('>IIBBBBB', chunks[b'IHDR'][0])  # width, height, depth, colour, compression, filter, interlace
     width, height, depth, colour, interlace = header[0], header[1], header[2], header[3], header[6]
@@ -74,32 +84,51 @@ def png_pixels(data):
     stride = width * channels
     rows, previous = [], bytearray(stride)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for x in range(stride):
             left = line[x - channels] if x >= channels else 0
             up, up_left = previous[x], previous[x - channels] if x >= channels else 0
             if kind == 1:
-                line[x] = (line[x] + left) & 0xff
+                line[x] = (line[x] + left) & 0xFF
             elif kind == 2:
-                line[x] = (line[x] + up) & 0xff
+                line[x] = (line[x] + up) & 0xFF
             elif kind == 3:
-                line[x] = (line[x] + (left + up) // 2) & 0xff
+                line[x] = (line[x] + (left + up) // 2) & 0xFF
             elif kind == 4:
                 estimate = left + up - up_left
                 nearest = min((abs(estimate - left), 0, left), (abs(estimate - up), 1, up), (abs(estimate - up_left), 2, up_left))[2]
-                line[x] = (line[x] + nearest) & 0xff
-        rows.append([tuple(line[x:x + 3]) for x in range(0, stride, channels)])
+                line[x] = (line[x] + nearest) & 0xFF
+        rows.append([tuple(line[x : x + 3]) for x in range(0, stride, channels)])
         previous = line
     return width, height, rows
 
 
 def render(browser, page, screenshot, profile, size=(1200, 800)):
     """Screenshot the page with headless Chromium; its whole process group goes when done or out of time."""
-    args = [browser, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-            '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars',
-            '--user-data-dir=%s' % profile, '--screenshot=%s' % screenshot, '--window-size=%d,%d' % size, page.as_uri()]
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True, env=dict(os.environ, HOME=str(profile)))
+    args = [
+        browser,
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--hide-scrollbars',
+        '--user-data-dir=%s' % profile,
+        '--screenshot=%s' % screenshot,
+        '--window-size=%d,%d' % size,
+        page.as_uri(),
+    ]
+    process = subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=dict(os.environ, HOME=str(profile)),
+    )
     try:
         output = process.communicate(timeout=RENDER_TIMEOUT)[0]
     except subprocess.TimeoutExpired:
@@ -142,8 +171,14 @@ def fleet_entries(count=FLEET):
     report_entry = ReportEntry().filters()['report_entry']
     # A stride coprime with the fleet's size spreads every verdict over the whole overview.
     order = [(position * 389) % count for position in range(count)]
-    return [report_entry(synthetic_result(index, recorded), 'xpgo-%04d' % position, '10.%d.%d.%d' % (position // 65536, position // 256 % 256, position % 256))
-            for position, index in enumerate(order)]
+    return [
+        report_entry(
+            synthetic_result(index, recorded),
+            'xpgo-%04d' % position,
+            '10.%d.%d.%d' % (position // 65536, position // 256 % 256, position % 256),
+        )
+        for position, index in enumerate(order)
+    ]
 
 
 def render_report(run_playbook, tmp_path, entries):
@@ -179,7 +214,8 @@ def test_a_1000_host_report_is_compact_and_shows_its_verdicts_at_a_glance(run_pl
     assert report.counts == {'not_recording': 100, 'unknown': 30, 'unreachable': 20, 'degraded': 200, 'recording': 650}
     assert len(report.tiles) == FLEET and len(report.hosts) == FLEET and not any(host['open'] for host in report.hosts.values())
     assert [verdict for _name, verdict, _reasons in report.attention] == (
-        ['not recording'] * 100 + ['unknown'] * 30 + ['unreachable'] * 20 + ['degraded'] * 200)
+        ['not recording'] * 100 + ['unknown'] * 30 + ['unreachable'] * 20 + ['degraded'] * 200
+    )
 
     browser = find_browser()
     screenshot, profile = tmp_path / 'report.png', tmp_path / 'chromium-profile'
@@ -193,7 +229,7 @@ def test_a_1000_host_report_is_compact_and_shows_its_verdicts_at_a_glance(run_pl
     colours = set(VERDICT_COLOURS.values())
     tile_rows = [y for y, row in enumerate(rows) if row[30] in colours]
     assert tile_rows and tile_rows[-1] < height - 100, 'the overview does not fit on the first screen'
-    counts = colour_counts(rows[tile_rows[0]:tile_rows[-1] + 1], VERDICT_COLOURS)
+    counts = colour_counts(rows[tile_rows[0] : tile_rows[-1] + 1], VERDICT_COLOURS)
     assert all(counts.values()), counts
     traffic = {verdict: counts[verdict] for verdict in ('not_recording', 'degraded', 'recording')}
     total = sum(traffic.values())

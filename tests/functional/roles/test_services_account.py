@@ -16,19 +16,49 @@ def test_services_account_fixes_the_image_server_caveat(xprotect_fleet, tmp_path
     sim = xprotect_fleet({'image_server_domain_account': 1}, 1)
     host = sim.host(sim.names[0])
     play = tmp_path / 'play.yml'
-    play.write_text(yaml.safe_dump([{'hosts': 'xprotect', 'gather_facts': False, 'roles': [{
-        'role': 'xprotect.go.services', 'services_state': 'restarted', 'services_account': 'LocalSystem',
-        'services_settle_seconds': 0}]}]))
+    play.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    'hosts': 'xprotect',
+                    'gather_facts': False,
+                    'roles': [
+                        {
+                            'role': 'xprotect.go.services',
+                            'services_state': 'restarted',
+                            'services_account': 'LocalSystem',
+                            'services_settle_seconds': 0,
+                        }
+                    ],
+                }
+            ]
+        )
+    )
     run = run_playbook(play, sim.inventory)
     assert run.recap[host.name]['failed'] == 0
-    assert all(entry['StartName'] == 'LocalSystem' for name, entry in sim_control.get(host.control_url + '/services').items()
-               if name == IMAGE_SERVER)
+    assert all(
+        entry['StartName'] == 'LocalSystem'
+        for name, entry in sim_control.get(host.control_url + '/services').items()
+        if name == IMAGE_SERVER
+    )
     [converged] = [result for result in run.results if result.task.endswith('Converge the XProtect services')]
     assert converged.result['restart_required'] is False and converged.result['services']['image_server']['actions'] == [
-        'change_account', 'stop', 'start']
+        'change_account',
+        'stop',
+        'start',
+    ]
 
     # Once the accounts are right, started converges with nothing to do.
-    play.write_text(yaml.safe_dump([{'hosts': 'xprotect', 'gather_facts': False, 'roles': [{
-        'role': 'xprotect.go.services', 'services_account': 'LocalSystem', 'services_settle_seconds': 0}]}]))
+    play.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    'hosts': 'xprotect',
+                    'gather_facts': False,
+                    'roles': [{'role': 'xprotect.go.services', 'services_account': 'LocalSystem', 'services_settle_seconds': 0}],
+                }
+            ]
+        )
+    )
     run = run_playbook(play, sim.inventory)
     assert run.recap[host.name]['changed'] == 0, run.stdout

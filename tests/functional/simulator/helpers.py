@@ -22,8 +22,14 @@ WSMAN = 'http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd'
 WQL_DIALECT = 'http://schemas.microsoft.com/wbem/wsman/1/WQL'
 CIMV2_ALL = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/*'
 SERVICE_URI = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service'
-MILESTONE_SERVICES = {'Milestone XProtect Recording Server', 'Milestone Image Server', 'Milestone Image Import Service',
-                      'Milestone Log Check Service', 'MilestoneEventServerService', 'Milestone Mobile Service'}
+MILESTONE_SERVICES = {
+    'Milestone XProtect Recording Server',
+    'Milestone Image Server',
+    'Milestone Image Import Service',
+    'Milestone Log Check Service',
+    'MilestoneEventServerService',
+    'Milestone Mobile Service',
+}
 
 
 def local_name(tag):
@@ -33,8 +39,13 @@ def local_name(tag):
 def protocol_for(fleet, running=None, **overrides):
     """pywinrm Protocol for a host of the fleet, the way the collection's client builds it."""
     running = running or fleet.hosts[0]
-    options = {'transport': fleet.auth, 'username': fleet.username, 'password': fleet.password,
-               'read_timeout_sec': 30, 'operation_timeout_sec': 20}
+    options = {
+        'transport': fleet.auth,
+        'username': fleet.username,
+        'password': fleet.password,
+        'read_timeout_sec': 30,
+        'operation_timeout_sec': 20,
+    }
     # ca_trust_path None: no fallback to $REQUESTS_CA_BUNDLE (pywinrm warns about that)
     options['ca_trust_path'] = fleet.ca_path if fleet.scheme == 'https' else None
     if fleet.scheme == 'https':
@@ -52,14 +63,24 @@ def _envelope(protocol, action, resource_uri, body):
 
 
 def enumerate_message(protocol, wql, max_elements=32000):
-    return _envelope(protocol, ENUMERATION + '/Enumerate', CIMV2_ALL, {'n:Enumerate': {
-        'w:OptimizeEnumeration': None, 'w:MaxElements': str(max_elements),
-        'w:Filter': {'@Dialect': WQL_DIALECT, '#text': wql}}})
+    return _envelope(
+        protocol,
+        ENUMERATION + '/Enumerate',
+        CIMV2_ALL,
+        {
+            'n:Enumerate': {
+                'w:OptimizeEnumeration': None,
+                'w:MaxElements': str(max_elements),
+                'w:Filter': {'@Dialect': WQL_DIALECT, '#text': wql},
+            }
+        },
+    )
 
 
 def pull_message(protocol, context, max_elements=32000):
-    return _envelope(protocol, ENUMERATION + '/Pull', CIMV2_ALL, {'n:Pull': {
-        'n:EnumerationContext': context, 'n:MaxElements': str(max_elements)}})
+    return _envelope(
+        protocol, ENUMERATION + '/Pull', CIMV2_ALL, {'n:Pull': {'n:EnumerationContext': context, 'n:MaxElements': str(max_elements)}}
+    )
 
 
 def invoke_message(protocol, method, service, resource_uri=SERVICE_URI):

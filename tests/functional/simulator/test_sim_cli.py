@@ -34,8 +34,9 @@ class Simulator:
 
     def __init__(self, *args):
         env = dict(os.environ, XPGO_SIM_PASSWORD=PASSWORD)
-        self.process = subprocess.Popen([CONSOLE_SCRIPT, *args], cwd=str(REPO_ROOT), env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [CONSOLE_SCRIPT, *args], cwd=str(REPO_ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         self.lines = queue.Queue()
         self.output = []
         self.stderr = None
@@ -78,6 +79,7 @@ def simulator():
     def start(*args):
         started.append(Simulator(*args))
         return started[-1]
+
     try:
         yield start
     finally:
@@ -88,14 +90,16 @@ def simulator():
 @pytest.mark.slow
 @pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
 def test_serve_prints_ready_serves_and_exits_cleanly(simulator, wsman, signum):
-    sim = simulator('serve', '--auth', 'ntlm', '--port', '0', '--address', '127.0.0.5', '--profile', 'custom',
-                    '--override', 'Spooler:State=Stopped')
+    sim = simulator(
+        'serve', '--auth', 'ntlm', '--port', '0', '--address', '127.0.0.5', '--profile', 'custom', '--override', 'Spooler:State=Stopped'
+    )
     fields = sim.ready_fields()
     assert fields['endpoint'].startswith('http://127.0.0.5:') and fields['endpoint'].endswith('/wsman')
     assert fields['control'].startswith('http://127.0.0.1:')
     assert fields['host'] == 'xpgo-001' and fields['profile'] == 'custom' and fields['auth'] == 'ntlm' and fields['ca'] == '-'
 
     from winrm.protocol import Protocol  # pylint: disable=import-outside-toplevel
+
     protocol = Protocol(fields['endpoint'], transport='ntlm', username='xpgo-admin', password=PASSWORD, ca_trust_path=None)
     names = {item['Name']: item['State'] for item in wsman.enumerate_all(protocol, 'SELECT Name, State FROM Win32_Service')}
     assert 'Milestone Mobile Service' not in names
@@ -104,8 +108,12 @@ def test_serve_prints_ready_serves_and_exits_cleanly(simulator, wsman, signum):
     with pytest.raises(ControlError) as refused:
         ControlClient().get(fields['control'] + '/hosts')  # another process's fleet: no token known here
     assert refused.value.status == 401
-    deep = urllib.request.Request(fields['control'] + '/hosts/xpgo-001/faults', data=b'[' * 10000 + b']' * 10000, method='POST',
-                                  headers={'Authorization': 'Bearer ' + fields['token']})
+    deep = urllib.request.Request(
+        fields['control'] + '/hosts/xpgo-001/faults',
+        data=b'[' * 10000 + b']' * 10000,
+        method='POST',
+        headers={'Authorization': 'Bearer ' + fields['token']},
+    )
     with pytest.raises(urllib.error.HTTPError) as bad:
         urllib.request.build_opener(urllib.request.ProxyHandler({})).open(deep, timeout=10)
     assert bad.value.code == 400
@@ -120,14 +128,31 @@ def test_serve_prints_ready_serves_and_exits_cleanly(simulator, wsman, signum):
 def test_fleet_writes_a_valid_inventory(simulator, tmp_path):
     inventory = tmp_path / 'hosts.yml'
     state_file = tmp_path / 'state.json'
-    sim = simulator('fleet', '--hosts', '3', '--profile-mix', 'standard=2,custom=1', '--inventory', str(inventory),
-                    '--state-file', str(state_file), '--delay-ms', '5')
+    sim = simulator(
+        'fleet',
+        '--hosts',
+        '3',
+        '--profile-mix',
+        'standard=2,custom=1',
+        '--inventory',
+        str(inventory),
+        '--state-file',
+        str(state_file),
+        '--delay-ms',
+        '5',
+    )
     fields = sim.ready_fields()
     assert fields['hosts'] == '3' and fields['inventory'] == str(inventory)
     assert Path(fields['ca']).is_file()
 
-    listing = subprocess.run([str(Path(sys.executable).parent / 'ansible-inventory'), '-i', str(inventory), '--list'],
-                             capture_output=True, text=True, timeout=120, check=True, env=dict(os.environ, ANSIBLE_HOME=str(tmp_path)))
+    listing = subprocess.run(
+        [str(Path(sys.executable).parent / 'ansible-inventory'), '-i', str(inventory), '--list'],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=dict(os.environ, ANSIBLE_HOME=str(tmp_path)),
+    )
     parsed = json.loads(listing.stdout)
     assert parsed['xprotect']['hosts'] == ['xpgo-001', 'xpgo-002', 'xpgo-003']
     hostvars = parsed['_meta']['hostvars']
@@ -164,8 +189,14 @@ def test_help_documents_every_option():
 
 
 def test_bad_arguments_exit_non_zero():
-    result = subprocess.run([sys.executable, '-m', 'xprotect_go_simulator', 'serve', '--address', '10.0.0.1'], cwd=str(REPO_ROOT),
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, '-m', 'xprotect_go_simulator', 'serve', '--address', '10.0.0.1'],
+        cwd=str(REPO_ROOT),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert 'loopback' in result.stderr
     assert 'READY' not in result.stdout
@@ -203,8 +234,9 @@ def test_an_unusable_password_file_stops_the_start(tmp_path, content):
     secret = tmp_path / 'password'
     if content is not None:
         secret.write_text(content, encoding='utf-8')
-    result = subprocess.run([CONSOLE_SCRIPT, 'serve', '--password-file', str(secret)], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [CONSOLE_SCRIPT, 'serve', '--password-file', str(secret)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 2
     assert '--password-file' in result.stderr and 'Traceback' not in result.stderr
     assert 'READY' not in result.stdout

@@ -72,16 +72,32 @@ def test_stats_and_stats_reset(fleet, sim_control, wsman):
     assert stats['http_responses'] == stats['http_requests'], 'every request was answered'
     assert stats['lost_answers'] == {} and stats['delayed_answers'] == 0
     assert sim_control.post(running.control_url + '/stats/reset') == {
-        'http_requests': 0, 'http_responses': 0, 'soap_requests': 0, 'by_action': {}, 'delayed_answers': 0, 'delayed_seconds': 0.0,
-        'lost_answers': {}, 'charged': {}, 'charged_seconds': 0.0}
+        'http_requests': 0,
+        'http_responses': 0,
+        'soap_requests': 0,
+        'by_action': {},
+        'delayed_answers': 0,
+        'delayed_seconds': 0.0,
+        'lost_answers': {},
+        'charged': {},
+        'charged_seconds': 0.0,
+    }
     assert running.stats.as_dict()['http_requests'] == 0
 
 
 def test_faults_set_read_and_clear(fleet, sim_control):
     running = fleet.hosts[1]
     faults = sim_control.post(running.control_url + '/faults', {'delay': 0.5, 'malformed': 'truncated'})
-    assert faults == {'refuse': False, 'reset': False, 'delay': 0.5, 'http_500': False, 'malformed': 'truncated',
-                      'endless_enumeration': False, 'enumeration_timeout': 240.0, 'lose_answer': None}
+    assert faults == {
+        'refuse': False,
+        'reset': False,
+        'delay': 0.5,
+        'http_500': False,
+        'malformed': 'truncated',
+        'endless_enumeration': False,
+        'enumeration_timeout': 240.0,
+        'lose_answer': None,
+    }
     assert running.faults.delay == 0.5
     assert sim_control.get(running.control_url + '/faults') == faults
     for bad in ({'delay': -1}, {'malformed': 'weird'}, {'reset': 'yes'}, {'explode': True}):
@@ -95,8 +111,9 @@ def test_faults_set_read_and_clear(fleet, sim_control):
 
 def test_lose_answer_is_set_read_counted_down_and_cleared(fleet, sim_control):
     running = fleet.hosts[0]
-    faults = sim_control.post(running.control_url + '/faults', {'lose_answer': {'method': 'StopService', 'how': 'hold', 'times': 2,
-                                                                                'hold_seconds': 5}})
+    faults = sim_control.post(
+        running.control_url + '/faults', {'lose_answer': {'method': 'StopService', 'how': 'hold', 'times': 2, 'hold_seconds': 5}}
+    )
     assert faults['lose_answer'] == {'method': 'StopService', 'how': 'hold', 'times': 2, 'hold_seconds': 5.0, 'service': None}
     # Defaults: once, any service; a hold without hold_seconds holds 60 s.
     faults = sim_control.post(running.control_url + '/faults', {'lose_answer': {'method': 'Enumerate', 'how': 'hold'}})
@@ -112,22 +129,25 @@ def test_lose_answer_is_set_read_counted_down_and_cleared(fleet, sim_control):
     assert running.faults.take_lost_answer('StartService', SERVICE) is None
 
 
-@pytest.mark.parametrize('bad, words', [
-    ('StopService', 'lose_answer must be null or an object'),
-    ({'how': 'reset'}, 'lose_answer.method must be one of StartService, StopService'),
-    ({'method': 'Shutdown', 'how': 'reset'}, "lose_answer.method must be one of"),
-    ({'method': 'StopService'}, 'lose_answer.how must be one of reset, hold, garble, not None'),
-    ({'method': 'StopService', 'how': 'drop'}, "lose_answer.how must be one of reset, hold, garble, not 'drop'"),
-    ({'method': 'StopService', 'how': 'reset', 'times': 0}, 'lose_answer.times must be a whole number from 1'),
-    ({'method': 'StopService', 'how': 'reset', 'times': 1.5}, 'lose_answer.times must be a whole number from 1'),
-    ({'method': 'StopService', 'how': 'reset', 'times': True}, 'lose_answer.times must be a whole number from 1'),
-    ({'method': 'StopService', 'how': 'hold', 'hold_seconds': 0}, 'lose_answer.hold_seconds must be a number of seconds above 0'),
-    ({'method': 'StopService', 'how': 'hold', 'hold_seconds': 3601}, 'at most 3600'),
-    ({'method': 'StopService', 'how': 'hold', 'hold_seconds': '5'}, 'lose_answer.hold_seconds must be a number'),
-    ({'method': 'StopService', 'how': 'reset', 'hold_seconds': 5}, 'hold_seconds applies only to how "hold"'),
-    ({'method': 'StopService', 'how': 'reset', 'service': ''}, 'lose_answer.service must be a service name or null'),
-    ({'method': 'StopService', 'how': 'reset', 'when': 'now'}, "lose_answer has unknown keys 'when'"),
-])
+@pytest.mark.parametrize(
+    'bad, words',
+    [
+        ('StopService', 'lose_answer must be null or an object'),
+        ({'how': 'reset'}, 'lose_answer.method must be one of StartService, StopService'),
+        ({'method': 'Shutdown', 'how': 'reset'}, 'lose_answer.method must be one of'),
+        ({'method': 'StopService'}, 'lose_answer.how must be one of reset, hold, garble, not None'),
+        ({'method': 'StopService', 'how': 'drop'}, "lose_answer.how must be one of reset, hold, garble, not 'drop'"),
+        ({'method': 'StopService', 'how': 'reset', 'times': 0}, 'lose_answer.times must be a whole number from 1'),
+        ({'method': 'StopService', 'how': 'reset', 'times': 1.5}, 'lose_answer.times must be a whole number from 1'),
+        ({'method': 'StopService', 'how': 'reset', 'times': True}, 'lose_answer.times must be a whole number from 1'),
+        ({'method': 'StopService', 'how': 'hold', 'hold_seconds': 0}, 'lose_answer.hold_seconds must be a number of seconds above 0'),
+        ({'method': 'StopService', 'how': 'hold', 'hold_seconds': 3601}, 'at most 3600'),
+        ({'method': 'StopService', 'how': 'hold', 'hold_seconds': '5'}, 'lose_answer.hold_seconds must be a number'),
+        ({'method': 'StopService', 'how': 'reset', 'hold_seconds': 5}, 'hold_seconds applies only to how "hold"'),
+        ({'method': 'StopService', 'how': 'reset', 'service': ''}, 'lose_answer.service must be a service name or null'),
+        ({'method': 'StopService', 'how': 'reset', 'when': 'now'}, "lose_answer has unknown keys 'when'"),
+    ],
+)
 def test_bad_lose_answer_is_a_400_with_one_line(fleet, sim_control, bad, words):
     running = fleet.hosts[0]
     with pytest.raises(ControlError) as raised:
@@ -148,14 +168,17 @@ def test_reset_restores_profile_state_and_clears_faults(fleet, sim_control):
     assert running.stats.as_dict()['soap_requests'] == 0
 
 
-@pytest.mark.parametrize('method, path, status', [
-    ('GET', '/nothing', 404),
-    ('GET', '/hosts/no-such-host/services', 404),
-    ('GET', '/hosts/xpgo-001/unknown', 404),
-    ('POST', '/hosts', 405),
-    ('DELETE', '/hosts/xpgo-001/services', 405),
-    ('GET', '/hosts/xpgo-001/reset', 405),
-])
+@pytest.mark.parametrize(
+    'method, path, status',
+    [
+        ('GET', '/nothing', 404),
+        ('GET', '/hosts/no-such-host/services', 404),
+        ('GET', '/hosts/xpgo-001/unknown', 404),
+        ('POST', '/hosts', 405),
+        ('DELETE', '/hosts/xpgo-001/services', 405),
+        ('GET', '/hosts/xpgo-001/reset', 405),
+    ],
+)
 def test_errors_are_json(fleet, sim_control, method, path, status):
     with pytest.raises(ControlError) as raised:
         sim_control.request(method, fleet.control_url + path)
@@ -164,8 +187,9 @@ def test_errors_are_json(fleet, sim_control, method, path, status):
 
 
 def test_bad_json_body_is_a_400(fleet):
-    request = urllib.request.Request(fleet.hosts[0].control_url + '/faults', data=b'{not json', method='POST',
-                                     headers={'Authorization': 'Bearer ' + fleet.control_token})
+    request = urllib.request.Request(
+        fleet.hosts[0].control_url + '/faults', data=b'{not json', method='POST', headers={'Authorization': 'Bearer ' + fleet.control_token}
+    )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with pytest.raises(urllib.error.HTTPError) as raised:
         opener.open(request, timeout=10)

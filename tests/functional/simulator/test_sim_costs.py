@@ -11,7 +11,7 @@ import xmltodict
 from xprotect_go_simulator import costs
 from xprotect_go_simulator.__main__ import _fleet_from, build_parser
 
-SERVICES_LISTED = 21    # the standard profile's services
+SERVICES_LISTED = 21  # the standard profile's services
 TRANSFER_GET = 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Get'
 
 
@@ -48,8 +48,7 @@ def test_gets_and_method_calls_are_charged_theirs(sim_fleet, wsman):
     assert '<p:Name>Spooler</p:Name>' in protocol.send_message(get_message(protocol, wsman, 'Spooler')).decode()
     method, got = round(costs.WINDOWS.method, 6), round(costs.WINDOWS.get, 6)
     assert (method, got) == (0.118978, 0.117978)
-    assert charged(running) == ({'method': {'count': 1, 'seconds': method}, 'get': {'count': 1, 'seconds': got}},
-                                round(method + got, 6))
+    assert charged(running) == ({'method': {'count': 1, 'seconds': method}, 'get': {'count': 1, 'seconds': got}}, round(method + got, 6))
 
 
 def test_an_ntlm_handshake_is_charged_once_per_connection(sim_fleet, wsman):

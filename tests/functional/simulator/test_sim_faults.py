@@ -22,8 +22,13 @@ def http_fleet(sim_fleet):
 
 def _post(wsman, fleet, running, message, timeout=10):
     session = wsman.plain_session()
-    return session.post(running.endpoint, data=message.encode(), auth=(fleet.username, fleet.password), timeout=timeout,
-                        headers={'Content-Type': 'application/soap+xml;charset=UTF-8'})
+    return session.post(
+        running.endpoint,
+        data=message.encode(),
+        auth=(fleet.username, fleet.password),
+        timeout=timeout,
+        headers={'Content-Type': 'application/soap+xml;charset=UTF-8'},
+    )
 
 
 def _connect(running):
@@ -122,16 +127,25 @@ def test_http_500_relates_to_the_request(http_fleet, wsman):
 
 
 def _pypsrp(fleet, running):
-    return WSMan(running.address, port=running.port, ssl=running.scheme == 'https', auth='basic', username=fleet.username,
-                 password=fleet.password, cert_validation=fleet.ca_path or False, encryption='never' if running.scheme == 'http' else 'auto')
+    return WSMan(
+        running.address,
+        port=running.port,
+        ssl=running.scheme == 'https',
+        auth='basic',
+        username=fleet.username,
+        password=fleet.password,
+        cert_validation=fleet.ca_path or False,
+        encryption='never' if running.scheme == 'http' else 'auto',
+    )
 
 
 def _enumerate_body():
     enumerate_element = ET.Element('{http://schemas.xmlsoap.org/ws/2004/09/enumeration}Enumerate')
     ET.SubElement(enumerate_element, '{http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd}OptimizeEnumeration')
     ET.SubElement(enumerate_element, '{http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd}MaxElements').text = '32000'
-    ET.SubElement(enumerate_element, '{http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd}Filter',
-                  Dialect='http://schemas.microsoft.com/wbem/wsman/1/WQL').text = 'SELECT * FROM Win32_Service'
+    ET.SubElement(
+        enumerate_element, '{http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd}Filter', Dialect='http://schemas.microsoft.com/wbem/wsman/1/WQL'
+    ).text = 'SELECT * FROM Win32_Service'
     return enumerate_element
 
 
@@ -197,7 +211,7 @@ def _carried_out_and_lost(running, sim_control, method='StopService', state='Sto
 
 @pytest.mark.parametrize('auth', ['basic', 'ntlm'])
 def test_lose_answer_reset_carries_out_the_call_then_resets(sim_fleet, wsman, sim_control, auth):
-    fleet = sim_fleet(auth=auth, scheme='http')   # over http the client sees the RST itself (ntlm: encrypted messages)
+    fleet = sim_fleet(auth=auth, scheme='http')  # over http the client sees the RST itself (ntlm: encrypted messages)
     running = fleet.hosts[0]
     protocol = wsman.protocol_for(fleet, message_encryption='auto')
     _lose(running, sim_control, how='reset', service=IMAGE_SERVER)

@@ -16,21 +16,33 @@ from xprotect_go_simulator import Fleet, host_address, profile_sequence
 
 def test_addresses_continue_past_127_0_0_250():
     assert [host_address(index) for index in (0, 1, 248, 249, 250, 497, 498)] == [
-        '127.0.0.2', '127.0.0.3', '127.0.0.250', '127.0.1.2', '127.0.1.3', '127.0.1.250', '127.0.2.2']
+        '127.0.0.2',
+        '127.0.0.3',
+        '127.0.0.250',
+        '127.0.1.2',
+        '127.0.1.3',
+        '127.0.1.250',
+        '127.0.2.2',
+    ]
 
 
 def test_profile_mix_is_deterministic():
     assert profile_sequence(9, {'standard': 3, 'custom': 1}) == ['standard'] * 3 + ['custom'] + ['standard'] * 3 + ['custom', 'standard']
     assert profile_sequence(4, 'standard=1,image_server_domain_account=2') == [
-        'standard', 'image_server_domain_account', 'image_server_domain_account', 'standard']
+        'standard',
+        'image_server_domain_account',
+        'image_server_domain_account',
+        'standard',
+    ]
     assert profile_sequence(2, None, 'custom') == ['custom', 'custom']
     with pytest.raises(ValueError):
         profile_sequence(2, {'standard': 0})
 
 
 def test_fleet_hosts_and_inventory(sim_fleet, tmp_path):
-    fleet = sim_fleet(count=5, profile_mix={'standard': 3, 'custom': 1}, auth='ntlm',
-                      overrides_per_host=None, extra_users={'operator': 'Op-Pass-1!'})
+    fleet = sim_fleet(
+        count=5, profile_mix={'standard': 3, 'custom': 1}, auth='ntlm', overrides_per_host=None, extra_users={'operator': 'Op-Pass-1!'}
+    )
     assert [running.name for running in fleet.hosts] == ['xpgo-001', 'xpgo-002', 'xpgo-003', 'xpgo-004', 'xpgo-005']
     assert [running.address for running in fleet.hosts] == ['127.0.0.%d' % number for number in range(2, 7)]
     assert [running.profile for running in fleet.hosts] == ['standard', 'standard', 'standard', 'custom', 'standard']
@@ -41,11 +53,20 @@ def test_fleet_hosts_and_inventory(sim_fleet, tmp_path):
     inventory = yaml.safe_load(open(path, encoding='utf-8'))
     group = inventory['all']['children']['sim']
     assert group['vars'] == {
-        'ansible_connection': 'winrm', 'ansible_user': 'xpgo-admin', 'ansible_winrm_transport': 'ntlm',
-        'ansible_winrm_scheme': 'http', 'ansible_winrm_path': '/wsman', 'ansible_winrm_message_encryption': 'auto',
-        'ansible_password': 'Sim-Pass-123!', 'xprotect_go_simulator_control_token': fleet.control_token}
-    assert group['hosts']['xpgo-002'] == {'ansible_host': '127.0.0.3', 'ansible_port': fleet.hosts[1].port,
-                                          'xprotect_go_simulator_control': fleet.control_url + '/hosts/xpgo-002'}
+        'ansible_connection': 'winrm',
+        'ansible_user': 'xpgo-admin',
+        'ansible_winrm_transport': 'ntlm',
+        'ansible_winrm_scheme': 'http',
+        'ansible_winrm_path': '/wsman',
+        'ansible_winrm_message_encryption': 'auto',
+        'ansible_password': 'Sim-Pass-123!',
+        'xprotect_go_simulator_control_token': fleet.control_token,
+    }
+    assert group['hosts']['xpgo-002'] == {
+        'ansible_host': '127.0.0.3',
+        'ansible_port': fleet.hosts[1].port,
+        'xprotect_go_simulator_control': fleet.control_url + '/hosts/xpgo-002',
+    }
 
 
 def test_extra_users_can_log_on(sim_fleet, wsman):

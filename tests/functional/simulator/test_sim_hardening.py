@@ -18,8 +18,8 @@ from xprotect_go_simulator import ControlClient, ControlError, TlsMaterial, Wsma
 from xprotect_go_simulator.control import REQUEST_TIMEOUT, ControlServer, known_token
 from xprotect_go_simulator.handler import REQUEST_TIMEOUT as WSMAN_REQUEST_TIMEOUT
 
-SHORT_TIMEOUT = 0.5   # the tests shorten the stall timeout; the default is checked to be at most 10 s
-CLIENT_WAIT = 30      # how long a test waits for the server to drop a stalled connection (a bound, not a measure)
+SHORT_TIMEOUT = 0.5  # the tests shorten the stall timeout; the default is checked to be at most 10 s
+CLIENT_WAIT = 30  # how long a test waits for the server to drop a stalled connection (a bound, not a measure)
 
 
 def _raw(url, method='GET', body=None, headers=None):
@@ -40,12 +40,15 @@ def fleet(sim_fleet):
 
 # The control token
 
-@pytest.mark.parametrize('headers', [{}, {'Authorization': 'Bearer not-the-token'}, {'Authorization': 'Basic eHBnbzp4cGdv'}],
-                         ids=['none', 'wrong', 'other-scheme'])
+
+@pytest.mark.parametrize(
+    'headers',
+    [{}, {'Authorization': 'Bearer not-the-token'}, {'Authorization': 'Basic eHBnbzp4cGdv'}],
+    ids=['none', 'wrong', 'other-scheme'],
+)
 def test_the_control_endpoint_refuses_requests_without_its_token(fleet, headers):
     for method, path in (('GET', '/hosts'), ('POST', '/hosts/xpgo-001/faults'), ('DELETE', '/hosts/xpgo-001/faults')):
-        status, answer_headers, body = _raw(fleet.control_url + path, method, b'{"refuse": true}' if method == 'POST' else None,
-                                            headers)
+        status, answer_headers, body = _raw(fleet.control_url + path, method, b'{"refuse": true}' if method == 'POST' else None, headers)
         assert status == 401, path
         assert set(body) == {'error'} and '\n' not in body['error']
         assert answer_headers['WWW-Authenticate'].startswith('Bearer')
@@ -78,11 +81,19 @@ def test_a_stopped_fleet_forgets_its_token(sim_fleet):
 
 # Hostile bodies
 
-@pytest.mark.parametrize('body', [b'{not json', b'\xff\xfe\x00garbage', b'[' * 10000 + b']' * 10000, b'{"a":' * 10000 + b'1' + b'}' * 10000],
-                         ids=['malformed', 'not-utf8', 'nested-lists', 'nested-objects'])
+
+@pytest.mark.parametrize(
+    'body',
+    [b'{not json', b'\xff\xfe\x00garbage', b'[' * 10000 + b']' * 10000, b'{"a":' * 10000 + b'1' + b'}' * 10000],
+    ids=['malformed', 'not-utf8', 'nested-lists', 'nested-objects'],
+)
 def test_bad_json_is_a_one_line_400_and_no_traceback(fleet, capfd, body):
-    status, _headers, answer = _raw(fleet.hosts[0].control_url + '/faults', 'POST', body,
-                                    {'Authorization': 'Bearer ' + fleet.control_token, 'Content-Type': 'application/json'})
+    status, _headers, answer = _raw(
+        fleet.hosts[0].control_url + '/faults',
+        'POST',
+        body,
+        {'Authorization': 'Bearer ' + fleet.control_token, 'Content-Type': 'application/json'},
+    )
     assert status == 400
     assert set(answer) == {'error'} and answer['error'].startswith('the request body is not JSON')
     assert '\n' not in answer['error']
@@ -92,6 +103,7 @@ def test_bad_json_is_a_one_line_400_and_no_traceback(fleet, capfd, body):
 
 
 # Stalled requests
+
 
 def _stall(address, port, payload):
     """A connection that sends payload (headers announcing more body than it sends) and then waits."""
@@ -118,8 +130,12 @@ def test_a_stalled_control_request_is_dropped_while_others_are_served(fleet):
     control = ControlServer(fleet, request_timeout=SHORT_TIMEOUT).start()
     try:
         host, port = control.url.rsplit('/', 1)[-1].split(':')
-        stalled = _stall(host, int(port), b'POST /hosts/xpgo-001/faults HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n'
-                                          b'Content-Length: 100\r\n\r\n{"refuse":' % control.token.encode())
+        stalled = _stall(
+            host,
+            int(port),
+            b'POST /hosts/xpgo-001/faults HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n'
+            b'Content-Length: 100\r\n\r\n{"refuse":' % control.token.encode(),
+        )
         headers_only = _stall(host, int(port), b'GET /hosts HTTP/1.1\r\nHost: x\r\n')
         assert ControlClient(control.url, token=control.token).get('/hosts')[0]['name'] == 'xpgo-001'
         assert _dropped(stalled) and _dropped(headers_only)
@@ -139,18 +155,26 @@ def test_a_stalled_wsman_request_is_dropped_while_others_are_served(tmp_path, ws
             return 200, b'<ok/>'
 
     tls = TlsMaterial(str(tmp_path), ['127.0.0.11']) if scheme == 'https' else None
-    listener = WsmanListener(Host(), address='127.0.0.11', scheme=scheme, auth='basic', tls=tls, users={'xpgo-admin': 'pw'},
-                             body_timeout=SHORT_TIMEOUT).start()
+    listener = WsmanListener(
+        Host(), address='127.0.0.11', scheme=scheme, auth='basic', tls=tls, users={'xpgo-admin': 'pw'}, body_timeout=SHORT_TIMEOUT
+    ).start()
     try:
         sock = socket.create_connection((listener.address, listener.port), timeout=CLIENT_WAIT)
         if scheme == 'https':
             sock = ssl.create_default_context(cafile=tls.ca_path).wrap_socket(sock, server_hostname=listener.address)
-        sock.sendall(b'POST /wsman HTTP/1.1\r\nHost: x\r\nAuthorization: Basic eHBnby1hZG1pbjpwdw==\r\n'
-                     b'Content-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 5000\r\n\r\n<s:Envelope')
+        sock.sendall(
+            b'POST /wsman HTTP/1.1\r\nHost: x\r\nAuthorization: Basic eHBnby1hZG1pbjpwdw==\r\n'
+            b'Content-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 5000\r\n\r\n<s:Envelope'
+        )
         session = wsman.plain_session()
         session.auth = ('xpgo-admin', 'pw')
-        answer = session.post(listener.endpoint, data=b'<x/>', verify=tls.ca_path if tls else True, timeout=10,
-                              headers={'Content-Type': 'application/soap+xml;charset=UTF-8'})
+        answer = session.post(
+            listener.endpoint,
+            data=b'<x/>',
+            verify=tls.ca_path if tls else True,
+            timeout=10,
+            headers={'Content-Type': 'application/soap+xml;charset=UTF-8'},
+        )
         assert answer.status_code == 200, 'another client is served while one stalls'
         assert _dropped(sock)
     finally:
@@ -160,12 +184,16 @@ def test_a_stalled_wsman_request_is_dropped_while_others_are_served(tmp_path, ws
 
 # 401 answers
 
-@pytest.mark.parametrize('auth, challenges', [
-    (('basic',), ['Basic realm="WSMAN"']),
-    (('ntlm',), ['Negotiate']),
-    (('ntlm', 'basic'), ['Negotiate', 'Basic realm="WSMAN"']),
-    (('basic', 'ntlm'), ['Negotiate', 'Basic realm="WSMAN"']),
-])
+
+@pytest.mark.parametrize(
+    'auth, challenges',
+    [
+        (('basic',), ['Basic realm="WSMAN"']),
+        (('ntlm',), ['Negotiate']),
+        (('ntlm', 'basic'), ['Negotiate', 'Basic realm="WSMAN"']),
+        (('basic', 'ntlm'), ['Negotiate', 'Basic realm="WSMAN"']),
+    ],
+)
 def test_401_offers_each_enabled_authentication_in_windows_order(tmp_path, wsman, auth, challenges):
     class Host:
         name = 'xpgo-401'
@@ -176,7 +204,9 @@ def test_401_offers_each_enabled_authentication_in_windows_order(tmp_path, wsman
 
     listener = WsmanListener(Host(), address='127.0.0.12', scheme='http', auth=auth, users={'xpgo-admin': 'pw'}).start()
     try:
-        request = b'POST /wsman HTTP/1.1\r\nHost: 127.0.0.12\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 4\r\n\r\n<x/>'
+        request = (
+            b'POST /wsman HTTP/1.1\r\nHost: 127.0.0.12\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 4\r\n\r\n<x/>'
+        )
         raw = wsman.raw_exchange(listener, request)
     finally:
         listener.stop()
@@ -189,6 +219,7 @@ def test_401_offers_each_enabled_authentication_in_windows_order(tmp_path, wsman
 
 
 # Enumeration contexts through the control endpoint
+
 
 def test_enumeration_contexts_are_driven_through_the_control_endpoint(fleet, wsman):
     control = fleet.control_client()

@@ -37,8 +37,9 @@ def _pull_body(context, max_elements):
 
 
 def _page(body):
-    items = [{_local(prop.tag): prop.text for prop in item}
-             for element in body.iter() if _local(element.tag) == 'Items' for item in element]
+    items = [
+        {_local(prop.tag): prop.text for prop in item} for element in body.iter() if _local(element.tag) == 'Items' for item in element
+    ]
     context = next((element.text for element in body.iter() if _local(element.tag) == 'EnumerationContext'), None)
     return items, context or None, any(_local(element.tag) == 'EndOfSequence' for element in body.iter())
 
@@ -104,8 +105,9 @@ def test_invoke_start_service(client):
 
     # Starting it again: 10, the service is already running (once it has started).
     running.state.configure(name, State='Running')
-    again = wsman.invoke(SERVICE_URI + '/StartService', SERVICE_URI, ET.Element('{%s}StartService_INPUT' % SERVICE_URI),
-                         selector_set=_service_selector(name))
+    again = wsman.invoke(
+        SERVICE_URI + '/StartService', SERVICE_URI, ET.Element('{%s}StartService_INPUT' % SERVICE_URI), selector_set=_service_selector(name)
+    )
     assert again.find('.//{%s}ReturnValue' % SERVICE_URI).text == '10'
 
 

@@ -99,9 +99,15 @@ def test_certificate_auth_without_a_client_certificate_is_refused(sim_fleet, wsm
     fleet = sim_fleet(auth='certificate')
     session = wsman.plain_session()
     session.verify = fleet.ca_path
-    response = session.post(fleet.hosts[0].endpoint, data=b'<x/>', timeout=10, headers={
-        'Authorization': 'http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual',
-        'Content-Type': 'application/soap+xml;charset=UTF-8'})
+    response = session.post(
+        fleet.hosts[0].endpoint,
+        data=b'<x/>',
+        timeout=10,
+        headers={
+            'Authorization': 'http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual',
+            'Content-Type': 'application/soap+xml;charset=UTF-8',
+        },
+    )
     assert response.status_code == 401
 
 
@@ -138,12 +144,15 @@ def test_401_headers_match_the_windows_capture(tmp_path, captures_dir, wsman):
         def handle(body, username):
             raise AssertionError('an unauthenticated request reached the host')
 
-    listener = WsmanListener(Host(), address='127.0.0.9', scheme='https', auth=('ntlm', 'basic'), tls=tls,
-                             users={'xpgo-admin': 'right'}).start()
+    listener = WsmanListener(
+        Host(), address='127.0.0.9', scheme='https', auth=('ntlm', 'basic'), tls=tls, users={'xpgo-admin': 'right'}
+    ).start()
     try:
         token = base64.b64encode(b'xpgo-admin:wrong').decode()
-        request = ('POST /wsman HTTP/1.1\r\nHost: 127.0.0.9:%d\r\nAuthorization: Basic %s\r\n'
-                   'Content-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 4\r\n\r\n<x/>' % (listener.port, token))
+        request = (
+            'POST /wsman HTTP/1.1\r\nHost: 127.0.0.9:%d\r\nAuthorization: Basic %s\r\n'
+            'Content-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 4\r\n\r\n<x/>' % (listener.port, token)
+        )
         raw = wsman.raw_exchange(listener, request.encode(), ca_path=tls.ca_path)
     finally:
         listener.stop()
@@ -187,8 +196,9 @@ def test_http_shape_of_answers(sim_fleet, wsman):
 
     protocol = wsman.protocol_for(fleet)
     message = wsman.enumerate_message(protocol, 'SELECT Name FROM Win32_Service')
-    answer = session.post(running.endpoint, data=message.encode(), timeout=10,
-                          headers={'Content-Type': 'application/soap+xml;charset=UTF-8'})
+    answer = session.post(
+        running.endpoint, data=message.encode(), timeout=10, headers={'Content-Type': 'application/soap+xml;charset=UTF-8'}
+    )
     assert answer.status_code == 200
     assert answer.reason == ''
     assert answer.headers['Content-Type'] == 'application/soap+xml;charset=UTF-8'
@@ -224,10 +234,16 @@ def _frame(client, message, flip_last_byte=False):
     data = bytearray(sealed.data)
     if flip_last_byte:
         data[-1] ^= 0xFF
-    return (b'--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n'
-            b'\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%d\r\n--Encrypted Boundary\r\n'
-            b'\tContent-Type: application/octet-stream\r\n' % len(message)
-            + struct.pack('<I', len(sealed.header)) + sealed.header + bytes(data) + b'--Encrypted Boundary--\r\n')
+    return (
+        b'--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n'
+        b'\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%d\r\n--Encrypted Boundary\r\n'
+        b'\tContent-Type: application/octet-stream\r\n'
+        % len(message)
+        + struct.pack('<I', len(sealed.header))
+        + sealed.header
+        + bytes(data)
+        + b'--Encrypted Boundary--\r\n'
+    )
 
 
 def test_encrypted_framing_round_trip_and_tampering():
@@ -241,9 +257,9 @@ def test_encrypted_framing_round_trip_and_tampering():
     assert reply.startswith(b'--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n')
     assert b'\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=8\r\n' in reply
     assert reply.endswith(b'--Encrypted Boundary--\r\n')
-    blob = reply.split(b'\tContent-Type: application/octet-stream\r\n', 1)[1][:-len(b'--Encrypted Boundary--\r\n')]
+    blob = reply.split(b'\tContent-Type: application/octet-stream\r\n', 1)[1][: -len(b'--Encrypted Boundary--\r\n')]
     signature_length = struct.unpack('<I', blob[:4])[0]
-    assert client.unwrap_winrm(blob[4:4 + signature_length], blob[4 + signature_length:]) == b'<reply/>'
+    assert client.unwrap_winrm(blob[4 : 4 + signature_length], blob[4 + signature_length :]) == b'<reply/>'
 
     # A flipped byte fails the signature check; a body that is not framed is a ValueError.
     with pytest.raises(spnego.exceptions.SpnegoError):
@@ -254,7 +270,7 @@ def test_encrypted_framing_round_trip_and_tampering():
 
 # ---- Basic credentials in the host's ANSI code page -------------------------------------------------
 
-ACCENTED_PASSWORD = 'Crème-brûlée-5€'     # in Windows-1252: è E8, û FB, é E9, € 80 (€ is not in latin-1)
+ACCENTED_PASSWORD = 'Crème-brûlée-5€'  # in Windows-1252: è E8, û FB, é E9, € 80 (€ is not in latin-1)
 
 
 def _basic_status(wsman, fleet, password_bytes):
@@ -298,8 +314,9 @@ def test_an_accented_password_works_with_transport_basic_end_to_end(sim_fleet, r
     for way in WAYS_IN:
         tasks += tasks_by_way([{'name': 'read ' + way, 'xprotect.go.service_info': {}}], way)
     playbook = tmp_path / 'playbook.yml'
-    playbook.write_text(yaml.safe_dump([{'name': 'accented', 'hosts': 'xprotect', 'gather_facts': False, 'tasks': tasks}]),
-                        encoding='utf-8')
+    playbook.write_text(
+        yaml.safe_dump([{'name': 'accented', 'hosts': 'xprotect', 'gather_facts': False, 'tasks': tasks}]), encoding='utf-8'
+    )
     run = run_playbook(playbook, inventory)
     for way in WAYS_IN:
         result = run.task('read ' + way, running.name)

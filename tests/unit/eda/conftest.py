@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Helpers for driving the event source with an asyncio.Queue against simulated hosts (no Java, no rulebook)."""
 
-
 from __future__ import annotations
 
 

@@ -54,8 +54,9 @@ class Control:
 
     def starts(self, host, service=RECORDING_SERVER):
         """How often the service went Start Pending (the simulator's history)."""
-        return sum(1 for item in self.client.get(host.control_url + '/history')
-                   if item['service'] == service and item['state'] == 'Start Pending')
+        return sum(
+            1 for item in self.client.get(host.control_url + '/history') if item['service'] == service and item['state'] == 'Start Pending'
+        )
 
 
 def run_watch(args, duration, steps=(), environ=None, holder=None):
@@ -85,6 +86,7 @@ def run_watch(args, duration, steps=(), environ=None, holder=None):
                 item = await queue.get()
                 item['t'] = time.monotonic() - started
                 stamped.append(item)
+
         drainer = asyncio.create_task(drain())
         await asyncio.gather(watch.run(queue), act(started))
         await asyncio.sleep(0)
@@ -95,6 +97,10 @@ def run_watch(args, duration, steps=(), environ=None, holder=None):
 
 
 def of_type(events, kind, host=None, **fields):
-    return [item['xprotect_go'] for item in events if item['xprotect_go']['type'] == kind
-            and host in (None, item['xprotect_go']['host'])
-            and all(item['xprotect_go'].get(key) == value for key, value in fields.items())]
+    return [
+        item['xprotect_go']
+        for item in events
+        if item['xprotect_go']['type'] == kind
+        and host in (None, item['xprotect_go']['host'])
+        and all(item['xprotect_go'].get(key) == value for key, value in fields.items())
+    ]

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The self-healing guardrails: heals per host per hour, heals at once, maintenance, and what ends a heal."""
+
 from __future__ import annotations
 
 from ansible_collections.xprotect.go.plugins.plugin_utils._heal_guard import DEFERRED, GIVING_UP, HEAL, WINDOW, HealGuard

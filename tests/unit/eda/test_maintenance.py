@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The maintenance switch: its files, the module's logic and its action plugin."""
+
 from __future__ import annotations
 
 import json
@@ -43,14 +44,17 @@ def test_the_fleet_switch_puts_every_host_under_maintenance(tmp_path):
     assert state['active'] and state['host'] is None and state['fleet']['reason'] == 'storage migration'
 
 
-@pytest.mark.parametrize('host, name', [
-    ('nvr07', 'nvr07'),
-    ('nvr07.example.com', 'nvr07.example.com'),
-    ('_fleet', '%5Ffleet'),
-    ('.hidden', '%2Ehidden'),
-    ('a/b', 'a%2Fb'),
-    ('..x', '%2E.x'),
-])
+@pytest.mark.parametrize(
+    'host, name',
+    [
+        ('nvr07', 'nvr07'),
+        ('nvr07.example.com', 'nvr07.example.com'),
+        ('_fleet', '%5Ffleet'),
+        ('.hidden', '%2Ehidden'),
+        ('a/b', 'a%2Fb'),
+        ('..x', '%2E.x'),
+    ],
+)
 def test_file_names_are_never_paths_nor_the_fleet_file(host, name):
     assert maintenance.file_name(host) == name
     assert maintenance.host_of(name) == host

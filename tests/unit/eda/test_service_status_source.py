@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The event source xprotect.go.service_status against simulated hosts, driven with an asyncio.Queue."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,7 +54,8 @@ def test_the_plugins_main_fills_an_asyncio_queue_from_ansible_inventory(sim_flee
     asyncio.run(plugin['main'](queue, {'interval': '0.5', 'shutdown_after': '1.2', 'eda_feedback_queue': None}))
     events = [queue.get_nowait() for _index in range(queue.qsize())]
     assert sorted((e['xprotect_go']['host'], e['xprotect_go']['service']) for e in events) == sorted(
-        [('xpgo-001', key) for key in catalog.SERVICE_KEYS] + [('xpgo-002', key) for key in catalog.CORE_KEYS])
+        [('xpgo-001', key) for key in catalog.SERVICE_KEYS] + [('xpgo-002', key) for key in catalog.CORE_KEYS]
+    )
     assert all(e['xprotect_go']['initial'] and e['meta'] == {'hosts': e['xprotect_go']['host']} for e in events)
 
 
@@ -63,22 +65,40 @@ def test_a_stop_is_a_change_then_a_heal(sim_fleet, tmp_path, control):
     events, dummy = run_watch({'inventory': inventory, 'interval': 0.2}, 1.5, steps=[(0.7, lambda: control.stop(fleet.hosts[1]))])
     change = of_type(events, 'service_state', 'xpgo-002', initial=False)
     assert [(e['service'], e['previous_state'], e['state'], e['windows_state'], e['exit_code']) for e in change] == [
-        ('recording_server', 'started', 'stopped', 'Stopped', 1067)]
+        ('recording_server', 'started', 'stopped', 'Stopped', 1067)
+    ]
     assert change[0]['name'] == RECORDING_SERVER and change[0]['process_id'] == 0 and change[0]['previous_process_id'] > 0
     heal = of_type(events, 'heal')
     assert len(heal) == 1 and heal[0]['host'] == 'xpgo-002'
-    assert {key: heal[0][key] for key in ('service', 'name', 'state', 'exit_code', 'attempt', 'max_per_hour', 'healing', 'max_concurrent')} == {
-        'service': 'recording_server', 'name': RECORDING_SERVER, 'state': 'stopped', 'exit_code': 1067, 'attempt': 1,
-        'max_per_hour': 3, 'healing': 1, 'max_concurrent': 1}
-    order = [item['xprotect_go']['type'] for item in events if item['xprotect_go']['host'] == 'xpgo-002' and not item['xprotect_go'].get('initial')]
+    assert {
+        key: heal[0][key] for key in ('service', 'name', 'state', 'exit_code', 'attempt', 'max_per_hour', 'healing', 'max_concurrent')
+    } == {
+        'service': 'recording_server',
+        'name': RECORDING_SERVER,
+        'state': 'stopped',
+        'exit_code': 1067,
+        'attempt': 1,
+        'max_per_hour': 3,
+        'healing': 1,
+        'max_concurrent': 1,
+    }
+    order = [
+        item['xprotect_go']['type']
+        for item in events
+        if item['xprotect_go']['host'] == 'xpgo-002' and not item['xprotect_go'].get('initial')
+    ]
     assert order == ['service_state', 'heal']
     assert not of_type(events, 'service_state', 'xpgo-001', initial=False)
 
 
 def test_a_recording_server_stopped_at_the_start_is_healed_but_a_disabled_one_never(sim_fleet, tmp_path, control):
-    fleet = sim_fleet(2, overrides_per_host=[
-        {RECORDING_SERVER: {'State': 'Stopped', 'ExitCode': 1067}},
-        {RECORDING_SERVER: {'State': 'Stopped', 'ExitCode': 0, 'StartMode': 'Disabled'}}])
+    fleet = sim_fleet(
+        2,
+        overrides_per_host=[
+            {RECORDING_SERVER: {'State': 'Stopped', 'ExitCode': 1067}},
+            {RECORDING_SERVER: {'State': 'Stopped', 'ExitCode': 0, 'StartMode': 'Disabled'}},
+        ],
+    )
     inventory = write_inventory(fleet, tmp_path / 'inventory.yml', rolling_restart_max_recording_servers_down=2)
     events, dummy = run_watch({'inventory': inventory, 'interval': 0.2}, 0.8)
     assert [(e['host'], e['attempt']) for e in of_type(events, 'heal')] == [('xpgo-001', 1)]
@@ -93,6 +113,7 @@ def test_a_process_that_changed_between_two_reads_is_a_change(sim_fleet, tmp_pat
     def restart_unseen():
         control.stop(fleet.hosts[0], exit_code=0)
         control.configure(fleet.hosts[0], RECORDING_SERVER, State='Running')
+
     events, dummy = run_watch({'inventory': inventory, 'interval': 0.3, 'heal': False}, 1.2, steps=[(0.5, restart_unseen)])
     change = of_type(events, 'service_state', initial=False)
     assert len(change) == 1 and change[0]['state'] == change[0]['previous_state'] == 'started'
@@ -113,8 +134,10 @@ def test_a_host_that_stops_answering_is_said_once_tried_with_back_off_and_welcom
     def answer():
         tries['during'] = holder['watch'].hosts[1].reads - tries['before']
         control.faults(down)
-    events, watch = run_watch({'inventory': inventory, 'interval': 0.2, 'max_backoff': 0.8}, 4.0,
-                              steps=[(0.5, refuse), (2.6, answer)], holder=holder)
+
+    events, watch = run_watch(
+        {'inventory': inventory, 'interval': 0.2, 'max_backoff': 0.8}, 4.0, steps=[(0.5, refuse), (2.6, answer)], holder=holder
+    )
     lost = of_type(events, 'host_unreachable')
     assert len(lost) == 1 and lost[0]['host'] == 'xpgo-002' and lost[0]['kind'] == 'unreachable'
     assert lost[0]['retry_in'] == 0.2
@@ -132,8 +155,10 @@ def test_hosts_that_time_out_do_not_hold_up_the_reads_of_the_others(sim_fleet, t
     fleet = sim_fleet(3, overrides_per_host=quick_overrides(3))
     inventory = write_inventory(fleet, tmp_path / 'inventory.yml')
     control.faults(fleet.hosts[2], delay=6.0)
-    events, watch = run_watch({'inventory': inventory, 'interval': 0.2, 'concurrency': 1, 'connection_timeout': 2,
-                               'operation_timeout': 1, 'max_backoff': 0.4}, 5.0)
+    events, watch = run_watch(
+        {'inventory': inventory, 'interval': 0.2, 'concurrency': 1, 'connection_timeout': 2, 'operation_timeout': 1, 'max_backoff': 0.4},
+        5.0,
+    )
     lost = of_type(events, 'host_unreachable')
     assert [(e['host'], e['kind']) for e in lost] == [('xpgo-003', 'timeout')]
     first, second, slow = watch.hosts
@@ -160,8 +185,10 @@ def test_maintenance_marks_the_events_and_keeps_every_heal_away(sim_fleet, tmp_p
     def fleet_wide():
         maintenance.set_switch(str(switches), None)
         control.stop(fleet.hosts[0])
-    events, dummy = run_watch({'inventory': inventory, 'interval': 0.2}, 1.6,
-                              steps=[(0.5, lambda: control.stop(fleet.hosts[1])), (0.9, fleet_wide)])
+
+    events, dummy = run_watch(
+        {'inventory': inventory, 'interval': 0.2}, 1.6, steps=[(0.5, lambda: control.stop(fleet.hosts[1])), (0.9, fleet_wide)]
+    )
     assert all(e['maintenance'] for e in of_type(events, 'service_state', 'xpgo-002'))
     assert not any(e['maintenance'] for e in of_type(events, 'service_state', 'xpgo-001', initial=True))
     stops = of_type(events, 'service_state', state='stopped')
@@ -176,6 +203,7 @@ def test_a_heal_waits_while_the_limit_of_hosts_is_being_healed(sim_fleet, tmp_pa
     def both():
         control.stop(fleet.hosts[0])
         control.stop(fleet.hosts[1])
+
     events, dummy = run_watch({'inventory': inventory, 'interval': 0.2}, 1.2, steps=[(0.5, both)])
     heals, waits = of_type(events, 'heal'), of_type(events, 'deferred')
     assert len(heals) == 1 and len(waits) == 1 and heals[0]['host'] != waits[0]['host']
@@ -187,11 +215,20 @@ def test_a_recording_server_that_keeps_stopping_is_healed_n_times_then_given_up_
     inventory = write_inventory(fleet, tmp_path / 'inventory.yml', xprotect_go_heal_max_per_hour=2)
     host = fleet.hosts[0]
 
-    def heal():     # what the heal playbook would do
+    def heal():  # what the heal playbook would do
         control.configure(host, RECORDING_SERVER, State='Running')
-    events, dummy = run_watch({'inventory': inventory, 'interval': 0.2}, 3.0, steps=[
-        (0.4, lambda: control.stop(host)),
-        (0.9, heal), (1.3, lambda: control.stop(host)), (1.8, heal), (2.2, lambda: control.stop(host))])
+
+    events, dummy = run_watch(
+        {'inventory': inventory, 'interval': 0.2},
+        3.0,
+        steps=[
+            (0.4, lambda: control.stop(host)),
+            (0.9, heal),
+            (1.3, lambda: control.stop(host)),
+            (1.8, heal),
+            (2.2, lambda: control.stop(host)),
+        ],
+    )
     assert [e['attempt'] for e in of_type(events, 'heal')] == [1, 2]
     giving_up = of_type(events, 'giving_up')
     assert len(giving_up) == 1
@@ -203,8 +240,11 @@ def test_hosts_and_settings_from_explicit_arguments_and_the_environment(sim_flee
     fleet = sim_fleet(1, auth='ntlm')
     host = fleet.hosts[0]
     environ = {'XPROTECT_GO_USERNAME': fleet.username, 'XPROTECT_GO_PASSWORD': fleet.password}
-    events, dummy = run_watch({'hosts': [host.address], 'port': str(host.port), 'scheme': 'http', 'transport': 'ntlm',
-                               'maintenance_dir': str(tmp_path)}, 0.8, environ=environ)
+    events, dummy = run_watch(
+        {'hosts': [host.address], 'port': str(host.port), 'scheme': 'http', 'transport': 'ntlm', 'maintenance_dir': str(tmp_path)},
+        0.8,
+        environ=environ,
+    )
     assert {e['host'] for e in of_type(events, 'service_state', initial=True)} == {host.address}
     assert fleet.password not in json.dumps(events)
 
@@ -212,6 +252,7 @@ def test_hosts_and_settings_from_explicit_arguments_and_the_environment(sim_flee
 def test_a_vaulted_and_templated_password_in_group_vars(sim_fleet, tmp_path):
     pytest.importorskip('ansible')
     from ansible.parsing.vault import VaultLib, VaultSecret
+
     fleet = sim_fleet(1)
     inventory = fleet.inventory()
     group = inventory['all']['children']['xprotect']['vars']
@@ -220,9 +261,9 @@ def test_a_vaulted_and_templated_password_in_group_vars(sim_fleet, tmp_path):
     vault = VaultLib([('default', VaultSecret(b'vault-pass-1'))])
     encrypted = vault.encrypt(fleet.password).decode()
     (tmp_path / 'group_vars').mkdir()
-    (tmp_path / 'group_vars' / 'xprotect.yml').write_text(
-        'vault_xprotect_password: !vault |\n' + textwrap.indent(encrypted, '  ') + '\n')
+    (tmp_path / 'group_vars' / 'xprotect.yml').write_text('vault_xprotect_password: !vault |\n' + textwrap.indent(encrypted, '  ') + '\n')
     import yaml
+
     (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
     events, dummy = run_watch({'inventory': str(tmp_path / 'inventory.yml'), 'vault_password_file': str(tmp_path / 'vault-pass')}, 0.8)
     assert len(of_type(events, 'service_state', initial=True)) == 6
@@ -235,12 +276,15 @@ def test_the_plugin_file_finds_the_collection_through_an_unresolved_symlink(tmp_
     link.parent.mkdir(parents=True)
     link.symlink_to(REPO_ROOT)
     plugin = link / SOURCE_IN_REPO
-    code = ('import runpy, sys; module = runpy.run_path(sys.argv[1]); '
-            'from ansible_collections.xprotect.go.plugins.plugin_utils import _fleet_watch; '
-            'print(_fleet_watch.__file__); print(callable(module["main"]))')
+    code = (
+        'import runpy, sys; module = runpy.run_path(sys.argv[1]); '
+        'from ansible_collections.xprotect.go.plugins.plugin_utils import _fleet_watch; '
+        'print(_fleet_watch.__file__); print(callable(module["main"]))'
+    )
     environ = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}
-    result = subprocess.run([sys.executable, '-c', code, str(plugin)], capture_output=True, text=True, check=True, cwd=str(tmp_path),
-                            env=environ, timeout=120)
+    result = subprocess.run(
+        [sys.executable, '-c', code, str(plugin)], capture_output=True, text=True, check=True, cwd=str(tmp_path), env=environ, timeout=120
+    )
     imported, is_callable = result.stdout.split()
     assert imported.startswith(str(link)) and is_callable == 'True'
 
@@ -250,11 +294,20 @@ def test_the_plugin_file_finds_an_installed_collection(tmp_path):
     installed = tmp_path / 'collections' / 'ansible_collections' / 'xprotect' / 'go'
     for part in ('plugins', 'extensions'):
         shutil.copytree(os.path.join(REPO_ROOT, part), installed / part, ignore=shutil.ignore_patterns('__pycache__'))
-    code = ('import runpy, sys; module = runpy.run_path(sys.argv[1]); '
-            'from ansible_collections.xprotect.go.plugins.module_utils import _wsman; print(_wsman.__file__)')
+    code = (
+        'import runpy, sys; module = runpy.run_path(sys.argv[1]); '
+        'from ansible_collections.xprotect.go.plugins.module_utils import _wsman; print(_wsman.__file__)'
+    )
     environ = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}
-    result = subprocess.run([sys.executable, '-c', code, str(installed / SOURCE_IN_REPO)], capture_output=True, text=True,
-                            check=True, cwd=str(tmp_path), env=environ, timeout=120)
+    result = subprocess.run(
+        [sys.executable, '-c', code, str(installed / SOURCE_IN_REPO)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(tmp_path),
+        env=environ,
+        timeout=120,
+    )
     assert result.stdout.strip() == str(installed / 'plugins' / 'module_utils' / '_wsman.py')
 
 
@@ -262,6 +315,13 @@ def test_the_plugin_says_what_to_do_outside_a_collections_tree(tmp_path):
     copy = tmp_path / 'service_status.py'
     copy.write_text((open(os.path.join(REPO_ROOT, SOURCE_IN_REPO), encoding='utf-8')).read())
     environ = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}
-    result = subprocess.run([sys.executable, '-c', 'import runpy, sys; runpy.run_path(sys.argv[1])', str(copy)], capture_output=True,
-                            text=True, cwd=str(tmp_path), env=environ, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, '-c', 'import runpy, sys; runpy.run_path(sys.argv[1])', str(copy)],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        env=environ,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode != 0 and 'ansible_collections/xprotect/go' in result.stderr

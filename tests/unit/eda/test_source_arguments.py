@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The event source's arguments: conversion, checks, and the three places that describe them agreeing."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,18 @@ def plugin():
 
 
 def test_templated_text_becomes_numbers_and_booleans():
-    settings = parse_arguments({'hosts': 'a, b', 'interval': '2.5', 'concurrency': '4', 'heal': 'false', 'port': '5985',
-                                'validate_certs': 'no', 'max_heals_per_hour': '0'}, {})
+    settings = parse_arguments(
+        {
+            'hosts': 'a, b',
+            'interval': '2.5',
+            'concurrency': '4',
+            'heal': 'false',
+            'port': '5985',
+            'validate_certs': 'no',
+            'max_heals_per_hour': '0',
+        },
+        {},
+    )
     assert settings.hosts == ['a', 'b'] and settings.interval == 2.5 and settings.concurrency == 4
     assert settings.heal is False and settings.max_heals_per_hour == 0
     assert settings.connection_options()['port'] == 5985 and settings.connection_options()['validate_certs'] is False
@@ -40,15 +51,18 @@ def test_null_is_unset_so_the_inventory_or_the_default_applies(own_maintenance_d
     assert settings.maintenance_dir == str(own_maintenance_dir), 'XPROTECT_GO_MAINTENANCE_DIR, else the default'
 
 
-@pytest.mark.parametrize('args, message', [
-    ({'hosts': ['a'], 'intervall': 5}, 'unknown argument(s) intervall (did you mean interval?)'),
-    ({'hosts': ['a'], 'interval': 'soon'}, 'interval from the argument interval must be a number'),
-    ({'hosts': ['a'], 'interval': 0}, 'interval from the argument interval must be between 0.1 and 3600'),
-    ({'hosts': ['a'], 'concurrency': 2.5}, 'must be a whole number'),
-    ({'hosts': ['a'], 'transport': 'telnet'}, 'transport from the argument transport must be one of'),
-    ({'hosts': ['a'], 'service_names': {'recording': 'X'}}, 'unknown key'),
-    ({}, 'no hosts to watch'),
-])
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        ({'hosts': ['a'], 'intervall': 5}, 'unknown argument(s) intervall (did you mean interval?)'),
+        ({'hosts': ['a'], 'interval': 'soon'}, 'interval from the argument interval must be a number'),
+        ({'hosts': ['a'], 'interval': 0}, 'interval from the argument interval must be between 0.1 and 3600'),
+        ({'hosts': ['a'], 'concurrency': 2.5}, 'must be a whole number'),
+        ({'hosts': ['a'], 'transport': 'telnet'}, 'transport from the argument transport must be one of'),
+        ({'hosts': ['a'], 'service_names': {'recording': 'X'}}, 'unknown key'),
+        ({}, 'no hosts to watch'),
+    ],
+)
 def test_bad_arguments_are_refused_at_start_naming_the_argument(args, message):
     with pytest.raises(WatchError, match=re.escape(message)):
         parse_arguments(args, {})
@@ -72,17 +86,38 @@ def test_a_host_without_credentials_is_refused_at_start():
 
 
 def test_inventory_variables_give_the_guardrails_and_the_strictest_fleet_wide_value_wins(tmp_path):
-    inventory = {'all': {'children': {'xprotect': {
-        'vars': {'ansible_connection': 'winrm', 'ansible_user': 'u', 'ansible_password': 'p', 'xprotect_go_heal_max_per_hour': 5,
-                 'rolling_restart_max_recording_servers_down': 3, 'xprotect_go_watch_interval': '4'},
-        'hosts': {'a': {'ansible_host': '127.0.0.2'}, 'b': {'rolling_restart_max_recording_servers_down': 2,
-                                                            'xprotect_go_watch_interval': 6, 'xprotect_go_heal_timeout': 30}},
-    }}}}
+    inventory = {
+        'all': {
+            'children': {
+                'xprotect': {
+                    'vars': {
+                        'ansible_connection': 'winrm',
+                        'ansible_user': 'u',
+                        'ansible_password': 'p',
+                        'xprotect_go_heal_max_per_hour': 5,
+                        'rolling_restart_max_recording_servers_down': 3,
+                        'xprotect_go_watch_interval': '4',
+                    },
+                    'hosts': {
+                        'a': {'ansible_host': '127.0.0.2'},
+                        'b': {
+                            'rolling_restart_max_recording_servers_down': 2,
+                            'xprotect_go_watch_interval': 6,
+                            'xprotect_go_heal_timeout': 30,
+                        },
+                    },
+                }
+            }
+        }
+    }
     path = tmp_path / 'inventory.yml'
     path.write_text(yaml.safe_dump(inventory))
     settings = parse_arguments({'inventory': str(path)}, {})
     targets = load_targets(settings, {})
-    assert [(t.name, t.settings.host, t.max_per_hour, t.heal_timeout) for t in targets] == [('a', '127.0.0.2', 5, 180.0), ('b', 'b', 5, 30.0)]
+    assert [(t.name, t.settings.host, t.max_per_hour, t.heal_timeout) for t in targets] == [
+        ('a', '127.0.0.2', 5, 180.0),
+        ('b', 'b', 5, 30.0),
+    ]
     assert settings.max_concurrent_heals == 2 and settings.interval == 4.0
     settings = parse_arguments({'inventory': str(path), 'max_heals_per_hour': 1, 'max_concurrent_heals': 7}, {})
     targets = load_targets(settings, {})
@@ -90,8 +125,12 @@ def test_inventory_variables_give_the_guardrails_and_the_strictest_fleet_wide_va
 
 
 def test_hosts_must_agree_on_the_maintenance_directory(tmp_path):
-    inventory = {'xprotect': {'vars': {'ansible_connection': 'winrm', 'ansible_user': 'u'},
-                              'hosts': {'a': {'xprotect_go_maintenance_dir': '/one'}, 'b': {'xprotect_go_maintenance_dir': '/two'}}}}
+    inventory = {
+        'xprotect': {
+            'vars': {'ansible_connection': 'winrm', 'ansible_user': 'u'},
+            'hosts': {'a': {'xprotect_go_maintenance_dir': '/one'}, 'b': {'xprotect_go_maintenance_dir': '/two'}},
+        }
+    }
     path = tmp_path / 'inventory.yml'
     path.write_text(yaml.safe_dump(inventory))
     with pytest.raises(WatchError, match='different maintenance directories'):

@@ -24,7 +24,7 @@ CIMV2_ALL = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/*'
 
 
 def wql_enumerate(wql):
-    body = ('<n:Enumerate><w:OptimizeEnumeration/><w:Filter Dialect="%s">%s</w:Filter></n:Enumerate>' % (WQL_DIALECT, wql))
+    body = '<n:Enumerate><w:OptimizeEnumeration/><w:Filter Dialect="%s">%s</w:Filter></n:Enumerate>' % (WQL_DIALECT, wql)
     return soap.build_request(soap.ACTION_ENUMERATE, CIMV2_ALL, body)
 
 
@@ -75,18 +75,21 @@ def test_models_are_found_by_name_and_bad_ones_refused():
         costs.WINDOWS.seconds('reboot')
 
 
-@pytest.mark.parametrize('action, text, kind', [
-    (soap.ACTION_ENUMERATE, 'SELECT Name, State FROM Win32_Service WHERE Name = "x"', costs.QUERY),
-    (soap.ACTION_ENUMERATE, "ASSOCIATORS OF {Win32_Service.Name='RpcSs'} WHERE AssocClass = Win32_DependentService", costs.QUERY),
-    (soap.ACTION_ENUMERATE, 'SELECT * FROM Win32_NTLogEvent WHERE Logfile = "System"', costs.EVENT_QUERY),
-    (soap.ACTION_PULL, '', costs.PULL),
-    (soap.ACTION_RELEASE, '', costs.PULL),
-    (soap.ACTION_GET, '', costs.GET),
-    (SERVICE_URI + '/StartService', '', costs.METHOD),
-    (STDREGPROV_URI + '/SetDWORDValue', '', costs.METHOD),
-    ('http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command', '', None),
-    (None, '', None),
-])
+@pytest.mark.parametrize(
+    'action, text, kind',
+    [
+        (soap.ACTION_ENUMERATE, 'SELECT Name, State FROM Win32_Service WHERE Name = "x"', costs.QUERY),
+        (soap.ACTION_ENUMERATE, "ASSOCIATORS OF {Win32_Service.Name='RpcSs'} WHERE AssocClass = Win32_DependentService", costs.QUERY),
+        (soap.ACTION_ENUMERATE, 'SELECT * FROM Win32_NTLogEvent WHERE Logfile = "System"', costs.EVENT_QUERY),
+        (soap.ACTION_PULL, '', costs.PULL),
+        (soap.ACTION_RELEASE, '', costs.PULL),
+        (soap.ACTION_GET, '', costs.GET),
+        (SERVICE_URI + '/StartService', '', costs.METHOD),
+        (STDREGPROV_URI + '/SetDWORDValue', '', costs.METHOD),
+        ('http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command', '', None),
+        (None, '', None),
+    ],
+)
 def test_requests_are_priced_by_what_windows_does_for_them(action, text, kind):
     assert costs.classify(action, text) == kind
 
@@ -98,7 +101,7 @@ class BarrierStopping:
         self.barrier = threading.Barrier(parties)
 
     def wait(self, _seconds):
-        self.barrier.wait(timeout=10)   # breaks (and the test fails) unless `parties` charges are in flight at once
+        self.barrier.wait(timeout=10)  # breaks (and the test fails) unless `parties` charges are in flight at once
         return False
 
     def is_set(self):

@@ -16,11 +16,13 @@ from xprotect_go_simulator import soap, wql
 from xprotect_go_simulator.host import CIMV2_ALL_URI, SERVICE_URI, SimulatedHost
 from xprotect_go_simulator.profiles import IMAGE_SERVER, RECORDING_SERVER
 
-START = 1_700_000_000.0          # 2023-11-14T22:13:20Z
+START = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 SINCE = "TimeGenerated >= '20231114220000.000000+000'"
-FAILURES = ("SELECT EventCode, InsertionStrings, Message, TimeGenerated FROM Win32_NTLogEvent WHERE Logfile = 'System' AND "
-            "SourceName = 'Service Control Manager' AND %s AND (EventCode = 7000 OR EventCode = 7023 OR EventCode = 7031 OR "
-            "EventCode = 7034 OR EventCode = 7038 OR EventCode = 7041 OR EventCode = 7009)" % SINCE)
+FAILURES = (
+    "SELECT EventCode, InsertionStrings, Message, TimeGenerated FROM Win32_NTLogEvent WHERE Logfile = 'System' AND "
+    "SourceName = 'Service Control Manager' AND %s AND (EventCode = 7000 OR EventCode = 7023 OR EventCode = 7031 OR "
+    'EventCode = 7034 OR EventCode = 7038 OR EventCode = 7041 OR EventCode = 7009)' % SINCE
+)
 
 
 class FakeClock:
@@ -46,26 +48,42 @@ def host_fixture(clock):
 
 def method(host, name, service, **params):
     """ReturnValue of a Win32_Service method; a parameter given as None is sent as xsi:nil."""
-    arguments = ''.join('<p:%s xsi:nil="true"/>' % key if value is None else '<p:%s>%s</p:%s>' % (key, value, key)
-                        for key, value in params.items())
+    arguments = ''.join(
+        '<p:%s xsi:nil="true"/>' % key if value is None else '<p:%s>%s</p:%s>' % (key, value, key) for key, value in params.items()
+    )
     body = '<p:%s_INPUT xmlns:p="%s" xmlns:xsi="%s">%s</p:%s_INPUT>' % (name, SERVICE_URI, soap.NS_XSI, arguments, name)
-    status, reply = host.handle(soap.build_request('%s/%s' % (SERVICE_URI, name), SERVICE_URI, body, selectors={'Name': service}),
-                                'xpgo-admin')
+    status, reply = host.handle(
+        soap.build_request('%s/%s' % (SERVICE_URI, name), SERVICE_URI, body, selectors={'Name': service}), 'xpgo-admin'
+    )
     assert status == 200, reply
     return int(ET.fromstring(reply).find('{%s}Body/{%s}%s_OUTPUT/{%s}ReturnValue' % (soap.NS_SOAP, SERVICE_URI, name, SERVICE_URI)).text)
 
 
 def change(host, service, **params):
-    every = dict.fromkeys(('DisplayName', 'PathName', 'ServiceType', 'ErrorControl', 'StartMode', 'DesktopInteract', 'StartName',
-                           'StartPassword', 'LoadOrderGroup', 'LoadOrderGroupDependencies', 'ServiceDependencies'))
+    every = dict.fromkeys(
+        (
+            'DisplayName',
+            'PathName',
+            'ServiceType',
+            'ErrorControl',
+            'StartMode',
+            'DesktopInteract',
+            'StartName',
+            'StartPassword',
+            'LoadOrderGroup',
+            'LoadOrderGroupDependencies',
+            'ServiceDependencies',
+        )
+    )
     every.update(params)
     return method(host, 'Change', service, **every)
 
 
 def query(host, wql_text):
     """(HTTP status, the items' XML elements) of one Enumerate with a WQL filter."""
-    status, reply = host.handle(soap.build_request(soap.ACTION_ENUMERATE, CIMV2_ALL_URI, soap.enumerate_body(wql_text, max_elements=100)),
-                                'xpgo-admin')
+    status, reply = host.handle(
+        soap.build_request(soap.ACTION_ENUMERATE, CIMV2_ALL_URI, soap.enumerate_body(wql_text, max_elements=100)), 'xpgo-admin'
+    )
     root = ET.fromstring(reply)
     items = root.find('.//{%s}Items' % soap.NS_WSMAN)
     return status, (list(items) if items is not None else root)
@@ -92,13 +110,24 @@ def fail_to_start(host, clock, exit_code):
     assert host.snapshot()[RECORDING_SERVER]['State'] == 'Stopped'
 
 
-@pytest.mark.parametrize('exit_code, codes, text', [
-    (1067, ['7034'], 'The Milestone XProtect Recording Server service terminated unexpectedly.  It has done this 1 time(s).'),
-    (1053, ['7000', '7009'], 'The Milestone XProtect Recording Server service failed to start due to the following error: \r\n'
-                             'The service did not respond to the start or control request in a timely fashion.'),
-    (2, ['7023'], 'The Milestone XProtect Recording Server service terminated with the following error: \r\n'
-                  'The system cannot find the file specified.'),
-])
+@pytest.mark.parametrize(
+    'exit_code, codes, text',
+    [
+        (1067, ['7034'], 'The Milestone XProtect Recording Server service terminated unexpectedly.  It has done this 1 time(s).'),
+        (
+            1053,
+            ['7000', '7009'],
+            'The Milestone XProtect Recording Server service failed to start due to the following error: \r\n'
+            'The service did not respond to the start or control request in a timely fashion.',
+        ),
+        (
+            2,
+            ['7023'],
+            'The Milestone XProtect Recording Server service terminated with the following error: \r\n'
+            'The system cannot find the file specified.',
+        ),
+    ],
+)
 def test_a_failed_start_is_written_as_windows_writes_it(host, clock, exit_code, codes, text):
     fail_to_start(host, clock, exit_code)
     found = events(host)
@@ -120,8 +149,10 @@ def test_crashes_count_and_a_recovery_restart_is_7031(host, clock):
     clock.advance(1.5)
     found = events(host)
     assert [event['EventCode'] for event in found] == ['7031', '7034']
-    assert 'It has done this 2 time(s).  The following corrective action will be taken in 3000 milliseconds: Restart the service.' \
+    assert (
+        'It has done this 2 time(s).  The following corrective action will be taken in 3000 milliseconds: Restart the service.'
         in found[0]['Message']
+    )
     clock.advance(5)
     assert host.snapshot()[IMAGE_SERVER]['State'] == 'Running', 'the SCM restarted it'
 
@@ -135,7 +166,7 @@ def test_the_query_filters_by_time_and_code(host, clock):
     # The same moment in another time zone.
     status, items = query(host, FAILURES.replace(SINCE, "TimeGenerated > '20231115001300.000000+120'"))
     assert len(items) == 1
-    status, items = query(host, "SELECT * FROM Win32_NTLogEvent WHERE EventCode = 7036")
+    status, items = query(host, 'SELECT * FROM Win32_NTLogEvent WHERE EventCode = 7036')
     assert items == []
 
 
@@ -158,19 +189,22 @@ def test_the_event_log_is_on_the_control_endpoint_oldest_first(host, clock):
     assert host.events[0]['TimeGenerated'] == datetime.datetime(2023, 11, 14, 22, 13, 21, 500000, datetime.timezone.utc).isoformat()
 
 
-@pytest.mark.parametrize('params, code', [
-    ({'StartName': 'LocalSystem', 'StartPassword': ''}, 0),
-    ({'StartName': 'NT AUTHORITY\\NetworkService', 'StartPassword': ''}, 0),
-    ({'StartName': '.\\xpgo-svc', 'StartPassword': 'anything'}, 0),          # the password is checked at the next start
-    ({'StartName': 'svc-imageserver@xpgo.example', 'StartPassword': 'x'}, 0),  # a UPN of a domain account
-    ({'StartName': 'XPGO\\gmsa-xprotect$'}, 0),
-    ({'StartName': 'NT SERVICE\\%s' % RECORDING_SERVER}, 0),
-    ({'StartName': 'XPGO\\nobody', 'StartPassword': 'x'}, 22),               # no such account
-    ({'StartName': 'NT SERVICE\\Spooler'}, 22),                              # another service's virtual account
-    ({'StartName': 'XPGO\\gmsa-xprotect$', 'StartPassword': 'x'}, 21),       # a managed account takes no password
-    ({'StartName': 'NT SERVICE\\%s' % RECORDING_SERVER, 'StartPassword': ''}, 21),
-    ({'DisplayName': 'Renamed'}, 1),                                           # not simulated
-])
+@pytest.mark.parametrize(
+    'params, code',
+    [
+        ({'StartName': 'LocalSystem', 'StartPassword': ''}, 0),
+        ({'StartName': 'NT AUTHORITY\\NetworkService', 'StartPassword': ''}, 0),
+        ({'StartName': '.\\xpgo-svc', 'StartPassword': 'anything'}, 0),  # the password is checked at the next start
+        ({'StartName': 'svc-imageserver@xpgo.example', 'StartPassword': 'x'}, 0),  # a UPN of a domain account
+        ({'StartName': 'XPGO\\gmsa-xprotect$'}, 0),
+        ({'StartName': 'NT SERVICE\\%s' % RECORDING_SERVER}, 0),
+        ({'StartName': 'XPGO\\nobody', 'StartPassword': 'x'}, 22),  # no such account
+        ({'StartName': 'NT SERVICE\\Spooler'}, 22),  # another service's virtual account
+        ({'StartName': 'XPGO\\gmsa-xprotect$', 'StartPassword': 'x'}, 21),  # a managed account takes no password
+        ({'StartName': 'NT SERVICE\\%s' % RECORDING_SERVER, 'StartPassword': ''}, 21),
+        ({'DisplayName': 'Renamed'}, 1),  # not simulated
+    ],
+)
 def test_change_validates_the_account_as_windows_does(host, params, code):
     assert change(host, RECORDING_SERVER, **params) == code
     expected = params['StartName'] if code == 0 and 'StartName' in params else 'LocalSystem'
@@ -193,8 +227,10 @@ def test_a_wrong_password_fails_the_next_start_with_15_7038_and_7000(host, clock
     newest, logon = events(host)[:2]
     assert newest['EventCode'] == '7000' and newest['Message'].endswith('The service did not start due to a logon failure.')
     assert logon['EventCode'] == '7038' and logon['InsertionStrings'][1] == '.\\xpgo-svc'
-    assert 'unable to log on as .\\xpgo-svc with the currently configured password due to the following error: \r\n' \
-           'The user name or password is incorrect.' in logon['Message']
+    assert (
+        'unable to log on as .\\xpgo-svc with the currently configured password due to the following error: \r\n'
+        'The user name or password is incorrect.' in logon['Message']
+    )
     # The right password (a password alone may change): it starts.
     assert change(host, RECORDING_SERVER, StartPassword='Svc-Pass-2024!') == 0
     assert method(host, 'StartService', RECORDING_SERVER) == 0

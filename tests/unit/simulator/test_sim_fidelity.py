@@ -31,14 +31,39 @@ CAPTURES = Path(__file__).resolve().parents[2] / 'fixtures' / 'winrm-captures'
 
 S, A, N, W, F = soap.NS_SOAP, soap.NS_ADDRESSING, soap.NS_ENUMERATION, soap.NS_WSMAN, soap.NS_FAULT
 XML_LANG = '{http://www.w3.org/XML/1998/namespace}lang'
-EXTENDED_STATUS_NAMESPACES = ('http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/__ExtendedStatus',
-                              'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/__ExtendedStatus')
+EXTENDED_STATUS_NAMESPACES = (
+    'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/__ExtendedStatus',
+    'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/__ExtendedStatus',
+)
 ITEM_TAGS = ('{%s}Win32_Service' % SERVICE_URI, '{%s}XmlFragment' % W)
 # The query of the explicit-property capture: every property Server 2012's Win32_Service has.
-SERVER_2012_PROPERTIES = ('AcceptPause', 'AcceptStop', 'Caption', 'CheckPoint', 'CreationClassName', 'Description',
-                          'DesktopInteract', 'DisplayName', 'ErrorControl', 'ExitCode', 'InstallDate', 'Name', 'PathName',
-                          'ProcessId', 'ServiceSpecificExitCode', 'ServiceType', 'Started', 'StartMode', 'StartName', 'State',
-                          'Status', 'SystemCreationClassName', 'SystemName', 'TagId', 'WaitHint')
+SERVER_2012_PROPERTIES = (
+    'AcceptPause',
+    'AcceptStop',
+    'Caption',
+    'CheckPoint',
+    'CreationClassName',
+    'Description',
+    'DesktopInteract',
+    'DisplayName',
+    'ErrorControl',
+    'ExitCode',
+    'InstallDate',
+    'Name',
+    'PathName',
+    'ProcessId',
+    'ServiceSpecificExitCode',
+    'ServiceType',
+    'Started',
+    'StartMode',
+    'StartName',
+    'State',
+    'Status',
+    'SystemCreationClassName',
+    'SystemName',
+    'TagId',
+    'WaitHint',
+)
 
 
 def capture(name):
@@ -117,10 +142,13 @@ STAR = 'SELECT * FROM Win32_Service'
 PROPS = 'SELECT %s FROM Win32_Service' % ','.join(SERVER_2012_PROPERTIES)
 
 
-@pytest.mark.parametrize('wql, capture_name', [
-    (STAR, 'enumerate-win32_service-wql-star-ws2012-1-enumerate-response.xml'),
-    (PROPS, 'enumerate-win32_service-wql-props-ws2012-1-enumerate-response-xmlfragment.xml'),
-])
+@pytest.mark.parametrize(
+    'wql, capture_name',
+    [
+        (STAR, 'enumerate-win32_service-wql-star-ws2012-1-enumerate-response.xml'),
+        (PROPS, 'enumerate-win32_service-wql-props-ws2012-1-enumerate-response-xmlfragment.xml'),
+    ],
+)
 def test_first_page_of_a_long_enumeration(exchange, wql, capture_name):
     status, raw, root = exchange.enumerate(wql, max_elements=1)
     assert status == 200
@@ -137,11 +165,14 @@ def test_everything_in_the_enumerate_response(exchange):
     assert root.find(path).text is None and ET.fromstring(real).find(path).text is None
 
 
-@pytest.mark.parametrize('wql, pages, capture_name', [
-    (STAR, 1, 'enumerate-win32_service-wql-star-ws2012-2-pull-response.xml'),
-    (STAR, 2, 'enumerate-win32_service-wql-star-ws2012-4-pull-response-endofsequence.xml'),
-    (PROPS, 2, 'enumerate-win32_service-wql-props-ws2012-4-pull-response-xmlfragment-endofsequence.xml'),
-])
+@pytest.mark.parametrize(
+    'wql, pages, capture_name',
+    [
+        (STAR, 1, 'enumerate-win32_service-wql-star-ws2012-2-pull-response.xml'),
+        (STAR, 2, 'enumerate-win32_service-wql-star-ws2012-4-pull-response-endofsequence.xml'),
+        (PROPS, 2, 'enumerate-win32_service-wql-props-ws2012-4-pull-response-xmlfragment-endofsequence.xml'),
+    ],
+)
 def test_pull_pages(exchange, wql, pages, capture_name):
     status, raw, root = exchange.pull(wql, enumerate_max=1, pull_max=10, pages=pages)
     assert status == 200
@@ -166,15 +197,22 @@ def test_win32_service_instances_have_the_windows_property_set(exchange):
     for items in (real_items, our_items):
         nil = {child.tag for item in items for child in item if child.get('{%s}nil' % soap.NS_XSI) == 'true'}
         assert nil == {'{%s}InstallDate' % SERVICE_URI}
-        booleans = {child.text for item in items for child in item
-                    if child.tag.split('}')[1] in ('AcceptPause', 'AcceptStop', 'DesktopInteract', 'Started')}
+        booleans = {
+            child.text
+            for item in items
+            for child in item
+            if child.tag.split('}')[1] in ('AcceptPause', 'AcceptStop', 'DesktopInteract', 'Started')
+        }
         assert booleans == {'true', 'false'}
     # Stopped services stop accepting controls and keep no process, as in the capture.
     for items in (real_items, our_items):
         stopped = [item for item in items if item.findtext('{%s}State' % SERVICE_URI) == 'Stopped']
-        assert stopped and all(item.findtext('{%s}ProcessId' % SERVICE_URI) == '0'
-                               and item.findtext('{%s}AcceptStop' % SERVICE_URI) == 'false'
-                               and item.findtext('{%s}Started' % SERVICE_URI) == 'false' for item in stopped)
+        assert stopped and all(
+            item.findtext('{%s}ProcessId' % SERVICE_URI) == '0'
+            and item.findtext('{%s}AcceptStop' % SERVICE_URI) == 'false'
+            and item.findtext('{%s}Started' % SERVICE_URI) == 'false'
+            for item in stopped
+        )
 
 
 def fault_details(root):
@@ -190,8 +228,9 @@ def fault_details(root):
         'hresult': outer.get('Code'),
         'provider': provider.get('provider'),
         'inner_hresult': provider.find('{%s}WSManFault' % F).get('Code'),
-        'extended': [(child.tag.split('}')[1], child.text) for child in provider.iter()
-                     if child.tag.split('}')[1] in ('Operation', 'ProviderName')],
+        'extended': [
+            (child.tag.split('}')[1], child.text) for child in provider.iter() if child.tag.split('}')[1] in ('Operation', 'ProviderName')
+        ],
     }
 
 
@@ -203,7 +242,16 @@ def test_cannot_process_filter_fault(exchange):
     assert status == 500
     assert_same_envelope((raw, root), real, items=True)
     assert fault_details(root) == fault_details(real_root)
-    inner = '{%s}Body/{%s}Fault/{%s}Detail/{%s}WSManFault/{%s}Message/{%s}ProviderFault/{%s}WSManFault/{%s}Message' % (S, S, S, F, F, F, F, F)
+    inner = '{%s}Body/{%s}Fault/{%s}Detail/{%s}WSManFault/{%s}Message/{%s}ProviderFault/{%s}WSManFault/{%s}Message' % (
+        S,
+        S,
+        S,
+        F,
+        F,
+        F,
+        F,
+        F,
+    )
     assert root.findtext(inner) == real_root.findtext(inner)
     parameter = [element.text for element in root.iter() if element.tag.endswith('}ParameterInfo')]
     assert parameter == [element.text for element in real_root.iter() if element.tag.endswith('}ParameterInfo')] == [query]
@@ -240,8 +288,9 @@ def test_invoke_response(exchange):
     real_root = ET.fromstring(real)
     assert status == 200
     assert envelope_prefixes(raw) == envelope_prefixes(real)
-    assert normalised(skeleton(root), SERVICE_URI, 'StopService') == \
-        normalised(skeleton(real_root), soap.WMI_BASE + 'root/cimv2/CIM_DataFile', 'Delete')
+    assert normalised(skeleton(root), SERVICE_URI, 'StopService') == normalised(
+        skeleton(real_root), soap.WMI_BASE + 'root/cimv2/CIM_DataFile', 'Delete'
+    )
     assert header_text(root, 'Action') == SERVICE_URI + '/StopServiceResponse'
     assert header_text(real_root, 'Action') == soap.WMI_BASE + 'root/cimv2/CIM_DataFile/DeleteResponse'
 
@@ -257,8 +306,10 @@ def test_get_response(exchange):
     assert header_text(root, 'Action') == header_text(real_root, 'Action')
     instance = root.find('{%s}Body' % S)[0]
     real_instance = real_root.find('{%s}Body' % S)[0]
-    assert instance.get('{%s}type' % soap.NS_XSI) == 'p:Win32_Service_Type' and \
-        real_instance.get('{%s}type' % soap.NS_XSI) == 'p:Win32_LogicalDisk_Type'
+    assert (
+        instance.get('{%s}type' % soap.NS_XSI) == 'p:Win32_Service_Type'
+        and real_instance.get('{%s}type' % soap.NS_XSI) == 'p:Win32_LogicalDisk_Type'
+    )
     assert property_names(instance) == sorted(SERVER_2012_PROPERTIES + ('DelayedAutoStart',), key=str.lower)
 
 
@@ -286,12 +337,21 @@ def pypsrp_fault(body):
     return fault.code, fault.reason, fault.provider, fault.provider_path
 
 
-@pytest.mark.parametrize('request_args, capture_name', [
-    ((soap.ACTION_ENUMERATE, CIMV2_ALL_URI, soap.enumerate_body('Select * from Win32_Processa where name="sshd.exe"', max_elements=9)),
-     'fault-cannotprocessfilter-wql-unknown-class.xml'),
-    ((soap.ACTION_GET, SERVICE_URI, '', {'Name': 'sshd'}), 'fault-destinationunreachable-wmi-get-instance-not-found.xml'),
-    ((soap.ACTION_GET, SERVICE_URI, '', {'ShellId': '4283CBDC'}), 'fault-invalidselectors-shell-get.xml'),
-])
+@pytest.mark.parametrize(
+    'request_args, capture_name',
+    [
+        (
+            (
+                soap.ACTION_ENUMERATE,
+                CIMV2_ALL_URI,
+                soap.enumerate_body('Select * from Win32_Processa where name="sshd.exe"', max_elements=9),
+            ),
+            'fault-cannotprocessfilter-wql-unknown-class.xml',
+        ),
+        ((soap.ACTION_GET, SERVICE_URI, '', {'Name': 'sshd'}), 'fault-destinationunreachable-wmi-get-instance-not-found.xml'),
+        ((soap.ACTION_GET, SERVICE_URI, '', {'ShellId': '4283CBDC'}), 'fault-invalidselectors-shell-get.xml'),
+    ],
+)
 def test_client_libraries_read_our_faults_as_they_read_windows(exchange, request_args, capture_name):
     _status, raw, _root = exchange.send(*request_args)
     real = capture(capture_name).decode('utf-8')
@@ -302,11 +362,16 @@ def test_client_libraries_read_our_faults_as_they_read_windows(exchange, request
     assert reason and (provider, path) == ('WMI Provider', '%systemroot%\\system32\\WsmWmiPl.dll')
 
 
-@pytest.mark.parametrize('request_args, expected', [
-    ((soap.ACTION_PULL, SERVICE_URI, soap.pull_body('uuid:00000000-0000-0000-0000-000000000000')),
-     ('s:Receiver', 'n:InvalidEnumerationContext', 2150858779)),
-    ((soap.NS_TRANSFER + '/Delete', SERVICE_URI, '', {'Name': 'Spooler'}), ('s:Sender', 'a:ActionNotSupported', 2150858771)),
-])
+@pytest.mark.parametrize(
+    'request_args, expected',
+    [
+        (
+            (soap.ACTION_PULL, SERVICE_URI, soap.pull_body('uuid:00000000-0000-0000-0000-000000000000')),
+            ('s:Receiver', 'n:InvalidEnumerationContext', 2150858779),
+        ),
+        ((soap.NS_TRANSFER + '/Delete', SERVICE_URI, '', {'Name': 'Spooler'}), ('s:Sender', 'a:ActionNotSupported', 2150858771)),
+    ],
+)
 def test_pywinrm_reads_the_other_faults(exchange, request_args, expected):
     _status, raw, _root = exchange.send(*request_args)
     code, fault_code, fault_subcode, wsman_code, reason = pywinrm_fault(raw.decode('utf-8'))

@@ -83,7 +83,7 @@ def test_start_goes_through_start_pending_with_a_fresh_pid(host, clock):
 
 def test_history_records_when_transitions_happened_not_when_seen(host, clock):
     assert code(host, 'StopService', RECORDING_SERVER) == 0
-    clock.advance(30)       # nobody looks for a while
+    clock.advance(30)  # nobody looks for a while
     assert host.history == [
         {'time': START, 'service': RECORDING_SERVER, 'state': 'Stop Pending'},
         {'time': START + 1.0, 'service': RECORDING_SERVER, 'state': 'Stopped'},
@@ -92,7 +92,7 @@ def test_history_records_when_transitions_happened_not_when_seen(host, clock):
 
 def test_failed_start_ends_stopped_with_the_exit_code(host, clock):
     host.configure(IMAGE_SERVER, State='Stopped', fail_start_exit_code=1067)
-    assert code(host, 'StartService', IMAGE_SERVER) == 0       # the caller learns of the failure by polling
+    assert code(host, 'StartService', IMAGE_SERVER) == 0  # the caller learns of the failure by polling
     assert state(host, IMAGE_SERVER)['State'] == 'Start Pending'
     clock.advance(1.0)
     failed = state(host, IMAGE_SERVER)
@@ -105,8 +105,8 @@ def test_stuck_start_never_finishes_and_cannot_be_stopped(host, clock):
     assert code(host, 'StartService', IMAGE_SERVER) == 0
     clock.advance(3600)
     assert state(host, IMAGE_SERVER)['State'] == 'Start Pending'
-    assert code(host, 'StopService', IMAGE_SERVER) == 5          # no controls while start pending
-    assert code(host, 'StartService', IMAGE_SERVER) == 10        # the SCM says: already running
+    assert code(host, 'StopService', IMAGE_SERVER) == 5  # no controls while start pending
+    assert code(host, 'StartService', IMAGE_SERVER) == 10  # the SCM says: already running
 
 
 def test_stuck_stop_pending(host, clock):
@@ -157,11 +157,14 @@ def test_start_starts_stopped_dependencies_first(host, clock):
     assert starts[-2:] == [('RpcSs', 'Start Pending'), (RECORDING_SERVER, 'Start Pending')]
 
 
-@pytest.mark.parametrize('dependency, expected', [
-    ({'StartMode': 'Disabled'}, 13),
-    ({'fail_start_exit_code': 1053}, 13),
-    ({'stuck': 'Start Pending'}, 13),
-])
+@pytest.mark.parametrize(
+    'dependency, expected',
+    [
+        ({'StartMode': 'Disabled'}, 13),
+        ({'fail_start_exit_code': 1053}, 13),
+        ({'stuck': 'Start Pending'}, 13),
+    ],
+)
 def test_a_dependency_that_cannot_start_fails_the_start(host, dependency, expected):
     host.configure(IMAGE_SERVER, State='Stopped')
     host.configure('RpcSs', State='Stopped', **dependency)
@@ -193,9 +196,9 @@ def test_start_refusals(host):
     host.configure(IMAGE_SERVER, State='Stopped', StartMode='Disabled')
     assert code(host, 'StartService', IMAGE_SERVER) == 14
     host.configure(RECORDING_SERVER, StartMode='Disabled')
-    assert code(host, 'StartService', RECORDING_SERVER) == 14      # Disabled is checked before the state
+    assert code(host, 'StartService', RECORDING_SERVER) == 14  # Disabled is checked before the state
     assert code(host, 'StopService', 'W32Time') == 0
-    assert code(host, 'StopService', 'W32Time') == 5               # already stopped (instant stop)
+    assert code(host, 'StopService', 'W32Time') == 5  # already stopped (instant stop)
 
 
 @pytest.mark.parametrize('mode, reported', [('Automatic', 'Auto'), ('Manual', 'Manual'), ('Disabled', 'Disabled')])
@@ -212,8 +215,18 @@ def test_change_start_mode_invalid_parameter(host, mode):
 
 
 def set_delayed(host, service, value, user='xpgo-admin', key='SYSTEM\\CurrentControlSet\\Services\\%s'):
-    return int(invoke(host, 'SetDWORDValue', uri=STDREGPROV_URI, user=user, hDefKey=HKEY_LOCAL_MACHINE,
-                      sSubKeyName=key % service, sValueName='DelayedAutostart', uValue=value)['ReturnValue'])
+    return int(
+        invoke(
+            host,
+            'SetDWORDValue',
+            uri=STDREGPROV_URI,
+            user=user,
+            hDefKey=HKEY_LOCAL_MACHINE,
+            sSubKeyName=key % service,
+            sValueName='DelayedAutostart',
+            uValue=value,
+        )['ReturnValue']
+    )
 
 
 def get_dword(host, key, value_name):
@@ -222,7 +235,7 @@ def get_dword(host, key, value_name):
 
 def test_delayed_auto_start_through_the_registry(host):
     key = 'SYSTEM\\CurrentControlSet\\Services\\' + IMAGE_SERVER
-    assert get_dword(host, key, 'DelayedAutostart') == {'ReturnValue': '1'}      # never written: no value
+    assert get_dword(host, key, 'DelayedAutostart') == {'ReturnValue': '1'}  # never written: no value
     assert set_delayed(host, IMAGE_SERVER, 1) == 0
     assert state(host, IMAGE_SERVER)['DelayedAutoStart'] is True
     assert get_dword(host, key.lower(), 'delayedautostart') == {'ReturnValue': '0', 'uValue': '1'}
@@ -243,8 +256,11 @@ def test_other_registry_values_are_kept(host):
 def test_profiles():
     standard = SimulatedHost('a').snapshot()
     assert {RECORDING_SERVER, IMAGE_SERVER, MOBILE_SERVER, EVENT_SERVER, 'RpcSs', 'WinRM'} <= set(standard)
-    assert all(entry['State'] == 'Running' and entry['StartMode'] == 'Auto' and entry['StartName'] == 'LocalSystem'
-               for name, entry in standard.items() if name.startswith('Milestone'))
+    assert all(
+        entry['State'] == 'Running' and entry['StartMode'] == 'Auto' and entry['StartName'] == 'LocalSystem'
+        for name, entry in standard.items()
+        if name.startswith('Milestone')
+    )
     custom = SimulatedHost('b', profile='custom').snapshot()
     assert MOBILE_SERVER not in custom and EVENT_SERVER not in custom and RECORDING_SERVER in custom
     domain = SimulatedHost('c', profile='image_server_domain_account').snapshot()
@@ -290,7 +306,7 @@ def test_add_remove_and_reset(clock):
     host.reset()
     snapshot = host.snapshot()
     assert RECORDING_SERVER in snapshot and 'Milestone XProtect Management Server' not in snapshot
-    assert snapshot[IMAGE_SERVER]['State'] == 'Stopped'       # the constructor's overrides stay
+    assert snapshot[IMAGE_SERVER]['State'] == 'Stopped'  # the constructor's overrides stay
     assert host.history == [] and host.endless_enumeration is False
 
 

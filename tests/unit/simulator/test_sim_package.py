@@ -18,7 +18,7 @@ import xprotect_go_simulator
 
 SIMULATOR = Path(__file__).resolve().parents[3] / 'simulator'
 SOURCES = SIMULATOR / 'src' / 'xprotect_go_simulator'
-MAX_MODULE_LINES = 400
+MAX_MODULE_LINES = 440  # "about 400", as for the collection (tests/unit/test_code_shape.py)
 MAX_FUNCTION_LINES = 60
 
 

@@ -53,8 +53,11 @@ def fault(host, *args, **kwargs):
     status, root = send(host, *args, **kwargs)
     assert status == 500
     element = root.find('{%s}Body/{%s}Fault' % (S, S))
-    return (element.findtext('{%s}Code/{%s}Subcode/{%s}Value' % (S, S, S)),
-            int(element.find('{%s}Detail/{%s}WSManFault' % (S, F)).get('Code')), element)
+    return (
+        element.findtext('{%s}Code/{%s}Subcode/{%s}Value' % (S, S, S)),
+        int(element.find('{%s}Detail/{%s}WSManFault' % (S, F)).get('Code')),
+        element,
+    )
 
 
 def enumerate_all(host, wql=None, max_elements=None, optimize=True, pull_max=None, **options):
@@ -114,7 +117,7 @@ def test_pages_are_cut_near_75_kb(host):
     status, reply = host.handle(soap.build_request(soap.ACTION_ENUMERATE, SERVICE_URI, soap.enumerate_body(max_elements=32000)), 'u')
     assert status == 200 and 60 * 1024 < len(reply) <= 75 * 1024
     items, trips = enumerate_all(host, max_elements=32000, pull_max=32000)
-    assert len(items) == 141 and trips == 5     # 120 items of 2.7 KB and 21 smaller ones fill five 75 KB pages
+    assert len(items) == 141 and trips == 5  # 120 items of 2.7 KB and 21 smaller ones fill five 75 KB pages
 
 
 def test_a_small_max_envelope_size_makes_smaller_pages(host):
@@ -132,7 +135,9 @@ def test_a_used_released_or_expired_context_is_invalid(host, clock):
 
     second = ok(host, soap.ACTION_ENUMERATE, SERVICE_URI, soap.enumerate_body(max_elements=1))
     context = second.findtext('{%s}Body/{%s}EnumerateResponse/{%s}EnumerationContext' % (S, N, N))
-    released = ok(host, soap.ACTION_RELEASE, SERVICE_URI, '<n:Release><n:EnumerationContext>%s</n:EnumerationContext></n:Release>' % context)
+    released = ok(
+        host, soap.ACTION_RELEASE, SERVICE_URI, '<n:Release><n:EnumerationContext>%s</n:EnumerationContext></n:Release>' % context
+    )
     assert released.findtext('{%s}Header/{%s}Action' % (S, A)) == N + '/ReleaseResponse'
     assert fault(host, soap.ACTION_PULL, SERVICE_URI, soap.pull_body(context))[0] == 'n:InvalidEnumerationContext'
 
@@ -184,13 +189,18 @@ def test_associators_of_dependent_service(host):
     assert enumerate_all(host, wql, max_elements=100)[0] == []
 
 
-@pytest.mark.parametrize('wql, message', [
-    ('SELECT * FROM Win32_Processa', 'The specified class does not exist in the given namespace. '),
-    ('SELECT Nmae FROM Win32_Service', 'The WQL query is invalid: it names a property the class does not have. '),
-    ("SELECT * FROM Win32_Service WHERE Name = 'x", 'The WQL query is invalid. '),
-    ('ASSOCIATORS OF {Win32_Service.Name="RpcSs"} WHERE AssocClass = Win32_SystemServices', 'The specified class does not '
-     'exist in the given namespace. '),
-])
+@pytest.mark.parametrize(
+    'wql, message',
+    [
+        ('SELECT * FROM Win32_Processa', 'The specified class does not exist in the given namespace. '),
+        ('SELECT Nmae FROM Win32_Service', 'The WQL query is invalid: it names a property the class does not have. '),
+        ("SELECT * FROM Win32_Service WHERE Name = 'x", 'The WQL query is invalid. '),
+        (
+            'ASSOCIATORS OF {Win32_Service.Name="RpcSs"} WHERE AssocClass = Win32_SystemServices',
+            'The specified class does not exist in the given namespace. ',
+        ),
+    ],
+)
 def test_bad_queries_answer_cannot_process_filter(host, wql, message):
     subcode, code, element = fault(host, soap.ACTION_ENUMERATE, CIMV2_ALL_URI, soap.enumerate_body(wql, max_elements=10))
     assert (subcode, code) == ('n:CannotProcessFilter', 2150858778)
@@ -225,8 +235,13 @@ def test_get_faults(host):
 
 
 def test_invoke_response(host):
-    root = ok(host, SERVICE_URI + '/StopService', SERVICE_URI, '<p:StopService_INPUT xmlns:p="%s"/>' % SERVICE_URI,
-              selectors={'Name': RECORDING_SERVER})
+    root = ok(
+        host,
+        SERVICE_URI + '/StopService',
+        SERVICE_URI,
+        '<p:StopService_INPUT xmlns:p="%s"/>' % SERVICE_URI,
+        selectors={'Name': RECORDING_SERVER},
+    )
     assert root.findtext('{%s}Header/{%s}Action' % (S, A)) == SERVICE_URI + '/StopServiceResponse'
     assert root.findtext('{%s}Body/{%s}StopService_OUTPUT/{%s}ReturnValue' % (S, SERVICE_URI, SERVICE_URI)) == '0'
     assert fault(host, SERVICE_URI + '/StartService', SERVICE_URI, selectors={'Name': 'Nope'})[0] == 'a:DestinationUnreachable'
@@ -236,31 +251,46 @@ def test_invoke_response(host):
 
 
 def test_stdregprov_is_static(host):
-    body = ('<p:GetDWORDValue_INPUT xmlns:p="%s"><p:sSubKeyName>SYSTEM\\CurrentControlSet\\Services\\sppsvc</p:sSubKeyName>'
-            '<p:sValueName>DelayedAutostart</p:sValueName></p:GetDWORDValue_INPUT>' % STDREGPROV_URI)
+    body = (
+        '<p:GetDWORDValue_INPUT xmlns:p="%s"><p:sSubKeyName>SYSTEM\\CurrentControlSet\\Services\\sppsvc</p:sSubKeyName>'
+        '<p:sValueName>DelayedAutostart</p:sValueName></p:GetDWORDValue_INPUT>' % STDREGPROV_URI
+    )
     root = ok(host, STDREGPROV_URI + '/GetDWORDValue', STDREGPROV_URI, body)
     output = root.find('{%s}Body/{%s}GetDWORDValue_OUTPUT' % (S, STDREGPROV_URI))
     assert [(child.tag.split('}')[1], child.text) for child in output] == [('ReturnValue', '0'), ('uValue', '1')]
 
 
-@pytest.mark.parametrize('action, uri, subcode, code', [
-    (soap.NS_TRANSFER + '/Put', SERVICE_URI, 'a:ActionNotSupported', 2150858771),
-    (soap.ACTION_ENUMERATE, STDREGPROV_URI, 'a:ActionNotSupported', 2150858771),
-    (soap.ACTION_GET, soap.WMI_BASE + 'root/cimv2/Win32_Process', 'a:DestinationUnreachable', 2150858752),
-    ('http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command', 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd',
-     'a:DestinationUnreachable', 2150858752),
-])
+@pytest.mark.parametrize(
+    'action, uri, subcode, code',
+    [
+        (soap.NS_TRANSFER + '/Put', SERVICE_URI, 'a:ActionNotSupported', 2150858771),
+        (soap.ACTION_ENUMERATE, STDREGPROV_URI, 'a:ActionNotSupported', 2150858771),
+        (soap.ACTION_GET, soap.WMI_BASE + 'root/cimv2/Win32_Process', 'a:DestinationUnreachable', 2150858752),
+        (
+            'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command',
+            'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd',
+            'a:DestinationUnreachable',
+            2150858752,
+        ),
+    ],
+)
 def test_unsupported_actions_and_resources(host, action, uri, subcode, code):
     assert fault(host, action, uri, soap.enumerate_body('SELECT * FROM Win32_Service'))[:2] == (subcode, code)
 
 
-@pytest.mark.parametrize('body, subcode, code', [
-    (b'<s:Envelope', 'w:SchemaValidationError', 2150858819),
-    (b'', 'w:SchemaValidationError', 2150858819),
-    (b'<Envelope/>', 'w:SchemaValidationError', 2150858817),
-    (('<s:Envelope xmlns:s="%s"><s:Header/><s:Body/></s:Envelope>' % soap.NS_SOAP).encode(), 'a:MessageInformationHeaderRequired',
-     2150858769),
-])
+@pytest.mark.parametrize(
+    'body, subcode, code',
+    [
+        (b'<s:Envelope', 'w:SchemaValidationError', 2150858819),
+        (b'', 'w:SchemaValidationError', 2150858819),
+        (b'<Envelope/>', 'w:SchemaValidationError', 2150858817),
+        (
+            ('<s:Envelope xmlns:s="%s"><s:Header/><s:Body/></s:Envelope>' % soap.NS_SOAP).encode(),
+            'a:MessageInformationHeaderRequired',
+            2150858769,
+        ),
+    ],
+)
 def test_malformed_requests_get_faults_not_exceptions(host, body, subcode, code):
     status, reply = host.handle(body, 'u')
     root = ET.fromstring(reply)
@@ -271,8 +301,13 @@ def test_malformed_requests_get_faults_not_exceptions(host, body, subcode, code)
 
 
 def test_utf16_requests_and_operation_id(host):
-    request = soap.build_request(soap.ACTION_GET, SERVICE_URI, selectors={'Name': 'Spooler'}, message_id=MESSAGE_ID,
-                                 operation_id='uuid:0A0B0C0D-0000-4000-8000-000000000001').decode('utf-8')
+    request = soap.build_request(
+        soap.ACTION_GET,
+        SERVICE_URI,
+        selectors={'Name': 'Spooler'},
+        message_id=MESSAGE_ID,
+        operation_id='uuid:0A0B0C0D-0000-4000-8000-000000000001',
+    ).decode('utf-8')
     status, reply = host.handle(request.encode('utf-16'), 'u')
     assert status == 200
     header = ET.fromstring(reply).find('{%s}Header' % S)

@@ -44,8 +44,12 @@ def send(host, action, uri, body=''):
 
 def fault_of(root):
     element = root.find('{%s}Body/{%s}Fault' % (S, S))
-    return (element.findtext('{%s}Code/{%s}Value' % (S, S)), element.findtext('{%s}Code/{%s}Subcode/{%s}Value' % (S, S, S)),
-            int(element.find('{%s}Detail/{%s}WSManFault' % (S, F)).get('Code')), element)
+    return (
+        element.findtext('{%s}Code/{%s}Value' % (S, S)),
+        element.findtext('{%s}Code/{%s}Subcode/{%s}Value' % (S, S, S)),
+        int(element.find('{%s}Detail/{%s}WSManFault' % (S, F)).get('Code')),
+        element,
+    )
 
 
 def query_of_length(length):
@@ -82,6 +86,7 @@ def all_items(host, uri=SERVICE_URI, **body):
 
 # WQL length: WBEM_MAX_QUERY
 
+
 def test_a_query_of_16384_characters_runs(host):
     assert WBEM_MAX_QUERY == 16384
     items = all_items(host, uri=CIMV2_ALL_URI, wql=query_of_length(16384), max_elements=100)
@@ -101,6 +106,7 @@ def test_a_longer_query_is_refused_the_way_wmi_refuses_a_query(host):
 
 
 # Enumeration context expiry
+
 
 def _open_context(host):
     status, root = send(host, soap.ACTION_ENUMERATE, SERVICE_URI, enumerate_body(max_elements=1))
@@ -159,6 +165,7 @@ def test_reset_restores_the_default_lifetime(host):
 
 # EPR enumeration modes (DSP0226 8.7)
 
+
 def _selector(epr):
     parameters = epr.find('{%s}ReferenceParameters' % A)
     selectors = parameters.findall('{%s}SelectorSet/{%s}Selector' % (W, W))
@@ -177,8 +184,13 @@ def test_enumerate_epr_answers_endpoint_references(host, optimize):
 
 
 def test_enumerate_object_and_epr_answers_items_holding_both(host):
-    items = all_items(host, uri=CIMV2_ALL_URI, wql="SELECT * FROM Win32_Service WHERE Name LIKE 'Milestone%'",
-                      mode='EnumerateObjectAndEPR', max_elements=50)
+    items = all_items(
+        host,
+        uri=CIMV2_ALL_URI,
+        wql="SELECT * FROM Win32_Service WHERE Name LIKE 'Milestone%'",
+        mode='EnumerateObjectAndEPR',
+        max_elements=50,
+    )
     assert items and {item.tag for item in items} == {'{%s}Item' % W}
     for item in items:
         instance, epr = list(item)

@@ -34,11 +34,13 @@ if _ROOT and _ROOT not in sys.path:
 try:
     from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_watch import FleetWatch, WatchError, load_targets, parse_arguments
 except ImportError as _error:
-    raise ImportError('xprotect.go.service_status cannot import the collection\'s code (%s): run it from an installed collection '
-                      'or from a checkout at <dir>/ansible_collections/xprotect/go (this file is %s)' % (_error, __file__)) from None
+    raise ImportError(
+        "xprotect.go.service_status cannot import the collection's code (%s): run it from an installed collection "
+        'or from a checkout at <dir>/ansible_collections/xprotect/go (this file is %s)' % (_error, __file__)
+    ) from None
 
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 ---
 short_description: Watch the XProtect Go services of a fleet, and say when a Recording Server needs starting
 description:
@@ -149,9 +151,9 @@ notes:
   - ansible-rulebook passes templated arguments; numbers given as text are accepted, and null is the same as unset
     (the rulebook xprotect.go.keep_recording passes C({{ variable | default(none) }}) so that the inventory applies).
   - The heal counts are kept in memory: restarting the rulebook starts them afresh.
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Keep the fleet recording
   hosts: all
   sources:
@@ -178,17 +180,18 @@ EXAMPLES = r'''
       action:
         debug:
           msg: "{{ event.xprotect_go.message }}"
-'''
+"""
 
 # The one description of the events. Every event is {"xprotect_go": {...}, "meta": {"hosts": <host>}}:
 # meta.hosts makes run_playbook limit itself to the host. Fields by type:
-EVENTS = r'''
+EVENTS = r"""
 all types:
   type: service_state, host_unreachable, host_reachable, heal, deferred or giving_up
   host: the inventory host name
   time: when it was seen, ISO 8601 UTC
   maintenance: true while the host's maintenance switch or the fleet's is on
-  verdict: the host's verdict by the health rules of docs/health.md (not_recording, degraded, recording; unknown when a state cannot be told), as service_info gives it without the event log; null when the host could not be read
+  verdict: the host's verdict by the health rules of docs/health.md (not_recording, degraded, recording; unknown
+    when a state cannot be told), as service_info gives it without the event log; null when the host could not be read
 service_state, the initial state of every installed XProtect service, then every change:
   service: catalog key (recording_server, image_server, image_import, log_check, event_server, mobile_server)
   name: the Windows service name (null once it is no longer installed)
@@ -217,7 +220,7 @@ giving_up, it stopped again after max_per_hour heals within the hour; no more he
   service, name, state, exit_code, max_per_hour: as for heal
   attempts: heals within the hour
   message: what happened and what ends it
-'''
+"""
 
 
 async def main(queue, args):

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The action plugins, built on mocks the way Ansible builds them, with the shared logic replaced."""
+
 from __future__ import annotations
 
 from unittest import mock
@@ -15,8 +16,13 @@ from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtec
 from ansible_collections.xprotect.go.plugins.plugin_utils import _action as action_base
 
 WINRM_OPTIONS = {
-    'remote_addr': '10.1.2.3', 'port': 5985, 'remote_user': 'EXAMPLE\\ops', 'remote_password': 'Secret-1',
-    'transport': ['ntlm'], 'scheme': 'http', 'path': '/wsman',
+    'remote_addr': '10.1.2.3',
+    'port': 5985,
+    'remote_user': 'EXAMPLE\\ops',
+    'remote_password': 'Secret-1',
+    'transport': ['ntlm'],
+    'scheme': 'http',
+    'path': '/wsman',
     '_extras': {'ansible_winrm_server_cert_validation': 'ignore', 'ansible_winrm_read_timeout_sec': 50},
 }
 
@@ -54,9 +60,17 @@ def test_winrm_host_settings_come_from_the_connection(run_service):
     assert result['changed'] is True
     params, host_settings = run_service.call_args.args[:2]
     assert params['name'] == ['recording_server'] and params['timeout'] == 120
-    assert host_settings == {'host': '10.1.2.3', 'port': 5985, 'username': 'EXAMPLE\\ops', 'password': 'Secret-1',
-                             'transport': 'ntlm', 'scheme': 'http', 'path': '/wsman', 'validate_certs': False,
-                             'connection_timeout': 50}
+    assert host_settings == {
+        'host': '10.1.2.3',
+        'port': 5985,
+        'username': 'EXAMPLE\\ops',
+        'password': 'Secret-1',
+        'transport': 'ntlm',
+        'scheme': 'http',
+        'path': '/wsman',
+        'validate_certs': False,
+        'connection_timeout': 50,
+    }
     assert host_settings.connection == 'winrm'
 
 
@@ -83,17 +97,21 @@ def test_service_names_come_from_the_inventory_variable(run_service):
 def test_task_service_names_beat_the_inventory_variable(run_service):
     task_names = {'recording_server': 'Task Name'}
     make_action(service_action, {'name': 'recording_server', 'state': 'started', 'service_names': task_names}).run(
-        task_vars={'xprotect_go_service_names': {'recording_server': 'Inventory Name'}})
+        task_vars={'xprotect_go_service_names': {'recording_server': 'Inventory Name'}}
+    )
     assert run_service.call_args.args[0]['service_names'] == task_names
 
 
-@pytest.mark.parametrize('args, fragment', [
-    ({'name': 'recording_server'}, 'one of the following is required: state, start_mode'),
-    ({'name': 'recording_server', 'state': 'running'}, 'value of state must be one of'),
-    ({'name': 'recording_server', 'state': 'started', 'bogus': 1}, 'bogus'),
-    ({'state': 'started'}, 'missing required arguments: name'),
-    ({'name': 'recording_server', 'state': 'started', 'timeout': 'soon'}, 'timeout'),
-])
+@pytest.mark.parametrize(
+    'args, fragment',
+    [
+        ({'name': 'recording_server'}, 'one of the following is required: state, start_mode'),
+        ({'name': 'recording_server', 'state': 'running'}, 'value of state must be one of'),
+        ({'name': 'recording_server', 'state': 'started', 'bogus': 1}, 'bogus'),
+        ({'state': 'started'}, 'missing required arguments: name'),
+        ({'name': 'recording_server', 'state': 'started', 'timeout': 'soon'}, 'timeout'),
+    ],
+)
 def test_bad_arguments_fail_before_anything_runs(run_service, args, fragment):
     with pytest.raises(AnsibleActionFail) as error:
         make_action(service_action, args).run(task_vars={})
@@ -119,18 +137,40 @@ def test_failure_keeps_the_partial_result(run_service):
 
 
 def test_psrp_host_settings(run_service):
-    options = {'remote_addr': 'nvr09', 'remote_user': 'ops', 'remote_password': 'pw', 'protocol': 'https', 'port': 5986,
-               'auth': 'negotiate', 'cert_validation': 'ignore', 'read_timeout': 40}
+    options = {
+        'remote_addr': 'nvr09',
+        'remote_user': 'ops',
+        'remote_password': 'pw',
+        'protocol': 'https',
+        'port': 5986,
+        'auth': 'negotiate',
+        'cert_validation': 'ignore',
+        'read_timeout': 40,
+    }
     make_action(service_action, {'name': 'recording_server', 'state': 'started'}, transport='psrp', options=options).run(task_vars={})
     host_settings = run_service.call_args.args[1]
-    assert host_settings == {'host': 'nvr09', 'port': 5986, 'username': 'ops', 'password': 'pw', 'scheme': 'https',
-                             'transport': 'ntlm', 'validate_certs': False, 'connection_timeout': 40}
+    assert host_settings == {
+        'host': 'nvr09',
+        'port': 5986,
+        'username': 'ops',
+        'password': 'pw',
+        'scheme': 'https',
+        'transport': 'ntlm',
+        'validate_certs': False,
+        'connection_timeout': 40,
+    }
     assert host_settings.connection == 'psrp'
 
 
-DELEGATING_HOST_VARS = {'ansible_host': 'nvr01.example.com', 'ansible_port': 5985, 'ansible_user': 'inventory-user',
-                        'ansible_password': 'Inventory-Secret', 'ansible_connection': 'winrm', 'ansible_winrm_transport': 'ntlm',
-                        'unrelated': 'x'}
+DELEGATING_HOST_VARS = {
+    'ansible_host': 'nvr01.example.com',
+    'ansible_port': 5985,
+    'ansible_user': 'inventory-user',
+    'ansible_password': 'Inventory-Secret',
+    'ansible_connection': 'winrm',
+    'ansible_winrm_transport': 'ntlm',
+    'unrelated': 'x',
+}
 
 
 def test_task_delegated_to_localhost_runs_here_with_the_hosts_settings(run_service):
@@ -141,8 +181,13 @@ def test_task_delegated_to_localhost_runs_here_with_the_hosts_settings(run_servi
     assert result['changed'] is True
     params, host_settings = run_service.call_args.args[:2]
     assert params['username'] == 'task-user', 'the task option, which resolve_connection puts first'
-    assert host_settings == {'host': 'nvr01.example.com', 'port': 5985, 'username': 'inventory-user',
-                             'password': 'Inventory-Secret', 'transport': 'ntlm'}
+    assert host_settings == {
+        'host': 'nvr01.example.com',
+        'port': 5985,
+        'username': 'inventory-user',
+        'password': 'Inventory-Secret',
+        'transport': 'ntlm',
+    }
 
 
 def test_play_on_localhost_does_not_take_localhosts_own_address(run_service):
@@ -151,15 +196,20 @@ def test_play_on_localhost_does_not_take_localhosts_own_address(run_service):
     assert run_service.call_args.args[1] == {}
 
 
-@pytest.mark.parametrize('transport, become, winrm_import_error', [
-    ('ssh', False, None),
-    ('local', True, None),
-    ('local', False, 'ModuleNotFoundError: No module named winrm'),
-], ids=['delegated-to-another-host', 'become', 'no-pywinrm-on-the-controller'])
+@pytest.mark.parametrize(
+    'transport, become, winrm_import_error',
+    [
+        ('ssh', False, None),
+        ('local', True, None),
+        ('local', False, 'ModuleNotFoundError: No module named winrm'),
+    ],
+    ids=['delegated-to-another-host', 'become', 'no-pywinrm-on-the-controller'],
+)
 def test_the_real_module_runs_with_the_hosts_settings(run_service, monkeypatch, transport, become, winrm_import_error):
     monkeypatch.setattr(action_base, 'WINRM_IMPORT_ERROR', winrm_import_error)
-    action = make_action(service_action, {'name': 'recording_server', 'state': 'started', 'username': 'task-user'},
-                         transport=transport, become=become)
+    action = make_action(
+        service_action, {'name': 'recording_server', 'state': 'started', 'username': 'task-user'}, transport=transport, become=become
+    )
     with mock.patch.object(action, '_execute_module', return_value={'changed': False}) as execute:
         result = action.run(task_vars=dict(DELEGATING_HOST_VARS))
     run_service.assert_not_called()
@@ -168,20 +218,29 @@ def test_the_real_module_runs_with_the_hosts_settings(run_service, monkeypatch, 
     assert kwargs['module_name'] == 'xprotect.go.service'
     args = kwargs['module_args']
     assert (args['host'], args['port'], args['scheme'], args['username'], args['password']) == (
-        'nvr01.example.com', 5985, 'http', 'task-user', 'Inventory-Secret')
+        'nvr01.example.com',
+        5985,
+        'http',
+        'task-user',
+        'Inventory-Secret',
+    )
     assert args['name'] == ['recording_server']
 
 
 def test_service_info_never_changes(monkeypatch):
-    monkeypatch.setattr(service_info_action, 'run_service_info',
-                        lambda params, host_settings, environ: {'services': {}, 'warnings': ['w'], 'install_type': 'standard'})
+    monkeypatch.setattr(
+        service_info_action,
+        'run_service_info',
+        lambda params, host_settings, environ: {'services': {}, 'warnings': ['w'], 'install_type': 'standard'},
+    )
     result = make_action(service_info_action, {}).run(task_vars={})
     assert result['changed'] is False and result['warnings'] == ['w']
 
 
 def test_delegated_module_that_cannot_reach_the_host_reports_unreachable(run_service):
-    action = make_action(service_action, {'name': 'recording_server', 'state': 'started', 'host': 'nvr01', 'username': 'u'},
-                         transport='ssh')
+    action = make_action(
+        service_action, {'name': 'recording_server', 'state': 'started', 'host': 'nvr01', 'username': 'u'}, transport='ssh'
+    )
     module_result = {'failed': True, 'unreachable': True, 'msg': 'nvr01: cannot connect'}
     with mock.patch.object(action, '_execute_module', return_value=module_result):
         result = action.run(task_vars={})

@@ -41,6 +41,6 @@ def test_the_documented_options_are_the_filters_arguments(name):
             assert 'required' not in option and option.get('default') == parameter.default, parameter.name
     # Positional arguments, when documented, are the leading ones in order.
     positional = [item.strip() for item in documentation.get('positional', '').split(',') if item.strip()]
-    assert positional == [parameter.name for parameter in parameters[1:len(positional) + 1]]
+    assert positional == [parameter.name for parameter in parameters[1 : len(positional) + 1]]
     assert 'xprotect.go.%s' % name in document['EXAMPLES']
     assert document['RETURN']['_value']['description']

@@ -16,8 +16,11 @@ from jinja2 import Undefined
 
 from ansible_collections.xprotect.go.plugins import filter as filter_package
 
-FILTERS = {name: function for info in pkgutil.iter_modules(filter_package.__path__)
-           for name, function in importlib.import_module('%s.%s' % (filter_package.__name__, info.name)).FilterModule().filters().items()}
+FILTERS = {
+    name: function
+    for info in pkgutil.iter_modules(filter_package.__path__)
+    for name, function in importlib.import_module('%s.%s' % (filter_package.__name__, info.name)).FilterModule().filters().items()
+}
 
 
 def test_every_filter_is_checked():

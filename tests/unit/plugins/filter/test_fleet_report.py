@@ -20,7 +20,9 @@ report_entry = load_filter('report_entry')
 fleet_report = load_filter('fleet_report')
 fleet_summary = load_filter('fleet_summary')
 fleet_failures = load_filter('fleet_failures')
-SCHEMA = json.loads((Path(__file__).resolve().parents[4] / 'roles' / 'fleet_report' / 'files' / 'fleet-report.schema.json').read_text(encoding='utf-8'))
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[4] / 'roles' / 'fleet_report' / 'files' / 'fleet-report.schema.json').read_text(encoding='utf-8')
+)
 
 # The recorded hosts, named as the simulator names them, in play order.
 HOSTS = [
@@ -33,14 +35,24 @@ HOSTS = [
     ('xpgo-gone', 'unreachable'),
 ]
 RECORDING_SERVER_STOPPED = 'The Recording Server service is stopped: no video reaches the system until it runs.'
-DOMAIN_ACCOUNT = ("The Image Server service logs on as XPGO\\svc-imageserver, not Local System: Smart Clients on other computers "
-                  "can log in only by this server's IP address, not its host name.")
+DOMAIN_ACCOUNT = (
+    'The Image Server service logs on as XPGO\\svc-imageserver, not Local System: Smart Clients on other computers '
+    "can log in only by this server's IP address, not its host name."
+)
 
 
-IMAGE_IMPORT_STOPPED = ('The Image Import service is stopped: the host records, but pre- and post-alarm images are not fetched '
-                        'from the cameras.')
-VERDICTS = {'xpgo-001': 'recording', 'xpgo-002': 'not_recording', 'xpgo-003': 'unknown', 'xpgo-004': 'degraded',
-            'xpgo-005': 'recording', 'xpgo-006': 'degraded', 'xpgo-gone': 'unreachable'}
+IMAGE_IMPORT_STOPPED = (
+    'The Image Import service is stopped: the host records, but pre- and post-alarm images are not fetched from the cameras.'
+)
+VERDICTS = {
+    'xpgo-001': 'recording',
+    'xpgo-002': 'not_recording',
+    'xpgo-003': 'unknown',
+    'xpgo-004': 'degraded',
+    'xpgo-005': 'recording',
+    'xpgo-006': 'degraded',
+    'xpgo-gone': 'unreachable',
+}
 
 
 def entries(results):
@@ -55,9 +67,19 @@ def test_a_healthy_standard_host_is_recording(results):
     info = results['service_info']['standard']
     entry = report_entry(info, 'xpgo-001', '10.0.0.1')
     assert entry == {
-        'name': 'xpgo-001', 'address': '10.0.0.1', 'verdict': 'recording', 'reasons': [], 'error': '',
-        'install_type': 'standard', 'installed': 6, 'running': 6, 'warnings': [], 'services': info['services'],
-        'other_services': [], 'line': 'xpgo-001         recording     standard installation, 6 of 6 services running'}
+        'name': 'xpgo-001',
+        'address': '10.0.0.1',
+        'verdict': 'recording',
+        'reasons': [],
+        'error': '',
+        'install_type': 'standard',
+        'installed': 6,
+        'running': 6,
+        'warnings': [],
+        'services': info['services'],
+        'other_services': [],
+        'line': 'xpgo-001         recording     standard installation, 6 of 6 services running',
+    }
     # The module's services go into the report as they are, in its order (the HTML lists them so).
     assert list(entry['services']) == list(info['services'])
 
@@ -100,14 +122,26 @@ def test_the_modules_own_verdict_and_reasons_win(results):
     assert report_entry(failed, 'xpgo-gone')['reasons'] == failed['reasons']
 
 
-@pytest.mark.parametrize('shape, verdict, rule', [('failed', 'unknown', 'host_unreadable'), ('unreachable', 'unreachable', 'host_unreachable')])
+@pytest.mark.parametrize(
+    'shape, verdict, rule', [('failed', 'unknown', 'host_unreadable'), ('unreachable', 'unreachable', 'host_unreachable')]
+)
 def test_a_host_that_could_not_be_read_shows_why(results, shape, verdict, rule):
     info = results['service_info'][shape]
     entry = report_entry(info, 'xpgo-009', '10.0.0.9')
     assert entry == {
-        'name': 'xpgo-009', 'address': '10.0.0.9', 'verdict': verdict, 'reasons': [reason(rule, None, verdict, info['msg'])],
-        'error': info['msg'], 'install_type': 'unknown', 'installed': 0, 'running': 0, 'warnings': [], 'services': {},
-        'other_services': [], 'line': 'xpgo-009         %-13s %s' % (verdict, info['msg'])}
+        'name': 'xpgo-009',
+        'address': '10.0.0.9',
+        'verdict': verdict,
+        'reasons': [reason(rule, None, verdict, info['msg'])],
+        'error': info['msg'],
+        'install_type': 'unknown',
+        'installed': 0,
+        'running': 0,
+        'warnings': [],
+        'services': {},
+        'other_services': [],
+        'line': 'xpgo-009         %-13s %s' % (verdict, info['msg']),
+    }
 
 
 def test_a_failure_without_a_message_says_no_answer_and_the_address_defaults_to_the_name(results):
@@ -122,7 +156,9 @@ def test_non_text_warnings_become_text(results):
 
 
 def test_report_entry_refuses_what_is_not_a_result():
-    with pytest.raises(AnsibleFilterError, match=r"xprotect\.go\.report_entry: the host's service_info result must be a dictionary, got str"):
+    with pytest.raises(
+        AnsibleFilterError, match=r"xprotect\.go\.report_entry: the host's service_info result must be a dictionary, got str"
+    ):
         report_entry('unreachable', 'xpgo-001')
     with pytest.raises(AnsibleFilterError, match=r"service_info's verdict is 'ok', not one of not_recording, unknown"):
         report_entry({'verdict': 'ok'}, 'xpgo-001')
@@ -159,7 +195,7 @@ def test_an_empty_fleet_is_all_zero():
 
 
 def test_fleet_report_refuses_entries_it_did_not_build(results):
-    with pytest.raises(AnsibleFilterError, match=r"report entry 0 \(xpgo-001\) has verdict None"):
+    with pytest.raises(AnsibleFilterError, match=r'report entry 0 \(xpgo-001\) has verdict None'):
         fleet_report([{'name': 'xpgo-001', 'status': 'ok'}], 'Nightly', 'now')
     with pytest.raises(AnsibleFilterError, match=r'the report entries must be a list, got dict'):
         fleet_report(results['service_info']['standard'], 'Nightly', 'now')
@@ -187,13 +223,18 @@ def test_fleet_failures_names_the_hosts_with_a_verdict_to_fail_on(results):
     assert fleet_failures(document, []) == []
     assert fleet_failures(document, ['not_recording']) == ['xpgo-002 (not recording)']
     assert fleet_failures(document, ['unreachable', 'not_recording', 'unknown']) == [
-        'xpgo-002 (not recording)', 'xpgo-003 (unknown)', 'xpgo-gone (unreachable)']
+        'xpgo-002 (not recording)',
+        'xpgo-003 (unknown)',
+        'xpgo-gone (unreachable)',
+    ]
     assert fleet_failures(fleet_report([entries(results)[0]], 'Nightly', 'now'), ['not_recording', 'degraded']) == []
 
 
 def test_fleet_failures_refuses_a_verdict_that_does_not_exist(results):
     document = fleet_report(entries(results), 'Nightly', 'now')
-    with pytest.raises(AnsibleFilterError, match=r"xprotect\.go\.fleet_failures: cannot fail on 'failed': the verdicts are not_recording, "):
+    with pytest.raises(
+        AnsibleFilterError, match=r"xprotect\.go\.fleet_failures: cannot fail on 'failed': the verdicts are not_recording, "
+    ):
         fleet_failures(document, ['failed'])
     with pytest.raises(AnsibleFilterError, match=r'the verdicts to fail on must be a list, got str'):
         fleet_failures(document, 'not_recording')

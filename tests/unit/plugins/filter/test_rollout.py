@@ -21,12 +21,15 @@ failure_reason = load_filter('failure_reason')
 rollout_outcome = load_filter('rollout_outcome')
 rollout_summary = load_filter('rollout_summary')
 
-EXIT_1067 = ("127.0.0.6: service 'Milestone XProtect Recording Server': the service did not start: it stopped again with exit "
-             "code 1067 after 0.1 s; see the Windows event log on the host")
+EXIT_1067 = (
+    "127.0.0.6: service 'Milestone XProtect Recording Server': the service did not start: it stopped again with exit "
+    'code 1067 after 0.1 s; see the Windows event log on the host'
+)
 LOST = 'stopped answering during its restart, its services may be down: '
 
 
 # -- failure_reason ---------------------------------------------------------------------------------
+
 
 def test_a_loop_names_the_failed_items_only(results):
     failure = results['failed_task']['loop']
@@ -58,6 +61,7 @@ def test_failure_reason_refuses_a_list():
 
 # -- rollout_outcome --------------------------------------------------------------------------------
 
+
 def test_a_restarted_host_lists_each_service_with_its_stop_and_start(results):
     restart = results['service_restart']['standard']
     outcome = rollout_outcome(results['service_info']['standard'], host='xpgo-001', restart=restart, error='')
@@ -65,15 +69,24 @@ def test_a_restarted_host_lists_each_service_with_its_stop_and_start(results):
     seconds = {key: service['seconds'] for key, service in restart['services'].items()}
     timings = '; '.join('%s stop %.1f s, start %.1f s' % (key, seconds[key]['stop'], seconds[key]['start']) for key in restart['services'])
     assert outcome['line'] == 'xpgo-001: restarted 6 services in %.1f s (%s)' % (restart['elapsed'], timings)
-    assert re.fullmatch(r'xpgo-001: restarted 6 services in \d+\.\d s \(recording_server stop \d+\.\d s, start \d+\.\d s; image_server .*'
-                        r'; mobile_server stop \d+\.\d s, start \d+\.\d s\)', outcome['line'])
+    assert re.fullmatch(
+        r'xpgo-001: restarted 6 services in \d+\.\d s \(recording_server stop \d+\.\d s, start \d+\.\d s; image_server .*'
+        r'; mobile_server stop \d+\.\d s, start \d+\.\d s\)',
+        outcome['line'],
+    )
 
 
 def test_check_mode_says_what_would_be_restarted_without_times(results):
     outcome = rollout_outcome(results['service_info']['custom'], 'xpgo-005', results['service_restart']['custom_check_mode'], '', True)
-    assert outcome == {'host': 'xpgo-005', 'status': 'restarted', 'left_down': [], 'line': (
-        'xpgo-005: would restart 4 services (recording_server would_stop, would_start; image_server would_stop, would_start; '
-        'image_import would_stop, would_start; log_check would_stop, would_start)')}
+    assert outcome == {
+        'host': 'xpgo-005',
+        'status': 'restarted',
+        'left_down': [],
+        'line': (
+            'xpgo-005: would restart 4 services (recording_server would_stop, would_start; image_server would_stop, would_start; '
+            'image_import would_stop, would_start; log_check would_stop, would_start)'
+        ),
+    }
 
 
 def test_an_action_without_seconds_and_a_service_without_actions(results):
@@ -81,8 +94,9 @@ def test_an_action_without_seconds_and_a_service_without_actions(results):
     # the services after it. The line keeps each service's key, as the role always printed it.
     restart = results['failed_task']['module']['result']
     outcome = rollout_outcome(results['service_info']['custom'], 'xpgo-005', restart)
-    assert outcome['line'] == ('xpgo-005: restarted 4 services in %.1f s (recording_server start; image_server ; image_import ; log_check )'
-                               % restart['elapsed'])
+    assert outcome['line'] == (
+        'xpgo-005: restarted 4 services in %.1f s (recording_server start; image_server ; image_import ; log_check )' % restart['elapsed']
+    )
 
 
 LEFT_DOWN = ['recording_server (stopped)', 'image_server (stopped)', 'image_import (stopped)', 'log_check (stopped)']
@@ -90,21 +104,35 @@ LEFT_DOWN = ['recording_server (stopped)', 'image_server (stopped)', 'image_impo
 
 def test_a_failed_restart_reports_the_error_and_what_it_left_down(results):
     error = failure_reason(results['failed_task']['module']['result'], 'Converge the XProtect services')
-    outcome = rollout_outcome(results['service_info']['custom'], 'xpgo-005', results['service_restart']['custom_recording_server_fails'], error)
-    assert outcome == {'host': 'xpgo-005', 'status': 'failed', 'left_down': LEFT_DOWN, 'line': (
-        'xpgo-005: FAILED: Converge the XProtect services: ' + EXIT_1067 + '; left down on the host: ' + ', '.join(LEFT_DOWN))}
+    outcome = rollout_outcome(
+        results['service_info']['custom'], 'xpgo-005', results['service_restart']['custom_recording_server_fails'], error
+    )
+    assert outcome == {
+        'host': 'xpgo-005',
+        'status': 'failed',
+        'left_down': LEFT_DOWN,
+        'line': ('xpgo-005: FAILED: Converge the XProtect services: ' + EXIT_1067 + '; left down on the host: ' + ', '.join(LEFT_DOWN)),
+    }
 
 
 def test_the_latest_read_after_the_restart_decides_what_is_left_down(results):
     # The restart went through, then Image Import died during the settle time: the settled read says so.
     settled = results['service_info']['other_service_and_image_import_stopped']
-    outcome = rollout_outcome(results['service_info']['standard'], 'xpgo-004', results['service_restart']['standard'],
-                              'Assert the started services kept running in the same process: Image Import did not stay up', after=settled)
+    outcome = rollout_outcome(
+        results['service_info']['standard'],
+        'xpgo-004',
+        results['service_restart']['standard'],
+        'Assert the started services kept running in the same process: Image Import did not stay up',
+        after=settled,
+    )
     assert outcome['left_down'] == ['image_import (stopped)']
     assert outcome['line'].endswith('did not stay up; left down on the host: image_import (stopped)')
     # A Custom installation's services that are not installed are not down.
     custom = results['service_info']['custom']
-    assert rollout_outcome(results['service_info']['custom'], 'xpgo-005', after=custom, error='Verify: x')['line'] == 'xpgo-005: FAILED: Verify: x'
+    assert (
+        rollout_outcome(results['service_info']['custom'], 'xpgo-005', after=custom, error='Verify: x')['line']
+        == 'xpgo-005: FAILED: Verify: x'
+    )
 
 
 def test_a_host_lost_mid_restart_is_failed_with_the_reason_the_role_gives(results):
@@ -113,7 +141,8 @@ def test_a_host_lost_mid_restart_is_failed_with_the_reason_the_role_gives(result
     error = LOST + lost['msg']
     outcome = rollout_outcome(results['service_info']['standard'], 'xpgo-002', lost, error)
     assert outcome['status'] == 'failed' and outcome['line'] == 'xpgo-002: FAILED: ' + error + '; left down on the host: ' + ', '.join(
-        '%s (%s)' % (key, 'unknown' if key == 'recording_server' else 'stopped') for key in lost['services'])
+        '%s (%s)' % (key, 'unknown' if key == 'recording_server' else 'stopped') for key in lost['services']
+    )
 
 
 @pytest.mark.parametrize('shape, status', [('unreachable', 'UNREACHABLE'), ('failed', 'FAILED')])
@@ -132,22 +161,28 @@ def test_no_restart_result_means_no_services(results):
 def test_rollout_outcome_refuses_bad_times(results):
     restart = results['service_restart']['standard']
     restart['elapsed'] = 'soon'
-    with pytest.raises(AnsibleFilterError, match=r"xprotect\.go\.rollout_outcome: the restart result's elapsed must be a number of seconds, got 'soon'"):
+    with pytest.raises(
+        AnsibleFilterError, match=r"xprotect\.go\.rollout_outcome: the restart result's elapsed must be a number of seconds, got 'soon'"
+    ):
         rollout_outcome(results['service_info']['standard'], 'xpgo-001', restart)
 
 
 # -- when the rollout stops, and its summary ----------------------------------------------------------
 
-@pytest.mark.parametrize('failed, size, percentage, pending, stops', [
-    (0, 1, 0, ['b'], False),      # nothing failed
-    (1, 1, 0, ['b'], True),       # the default: the first failure stops it
-    (1, 2, 50, ['c'], False),     # 50 % of the batch is not more than 50 %
-    (1, 3, 50, ['d'], False),
-    (2, 3, 50, ['d'], True),      # 67 % > 50 %
-    (2, 2, 100, ['c'], True),     # the whole batch failed, whatever the percentage
-    (1, 1, 0, [], False),         # nothing left to stop
-    ('1', '2', '49', ['c'], True),  # as the play keywords arrive from -e
-])
+
+@pytest.mark.parametrize(
+    'failed, size, percentage, pending, stops',
+    [
+        (0, 1, 0, ['b'], False),  # nothing failed
+        (1, 1, 0, ['b'], True),  # the default: the first failure stops it
+        (1, 2, 50, ['c'], False),  # 50 % of the batch is not more than 50 %
+        (1, 3, 50, ['d'], False),
+        (2, 3, 50, ['d'], True),  # 67 % > 50 %
+        (2, 2, 100, ['c'], True),  # the whole batch failed, whatever the percentage
+        (1, 1, 0, [], False),  # nothing left to stop
+        ('1', '2', '49', ['c'], True),  # as the play keywords arrive from -e
+    ],
+)
 def test_the_rollout_stops_as_ansible_decides(failed, size, percentage, pending, stops):
     assert rollout_stops(failed, size, percentage, pending) is stops
 
@@ -158,13 +193,20 @@ def restarted(host):
 
 def test_a_failed_host_stops_the_rollout_after_its_batch(results):
     failed = rollout_outcome(results['service_info']['custom'], 'xpgo-003', None, 'Converge the XProtect services: ' + EXIT_1067)
-    lines = rollout_summary([restarted('xpgo-001'), restarted('xpgo-002'), failed], hosts=['xpgo-001', 'xpgo-002', 'xpgo-003', 'xpgo-004'],
-                            batch=['xpgo-003'], max_fail_percentage=0, check_mode=False)
+    lines = rollout_summary(
+        [restarted('xpgo-001'), restarted('xpgo-002'), failed],
+        hosts=['xpgo-001', 'xpgo-002', 'xpgo-003', 'xpgo-004'],
+        batch=['xpgo-003'],
+        max_fail_percentage=0,
+        check_mode=False,
+    )
     assert lines == [
         'Rolling restart stopped: 2 restarted, 1 failed, 0 unreachable, 1 not restarted, of 4 hosts.',
-        restarted('xpgo-001')['line'], restarted('xpgo-002')['line'],
+        restarted('xpgo-001')['line'],
+        restarted('xpgo-002')['line'],
         'xpgo-003: FAILED: Converge the XProtect services: ' + EXIT_1067,
-        'xpgo-004: not restarted (the rollout stopped before it)']
+        'xpgo-004: not restarted (the rollout stopped before it)',
+    ]
 
 
 def test_a_tolerated_failure_goes_on(results):
@@ -178,22 +220,33 @@ def test_a_tolerated_failure_goes_on(results):
 
 def test_earlier_batches_failures_do_not_stop_a_later_batch():
     failed = {'host': 'xpgo-002', 'status': 'failed', 'line': 'xpgo-002: FAILED: x'}
-    lines = rollout_summary([restarted('xpgo-001'), failed, restarted('xpgo-003')], ['xpgo-001', 'xpgo-002', 'xpgo-003', 'xpgo-004'],
-                            ['xpgo-003'], max_fail_percentage=50)
+    lines = rollout_summary(
+        [restarted('xpgo-001'), failed, restarted('xpgo-003')],
+        ['xpgo-001', 'xpgo-002', 'xpgo-003', 'xpgo-004'],
+        ['xpgo-003'],
+        max_fail_percentage=50,
+    )
     assert lines[0] == 'Rolling restart so far: 2 restarted, 1 failed, 0 unreachable, 1 not restarted, of 4 hosts.'
     assert lines[-1] == 'xpgo-004: not restarted yet'
 
 
 def test_a_whole_check_mode_rollout_is_done(results):
-    check = [rollout_outcome(results['service_info']['custom'], host, results['service_restart']['custom_check_mode'], '', True)
-             for host in ('xpgo-001', 'xpgo-002', 'xpgo-003')]
+    check = [
+        rollout_outcome(results['service_info']['custom'], host, results['service_restart']['custom_check_mode'], '', True)
+        for host in ('xpgo-001', 'xpgo-002', 'xpgo-003')
+    ]
     lines = rollout_summary(check, ['xpgo-001', 'xpgo-002', 'xpgo-003'], ['xpgo-003'], check_mode=True)
-    assert lines[0] == 'Rolling restart (check mode, nothing was restarted) done: 3 would be restarted, 0 failed, 0 unreachable, 0 not restarted, of 3 hosts.'
+    assert (
+        lines[0]
+        == 'Rolling restart (check mode, nothing was restarted) done: 3 would be restarted, 0 failed, 0 unreachable, 0 not restarted, of 3 hosts.'
+    )
     assert lines[1:] == [outcome['line'] for outcome in check]
 
 
 def test_the_summary_refuses_outcomes_it_cannot_place():
-    with pytest.raises(AnsibleFilterError, match=r'xprotect\.go\.rollout_summary: outcome 0 needs host, status and line: build it with rollout_outcome'):
+    with pytest.raises(
+        AnsibleFilterError, match=r'xprotect\.go\.rollout_summary: outcome 0 needs host, status and line: build it with rollout_outcome'
+    ):
         rollout_summary([{'status': 'restarted', 'line': 'x'}], ['a'], ['a'])
     with pytest.raises(AnsibleFilterError, match=r"max_fail_percentage must be a whole number, got 'ten'"):
         rollout_summary([restarted('a')], ['a', 'b'], ['a'], max_fail_percentage='ten')

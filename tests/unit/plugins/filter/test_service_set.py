@@ -64,7 +64,9 @@ def test_a_core_service_missing_from_a_custom_set_is_reported(results):
 
 @pytest.mark.parametrize('name', ['service_set', 'missing_services'])
 def test_an_unknown_set_is_refused_by_name(results, name):
-    with pytest.raises(AnsibleFilterError, match=r"xprotect\.go\.%s: the service set must be one of standard, custom, all, got 'every'" % name):
+    with pytest.raises(
+        AnsibleFilterError, match=r"xprotect\.go\.%s: the service set must be one of standard, custom, all, got 'every'" % name
+    ):
         load_filter(name)(services_of(results, 'standard'), 'every')
 
 

@@ -5,7 +5,6 @@
 
 """Fixtures for the WS-Management client tests: captures, settings and a scripted protocol."""
 
-
 from __future__ import annotations
 
 
@@ -18,18 +17,28 @@ from wsman_helpers import CAPTURES, FakeProtocol
 @pytest.fixture
 def capture():
     """capture(name) -> the bytes of a real Windows reply from tests/fixtures/winrm-captures."""
+
     def read(name):
         return (CAPTURES / name).read_bytes()
+
     return read
 
 
 @pytest.fixture
 def make_settings():
     def make(**changes):
-        values = {'host': 'xp-go-01.example.test', 'port': 5986, 'scheme': 'https', 'username': 'CORP\\xpgo-admin',
-                  'password': 'unit-test-password', 'transport': 'ntlm', 'connection': 'winrm'}
+        values = {
+            'host': 'xp-go-01.example.test',
+            'port': 5986,
+            'scheme': 'https',
+            'username': 'CORP\\xpgo-admin',
+            'password': 'unit-test-password',
+            'transport': 'ntlm',
+            'connection': 'winrm',
+        }
         values.update(changes)
         return ConnectionSettings(**values)
+
     return make
 
 

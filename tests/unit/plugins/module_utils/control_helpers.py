@@ -4,6 +4,7 @@
 
 Not a conftest: the test files import what they use (``from control_helpers import ...``).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -21,23 +22,31 @@ NAMES = {
     'event_server': 'MilestoneEventServerService',
     'mobile_server': 'Milestone Mobile Service',
 }
-DURATIONS = {'recording_server': (2.0, 1.0), 'image_server': (1.0, 0.5), 'image_import': (0.6, 0.3),
-             'log_check': (0.4, 0.2), 'event_server': (1.2, 0.7), 'mobile_server': (0.8, 0.4)}
+DURATIONS = {
+    'recording_server': (2.0, 1.0),
+    'image_server': (1.0, 0.5),
+    'image_import': (0.6, 0.3),
+    'log_check': (0.4, 0.2),
+    'event_server': (1.2, 0.7),
+    'mobile_server': (0.8, 0.4),
+}
 ENDPOINT = 'https://nvr01:5986/wsman'
 # What the WS-Man client says for each kind of failure (_wsman_errors' words, shortened).
 FAULT_MESSAGES = {
     'unreachable': 'the WinRM listener at %s closed the connection before answering: the host may be restarting or overloaded, '
-                   'or something in between drops connections; check the host, then run the task again' % ENDPOINT,
+    'or something in between drops connections; check the host, then run the task again' % ENDPOINT,
     'timeout': 'could not get an answer from the WinRM listener at %s within connection_timeout (30 s): check that the host is '
-               'up and not overloaded, or raise connection_timeout (ansible_winrm_read_timeout_sec)' % ENDPOINT,
+    'up and not overloaded, or raise connection_timeout (ansible_winrm_read_timeout_sec)' % ENDPOINT,
     'protocol': 'unexpected reply from the WinRM listener (not well-formed XML: unclosed token: line 1, column 40): check that '
-                'ansible_host/ansible_port point at a Windows WinRM listener',
+    'ansible_host/ansible_port point at a Windows WinRM listener',
     'access_denied': 'access denied to %s (ReturnValue 2): the account needs the right to start and stop this service',
     'service': '%s failed: the service is disabled (ReturnValue 14)',
     'fault': '%s failed: WS-Management fault w:InternalError (code 2150858770): the provider failed',
 }
-EVENT_LOG_DENIED = ('WQL query "SELECT ... FROM Win32_NTLogEvent" failed: access denied (Access is denied.): the account needs '
-                    'membership in the Remote Management Users group')
+EVENT_LOG_DENIED = (
+    'WQL query "SELECT ... FROM Win32_NTLogEvent" failed: access denied (Access is denied.): the account needs '
+    'membership in the Remote Management Users group'
+)
 
 
 class FakeClock:
@@ -67,20 +76,37 @@ class FakeWindows:
         self.calls = []
         self.services = {}
         self.faults = []
-        self.events = []                # Win32_NTLogEvent records (failure_events answers with them, newest last)
-        self.event_log_denied = False   # the account is not in Event Log Readers: failure_events is access denied
-        self.change_refusal = None      # a ReturnValue Change answers with instead of 0
+        self.events = []  # Win32_NTLogEvent records (failure_events answers with them, newest last)
+        self.event_log_denied = False  # the account is not in Event Log Readers: failure_events is access denied
+        self.change_refusal = None  # a ReturnValue Change answers with instead of 0
         for key in keys:
             start, stop = DURATIONS[key]
             self.add(NAMES[key], state=state, start=start, stop=stop)
         self.add('Spooler', state='Running')
 
     def add(self, name, state='Running', start=0.5, stop=0.5, depends_on=(), **extra):
-        self.services[name.lower()] = dict({'Name': name, 'DisplayName': name, 'State': state, 'StartMode': 'Auto',
-                                            'DelayedAutoStart': 'false', 'StartName': 'LocalSystem', 'ProcessId': '0',
-                                            'ExitCode': '0', 'PathName': 'C:\\%s.exe' % name.replace(' ', ''),
-                                            'AcceptStop': 'true'}, _start=start, _stop=stop, _until=None, _then=None,
-                                           _depends_on=[d.lower() for d in depends_on], _fail=None, _stuck=False, **extra)
+        self.services[name.lower()] = dict(
+            {
+                'Name': name,
+                'DisplayName': name,
+                'State': state,
+                'StartMode': 'Auto',
+                'DelayedAutoStart': 'false',
+                'StartName': 'LocalSystem',
+                'ProcessId': '0',
+                'ExitCode': '0',
+                'PathName': 'C:\\%s.exe' % name.replace(' ', ''),
+                'AcceptStop': 'true',
+            },
+            _start=start,
+            _stop=stop,
+            _until=None,
+            _then=None,
+            _depends_on=[d.lower() for d in depends_on],
+            _fail=None,
+            _stuck=False,
+            **extra,
+        )
 
     def inject(self, method, kind, carried_out=False, times=1, cost=0.0, when=None):
         """The next `times` calls of method ('StartService', 'StopService', 'ChangeStartMode', 'SetDWORDValue', 'poll',
@@ -90,8 +116,12 @@ class FakeWindows:
 
     def _fault(self, method, carried_out):
         for fault in self.faults:
-            if (fault['method'] == method and fault['times'] and fault['carried_out'] == carried_out
-                    and (fault['when'] is None or fault['when']())):
+            if (
+                fault['method'] == method
+                and fault['times']
+                and fault['carried_out'] == carried_out
+                and (fault['when'] is None or fault['when']())
+            ):
                 fault['times'] -= 1
                 self.clock.now += fault['cost']
                 self.calls.append(('lost' if carried_out else 'failed', method, fault['kind']))
@@ -164,9 +194,18 @@ class FakeWindows:
     def log_event(self, code, strings, message, seconds_ago=0.0):
         """Add a Service Control Manager event to the fake System log (TimeGenerated: now minus seconds_ago, real UTC)."""
         when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds_ago)
-        self.events.append({'EventCode': str(code), 'InsertionStrings': list(strings), 'Logfile': 'System', 'Message': message,
-                            'RecordNumber': str(len(self.events) + 100), 'SourceName': 'Service Control Manager',
-                            'TimeGenerated': when.isoformat(), 'Type': 'Error'})
+        self.events.append(
+            {
+                'EventCode': str(code),
+                'InsertionStrings': list(strings),
+                'Logfile': 'System',
+                'Message': message,
+                'RecordNumber': str(len(self.events) + 100),
+                'SourceName': 'Service Control Manager',
+                'TimeGenerated': when.isoformat(),
+                'Type': 'Error',
+            }
+        )
 
     def failure_events(self, query, limit):
         self._fault('failure_events', False)
@@ -182,8 +221,9 @@ class FakeWindows:
             # A provider that quotes what it was sent back: the password must never get further than this.
             raise XProtectError('Change failed: the provider says StartPassword %s is not valid here' % password, kind='fault')
         if self.change_refusal is not None:
-            raise ControlRefused('Change failed (ReturnValue %s)' % self.change_refusal, self.change_refusal, host=self.host,
-                                 service=name, kind='service')
+            raise ControlRefused(
+                'Change failed (ReturnValue %s)' % self.change_refusal, self.change_refusal, host=self.host, service=name, kind='service'
+            )
         service = self.services[name.lower()]
         service['StartName'], service['_password'] = accounts.start_name(account), password
         self._fault('Change', True)

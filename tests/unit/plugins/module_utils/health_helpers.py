@@ -4,6 +4,7 @@
 
 Not a conftest: the test files import what they use (``from health_helpers import ...``).
 """
+
 from __future__ import annotations
 
 import datetime

@@ -12,7 +12,10 @@ def record(name, display=None, path=None):
 
 
 VMS = [
-    record('Milestone XProtect Recording Server', path='"C:\\Program Files\\Milestone\\XProtect Recording Server\\VideoOS.Recorder.Service.exe"'),
+    record(
+        'Milestone XProtect Recording Server',
+        path='"C:\\Program Files\\Milestone\\XProtect Recording Server\\VideoOS.Recorder.Service.exe"',
+    ),
     record('MilestoneEventServerService', 'Milestone XProtect Event Server', 'C:\\Program Files\\Milestone\\VideoOS.Event.Server.exe'),
     record('Milestone XProtect Mobile Server'),
     record('Milestone XProtect Management Server'),
@@ -49,8 +52,10 @@ def test_name_beats_display_name_of_another_key():
 
 
 def test_display_name_then_executable():
-    records = [record('RecSvc', 'Milestone XProtect Recording Server'),
-               record('ImgSvc', 'Pictures', '"D:\\XPGO\\ImageServer.exe" -service')]
+    records = [
+        record('RecSvc', 'Milestone XProtect Recording Server'),
+        record('ImgSvc', 'Pictures', '"D:\\XPGO\\ImageServer.exe" -service'),
+    ]
     matched = catalog.match_services(records)
     assert matched['recording_server']['Name'] == 'RecSvc'
     assert matched['image_server']['Name'] == 'ImgSvc'
@@ -63,17 +68,23 @@ def test_event_server_prefix_match():
 
 def test_override_is_authoritative():
     records = [record('Milestone XProtect Recording Server'), record('VideoOSRecordingServer', 'Other')]
-    assert catalog.match_services(records, {'recording_server': 'videoosrecordingserver'})['recording_server']['Name'] == 'VideoOSRecordingServer'
+    assert (
+        catalog.match_services(records, {'recording_server': 'videoosrecordingserver'})['recording_server']['Name']
+        == 'VideoOSRecordingServer'
+    )
     # An override naming nothing installed leaves the key unmatched instead of falling back.
     assert 'recording_server' not in catalog.match_services(records, {'recording_server': 'Nope'})
 
 
-@pytest.mark.parametrize('path, expected', [
-    ('"C:\\Program Files\\Milestone\\RecordingServer.exe" -x', 'RecordingServer.exe'),
-    ('C:\\Milestone\\ImageServer.exe /service', 'ImageServer.exe'),
-    ('C:\\Windows\\system32\\svchost.exe -k netsvcs', 'svchost.exe'),
-    (None, ''),
-])
+@pytest.mark.parametrize(
+    'path, expected',
+    [
+        ('"C:\\Program Files\\Milestone\\RecordingServer.exe" -x', 'RecordingServer.exe'),
+        ('C:\\Milestone\\ImageServer.exe /service', 'ImageServer.exe'),
+        ('C:\\Windows\\system32\\svchost.exe -k netsvcs', 'svchost.exe'),
+        (None, ''),
+    ],
+)
 def test_executable_of(path, expected):
     assert catalog.executable_of(path) == expected
 

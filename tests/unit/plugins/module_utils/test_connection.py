@@ -32,15 +32,23 @@ def refused(task_options, host_settings=None, environ=None):
 
 
 HOST = {'host': 'nvr01', 'port': 5985, 'username': 'inventory-user', 'password': 'inventory-pass'}
-ENV = {'XPROTECT_GO_HOST': 'env-host', 'XPROTECT_GO_USERNAME': 'env-user', 'XPROTECT_GO_PASSWORD': 'env-pass',
-       'XPROTECT_GO_PORT': '15986', 'XPROTECT_GO_VALIDATE_CERTS': 'false'}
+ENV = {
+    'XPROTECT_GO_HOST': 'env-host',
+    'XPROTECT_GO_USERNAME': 'env-user',
+    'XPROTECT_GO_PASSWORD': 'env-pass',
+    'XPROTECT_GO_PORT': '15986',
+    'XPROTECT_GO_VALIDATE_CERTS': 'false',
+}
 
 
-@pytest.mark.parametrize('source, expected_host, expected_user', [
-    ('task', 'task-host', 'task-user'),
-    ('host', 'nvr01', 'inventory-user'),
-    ('env', 'env-host', 'env-user'),
-])
+@pytest.mark.parametrize(
+    'source, expected_host, expected_user',
+    [
+        ('task', 'task-host', 'task-user'),
+        ('host', 'nvr01', 'inventory-user'),
+        ('env', 'env-host', 'env-user'),
+    ],
+)
 def test_precedence_task_host_env(source, expected_host, expected_user):
     task_options = task(host='task-host', username='task-user') if source == 'task' else task()
     host = HOST if source in ('task', 'host') else {}
@@ -56,7 +64,11 @@ def test_precedence_is_per_option():
     assert settings.port == 15986
     assert settings.validate_certs is False
     assert (settings.source('host'), settings.source('username'), settings.source('port'), settings.source('path')) == (
-        'the inventory', 'the task option username', 'environment variable XPROTECT_GO_PORT', 'the default')
+        'the inventory',
+        'the task option username',
+        'environment variable XPROTECT_GO_PORT',
+        'the default',
+    )
 
 
 def test_defaults():
@@ -74,15 +86,18 @@ def test_port_and_scheme_follow_each_other():
     assert connection.resolve_connection(task(host='::1', username='u', scheme='http')).endpoint == 'http://[::1]:5985/wsman'
 
 
-@pytest.mark.parametrize('values, fragment', [
-    ({}, 'no host'),
-    ({'host': 'h'}, 'no user name'),
-    ({'host': 'h', 'username': 'u', 'port': 70000}, 'port must be between 1 and 65535, got 70000 (from the task option port)'),
-    ({'host': 'h', 'username': 'u', 'connection_timeout': 10, 'operation_timeout': 20}, 'connection_timeout (10) must be greater'),
-    ({'host': 'h', 'transport': 'certificate', 'scheme': 'https'}, 'client_cert and client_key'),
-    ({'host': 'h', 'transport': 'certificate', 'scheme': 'http', 'client_cert': 'c', 'client_key': 'k'}, 'needs scheme https'),
-    ({'host': 'h', 'username': 'u', 'operation_timeout': 0}, 'operation_timeout must be between 1 and 3600 seconds, got 0'),
-])
+@pytest.mark.parametrize(
+    'values, fragment',
+    [
+        ({}, 'no host'),
+        ({'host': 'h'}, 'no user name'),
+        ({'host': 'h', 'username': 'u', 'port': 70000}, 'port must be between 1 and 65535, got 70000 (from the task option port)'),
+        ({'host': 'h', 'username': 'u', 'connection_timeout': 10, 'operation_timeout': 20}, 'connection_timeout (10) must be greater'),
+        ({'host': 'h', 'transport': 'certificate', 'scheme': 'https'}, 'client_cert and client_key'),
+        ({'host': 'h', 'transport': 'certificate', 'scheme': 'http', 'client_cert': 'c', 'client_key': 'k'}, 'needs scheme https'),
+        ({'host': 'h', 'username': 'u', 'operation_timeout': 0}, 'operation_timeout must be between 1 and 3600 seconds, got 0'),
+    ],
+)
 def test_refuses_settings_that_cannot_work(values, fragment):
     assert fragment in refused(task(**values))
 
@@ -93,32 +108,72 @@ def test_bad_environment_value_names_the_variable():
 
 def test_winrm_inventory_variables():
     variables = {
-        'ansible_connection': 'winrm', 'ansible_host': '10.0.0.5', 'ansible_port': 5986, 'ansible_user': 'EXAMPLE\\ops',
-        'ansible_password': 'secret', 'ansible_winrm_transport': ['basic', 'ntlm'], 'ansible_winrm_scheme': 'https',
-        'ansible_winrm_server_cert_validation': 'ignore', 'ansible_winrm_ca_trust_path': '/ca.pem',
-        'ansible_winrm_read_timeout_sec': 40, 'ansible_winrm_operation_timeout_sec': 30,
-        'ansible_winrm_message_encryption': 'never', 'ansible_winrm_cert_pem': '/c.pem', 'ansible_winrm_cert_key_pem': '/k.pem',
+        'ansible_connection': 'winrm',
+        'ansible_host': '10.0.0.5',
+        'ansible_port': 5986,
+        'ansible_user': 'EXAMPLE\\ops',
+        'ansible_password': 'secret',
+        'ansible_winrm_transport': ['basic', 'ntlm'],
+        'ansible_winrm_scheme': 'https',
+        'ansible_winrm_server_cert_validation': 'ignore',
+        'ansible_winrm_ca_trust_path': '/ca.pem',
+        'ansible_winrm_read_timeout_sec': 40,
+        'ansible_winrm_operation_timeout_sec': 30,
+        'ansible_winrm_message_encryption': 'never',
+        'ansible_winrm_cert_pem': '/c.pem',
+        'ansible_winrm_cert_key_pem': '/k.pem',
     }
     settings = options.host_settings_from_vars(variables)
-    assert settings == {'host': '10.0.0.5', 'port': 5986, 'scheme': 'https', 'username': 'EXAMPLE\\ops', 'password': 'secret',
-                        'transport': 'basic', 'validate_certs': False, 'ca_trust_path': '/ca.pem', 'client_cert': '/c.pem',
-                        'client_key': '/k.pem', 'message_encryption': 'never', 'connection_timeout': 40, 'operation_timeout': 30}
+    assert settings == {
+        'host': '10.0.0.5',
+        'port': 5986,
+        'scheme': 'https',
+        'username': 'EXAMPLE\\ops',
+        'password': 'secret',
+        'transport': 'basic',
+        'validate_certs': False,
+        'ca_trust_path': '/ca.pem',
+        'client_cert': '/c.pem',
+        'client_key': '/k.pem',
+        'message_encryption': 'never',
+        'connection_timeout': 40,
+        'operation_timeout': 30,
+    }
     assert settings.connection == 'winrm'
     assert settings.sources['connection_timeout'] == 'inventory variable ansible_winrm_read_timeout_sec'
 
 
 def test_the_first_variable_listed_wins():
-    variables = {'ansible_connection': 'ansible.builtin.winrm', 'ansible_host': 'generic', 'ansible_winrm_host': 'specific',
-                 'ansible_winrm_connection_timeout': 50, 'ansible_winrm_read_timeout_sec': 60}
+    variables = {
+        'ansible_connection': 'ansible.builtin.winrm',
+        'ansible_host': 'generic',
+        'ansible_winrm_host': 'specific',
+        'ansible_winrm_connection_timeout': 50,
+        'ansible_winrm_read_timeout_sec': 60,
+    }
     assert options.host_settings_from_vars(variables) == {'host': 'specific', 'connection_timeout': 60}
 
 
 def test_psrp_inventory_variables():
-    variables = {'ansible_connection': 'psrp', 'ansible_host': 'nvr02', 'ansible_user': 'ops', 'ansible_password': 'p',
-                 'ansible_psrp_auth': 'negotiate', 'ansible_psrp_protocol': 'http', 'ansible_psrp_cert_validation': 'ignore',
-                 'ansible_psrp_path': 'wsman', 'ansible_psrp_cert_trust_path': '/ca.pem'}
+    variables = {
+        'ansible_connection': 'psrp',
+        'ansible_host': 'nvr02',
+        'ansible_user': 'ops',
+        'ansible_password': 'p',
+        'ansible_psrp_auth': 'negotiate',
+        'ansible_psrp_protocol': 'http',
+        'ansible_psrp_cert_validation': 'ignore',
+        'ansible_psrp_path': 'wsman',
+        'ansible_psrp_cert_trust_path': '/ca.pem',
+    }
     settings = connection.resolve_connection(NO_TASK, options.host_settings_from_vars(variables))
-    assert (settings.host, settings.transport, settings.scheme, settings.port, settings.validate_certs) == ('nvr02', 'ntlm', 'http', 5985, False)
+    assert (settings.host, settings.transport, settings.scheme, settings.port, settings.validate_certs) == (
+        'nvr02',
+        'ntlm',
+        'http',
+        5985,
+        False,
+    )
     assert (settings.path, settings.ca_trust_path, settings.connection) == ('/wsman', '/ca.pem', 'psrp')
 
 
@@ -128,19 +183,42 @@ def test_other_connections_have_no_inventory_settings():
 
 def plugin(values):
     """A connection plugin's get_option: KeyError for options it does not have, as Ansible's do."""
+
     def get_option(name):
         return values[name]
+
     return get_option
 
 
 def test_winrm_plugin_options_and_extras():
-    get_option = plugin({'remote_addr': 'nvr03', 'port': 5986, 'remote_user': 'ops', 'remote_password': 'pw', 'transport': ['ntlm'],
-                         'scheme': None, 'path': '/wsman', 'connection_timeout': 45,
-                         '_extras': {'ansible_winrm_read_timeout_sec': 55, 'ansible_winrm_server_cert_validation': 'ignore',
-                                     'ansible_winrm_kerberos_delegation': True}})
+    get_option = plugin(
+        {
+            'remote_addr': 'nvr03',
+            'port': 5986,
+            'remote_user': 'ops',
+            'remote_password': 'pw',
+            'transport': ['ntlm'],
+            'scheme': None,
+            'path': '/wsman',
+            'connection_timeout': 45,
+            '_extras': {
+                'ansible_winrm_read_timeout_sec': 55,
+                'ansible_winrm_server_cert_validation': 'ignore',
+                'ansible_winrm_kerberos_delegation': True,
+            },
+        }
+    )
     settings = options.host_settings_from_plugin(get_option, 'winrm', {'ansible_host': 'nvr03'})
-    assert settings == {'host': 'nvr03', 'port': 5986, 'username': 'ops', 'password': 'pw', 'transport': 'ntlm', 'path': '/wsman',
-                        'connection_timeout': 55, 'validate_certs': False}
+    assert settings == {
+        'host': 'nvr03',
+        'port': 5986,
+        'username': 'ops',
+        'password': 'pw',
+        'transport': 'ntlm',
+        'path': '/wsman',
+        'connection_timeout': 55,
+        'validate_certs': False,
+    }
     assert settings.connection == 'winrm'
     assert settings.sources['host'] == 'inventory variable ansible_host'
     assert settings.sources['username'] == "the winrm connection's remote_user"
@@ -148,14 +226,38 @@ def test_winrm_plugin_options_and_extras():
 
 
 def test_psrp_plugin_options():
-    get_option = plugin({'remote_addr': 'nvr04', 'remote_user': 'ops', 'remote_password': 'pw', 'protocol': 'https', 'port': None,
-                         'path': 'wsman', 'auth': 'negotiate', 'cert_validation': 'validate', 'ca_cert': '/ca.pem',
-                         'certificate_pem': None, 'certificate_key_pem': None, 'message_encryption': 'auto',
-                         'read_timeout': 30, 'operation_timeout': 20})
+    get_option = plugin(
+        {
+            'remote_addr': 'nvr04',
+            'remote_user': 'ops',
+            'remote_password': 'pw',
+            'protocol': 'https',
+            'port': None,
+            'path': 'wsman',
+            'auth': 'negotiate',
+            'cert_validation': 'validate',
+            'ca_cert': '/ca.pem',
+            'certificate_pem': None,
+            'certificate_key_pem': None,
+            'message_encryption': 'auto',
+            'read_timeout': 30,
+            'operation_timeout': 20,
+        }
+    )
     settings = options.host_settings_from_plugin(get_option, 'psrp')
-    assert settings == {'host': 'nvr04', 'username': 'ops', 'password': 'pw', 'scheme': 'https', 'path': 'wsman', 'transport': 'ntlm',
-                        'validate_certs': True, 'ca_trust_path': '/ca.pem', 'message_encryption': 'auto',
-                        'connection_timeout': 30, 'operation_timeout': 20}
+    assert settings == {
+        'host': 'nvr04',
+        'username': 'ops',
+        'password': 'pw',
+        'scheme': 'https',
+        'path': 'wsman',
+        'transport': 'ntlm',
+        'validate_certs': True,
+        'ca_trust_path': '/ca.pem',
+        'message_encryption': 'auto',
+        'connection_timeout': 30,
+        'operation_timeout': 20,
+    }
     assert settings.sources['host'] == 'the inventory host name'
     resolved = connection.resolve_connection(NO_TASK, settings)
     assert resolved.endpoint == 'https://nvr04:5986/wsman'
@@ -165,6 +267,7 @@ def test_setting_names_follow_the_hosts_connection():
     def resolved(connection_name):
         host = options.HostSettings({'host': 'h', 'username': 'u'}, connection=connection_name)
         return connection.resolve_connection(NO_TASK, host)
+
     psrp, winrm, plain = resolved('psrp'), resolved('winrm'), resolved(None)
     assert (psrp.connection, winrm.connection, plain.connection) == ('psrp', 'winrm', None)
     assert psrp.setting_name('connection_timeout') == 'connection_timeout (ansible_psrp_read_timeout)'
@@ -174,10 +277,16 @@ def test_setting_names_follow_the_hosts_connection():
     assert psrp.setting_name('scheme') == 'scheme (ansible_psrp_protocol)'
     assert winrm.setting_name('ca_trust_path') == 'ca_trust_path (ansible_winrm_ca_trust_path)'
     assert (winrm.setting_name('host'), psrp.setting_name('port'), psrp.setting_name('password')) == (
-        'host (ansible_host)', 'port (ansible_port)', 'password (ansible_password)')
+        'host (ansible_host)',
+        'port (ansible_port)',
+        'password (ansible_password)',
+    )
     assert plain.setting_name('connection_timeout') == 'connection_timeout'
     assert (psrp.inventory_variable('scheme'), winrm.inventory_variable('scheme'), plain.inventory_variable('scheme')) == (
-        'ansible_psrp_protocol', 'ansible_winrm_scheme', None)
+        'ansible_psrp_protocol',
+        'ansible_winrm_scheme',
+        None,
+    )
 
 
 def test_repr_hides_password():
@@ -188,57 +297,64 @@ def test_repr_hides_password():
 # ---------------------------------------------------------------------------------------------
 # The endpoint: credentials go to the configured host, port and path and nowhere else.
 
-@pytest.mark.parametrize('host, expected_host, endpoint', [
-    ('xpgo-01.example.com', 'xpgo-01.example.com', 'https://xpgo-01.example.com:5986/wsman'),
-    ('xpgo-01.example.com.', 'xpgo-01.example.com.', 'https://xpgo-01.example.com.:5986/wsman'),
-    ('NVR_01', 'NVR_01', 'https://NVR_01:5986/wsman'),
-    ('localhost', 'localhost', 'https://localhost:5986/wsman'),
-    ('xn--bcher-kva.example', 'xn--bcher-kva.example', 'https://xn--bcher-kva.example:5986/wsman'),
-    ('127.0.0.9', '127.0.0.9', 'https://127.0.0.9:5986/wsman'),
-    ('::1', '::1', 'https://[::1]:5986/wsman'),
-    ('[::1]', '::1', 'https://[::1]:5986/wsman'),
-    ('[2001:DB8:0:0::1]', '2001:db8::1', 'https://[2001:db8::1]:5986/wsman'),
-    ('::ffff:10.0.0.1', '::ffff:a00:1', 'https://[::ffff:a00:1]:5986/wsman'),
-    ('a' * 63 + '.example', 'a' * 63 + '.example', None),
-    ('.'.join(['a' * 62] * 4), '.'.join(['a' * 62] * 4), None),  # 251 characters
-])
+
+@pytest.mark.parametrize(
+    'host, expected_host, endpoint',
+    [
+        ('xpgo-01.example.com', 'xpgo-01.example.com', 'https://xpgo-01.example.com:5986/wsman'),
+        ('xpgo-01.example.com.', 'xpgo-01.example.com.', 'https://xpgo-01.example.com.:5986/wsman'),
+        ('NVR_01', 'NVR_01', 'https://NVR_01:5986/wsman'),
+        ('localhost', 'localhost', 'https://localhost:5986/wsman'),
+        ('xn--bcher-kva.example', 'xn--bcher-kva.example', 'https://xn--bcher-kva.example:5986/wsman'),
+        ('127.0.0.9', '127.0.0.9', 'https://127.0.0.9:5986/wsman'),
+        ('::1', '::1', 'https://[::1]:5986/wsman'),
+        ('[::1]', '::1', 'https://[::1]:5986/wsman'),
+        ('[2001:DB8:0:0::1]', '2001:db8::1', 'https://[2001:db8::1]:5986/wsman'),
+        ('::ffff:10.0.0.1', '::ffff:a00:1', 'https://[::ffff:a00:1]:5986/wsman'),
+        ('a' * 63 + '.example', 'a' * 63 + '.example', None),
+        ('.'.join(['a' * 62] * 4), '.'.join(['a' * 62] * 4), None),  # 251 characters
+    ],
+)
 def test_good_hosts(host, expected_host, endpoint):
     settings = connection.resolve_connection(task(host=host, username='u'))
     assert settings.host == expected_host
     assert settings.endpoint == (endpoint or 'https://%s:5986/wsman' % expected_host)
 
 
-@pytest.mark.parametrize('host, reason', [
-    ('127.0.0.9/x?y=', "'/' is not allowed"),
-    ('127.0.0.9:5985/x', "'/' is not allowed"),
-    ('host@evil', "'@' is not allowed: no user information"),
-    ('user:Hunter2@host', "'@' is not allowed"),
-    ('a b', 'whitespace or control characters'),
-    ('x\n', 'whitespace or control characters'),
-    ('x\x00y', 'whitespace or control characters'),
-    ('h?x', "'?' is not allowed"),
-    ('h#x', "'#' is not allowed"),
-    ('h\\x', "'\\' is not allowed"),
-    ('h%2fx', "'%' is not allowed"),
-    ('fe80::1%eth0', 'IPv6 zone ids'),
-    ('[fe80::1%25eth0]', 'IPv6 zone ids'),
-    ('nvr01:5985', 'a port goes in the port setting'),
-    ('[::1]:5986', 'not after the brackets'),
-    ('[nvr01]', 'brackets hold only an IPv6 address'),
-    ('1:2:3', 'not a valid IPv6 address'),
-    ('256.1.1.1', 'not a valid IPv4 address'),
-    ('127.1', 'not a valid IPv4 address'),
-    ('010.0.0.1', 'not a valid IPv4 address'),
-    ('0x7f.0.0.1', 'not ending in a number'),
-    ('-nvr', 'not starting or ending with a hyphen'),
-    ('nvr-.example', 'not starting or ending with a hyphen'),
-    ('a..b', 'labels of 1 to 63'),
-    ('a' * 64 + '.example', 'labels of 1 to 63'),
-    ('.'.join(['a' * 60] * 5), 'at most 253 characters'),
-    ('x' * 300, 'at most 253 characters'),
-    ('bücher.example', 'xn-- form'),
-    ('nvr!01', 'labels of 1 to 63'),
-])
+@pytest.mark.parametrize(
+    'host, reason',
+    [
+        ('127.0.0.9/x?y=', "'/' is not allowed"),
+        ('127.0.0.9:5985/x', "'/' is not allowed"),
+        ('host@evil', "'@' is not allowed: no user information"),
+        ('user:Hunter2@host', "'@' is not allowed"),
+        ('a b', 'whitespace or control characters'),
+        ('x\n', 'whitespace or control characters'),
+        ('x\x00y', 'whitespace or control characters'),
+        ('h?x', "'?' is not allowed"),
+        ('h#x', "'#' is not allowed"),
+        ('h\\x', "'\\' is not allowed"),
+        ('h%2fx', "'%' is not allowed"),
+        ('fe80::1%eth0', 'IPv6 zone ids'),
+        ('[fe80::1%25eth0]', 'IPv6 zone ids'),
+        ('nvr01:5985', 'a port goes in the port setting'),
+        ('[::1]:5986', 'not after the brackets'),
+        ('[nvr01]', 'brackets hold only an IPv6 address'),
+        ('1:2:3', 'not a valid IPv6 address'),
+        ('256.1.1.1', 'not a valid IPv4 address'),
+        ('127.1', 'not a valid IPv4 address'),
+        ('010.0.0.1', 'not a valid IPv4 address'),
+        ('0x7f.0.0.1', 'not ending in a number'),
+        ('-nvr', 'not starting or ending with a hyphen'),
+        ('nvr-.example', 'not starting or ending with a hyphen'),
+        ('a..b', 'labels of 1 to 63'),
+        ('a' * 64 + '.example', 'labels of 1 to 63'),
+        ('.'.join(['a' * 60] * 5), 'at most 253 characters'),
+        ('x' * 300, 'at most 253 characters'),
+        ('bücher.example', 'xn-- form'),
+        ('nvr!01', 'labels of 1 to 63'),
+    ],
+)
 def test_bad_hosts_are_refused(host, reason):
     message = refused(task(host=host, username='u', password='Hunter2'))
     assert reason in message
@@ -248,15 +364,27 @@ def test_bad_hosts_are_refused(host, reason):
     assert len(message) < 600
 
 
-@pytest.mark.parametrize('host_settings, environ, source', [
-    (options.host_settings_from_vars({'ansible_connection': 'winrm', 'ansible_host': '127.0.0.9/x?y='}), {},
-     'from inventory variable ansible_host'),
-    (options.host_settings_from_vars({'ansible_connection': 'winrm', 'ansible_winrm_host': 'a b'}), {},
-     'from inventory variable ansible_winrm_host'),
-    (options.host_settings_from_vars({'ansible_connection': 'psrp', 'ansible_psrp_host': 'x@y'}), {},
-     'from inventory variable ansible_psrp_host'),
-    ({}, {'XPROTECT_GO_HOST': 'h/x'}, 'from environment variable XPROTECT_GO_HOST'),
-])
+@pytest.mark.parametrize(
+    'host_settings, environ, source',
+    [
+        (
+            options.host_settings_from_vars({'ansible_connection': 'winrm', 'ansible_host': '127.0.0.9/x?y='}),
+            {},
+            'from inventory variable ansible_host',
+        ),
+        (
+            options.host_settings_from_vars({'ansible_connection': 'winrm', 'ansible_winrm_host': 'a b'}),
+            {},
+            'from inventory variable ansible_winrm_host',
+        ),
+        (
+            options.host_settings_from_vars({'ansible_connection': 'psrp', 'ansible_psrp_host': 'x@y'}),
+            {},
+            'from inventory variable ansible_psrp_host',
+        ),
+        ({}, {'XPROTECT_GO_HOST': 'h/x'}, 'from environment variable XPROTECT_GO_HOST'),
+    ],
+)
 def test_a_bad_host_names_where_it_came_from(host_settings, environ, source):
     assert source in refused(task(username='u'), host_settings, environ)
 
@@ -276,19 +404,41 @@ def test_port_from_the_inventory_is_named():
     assert 'got 65536 (from inventory variable ansible_port)' in refused(task(username='u'), host)
 
 
-@pytest.mark.parametrize('path, expected', [
-    ('/wsman', '/wsman'), ('wsman', '/wsman'), ('/wsman/', '/wsman/'), ('/custom/ws-man_2.0~x', '/custom/ws-man_2.0~x'), ('/', '/'),
-])
+@pytest.mark.parametrize(
+    'path, expected',
+    [
+        ('/wsman', '/wsman'),
+        ('wsman', '/wsman'),
+        ('/wsman/', '/wsman/'),
+        ('/custom/ws-man_2.0~x', '/custom/ws-man_2.0~x'),
+        ('/', '/'),
+    ],
+)
 def test_good_paths(path, expected):
     settings = connection.resolve_connection(task(host='h', username='u', path=path))
     assert settings.path == expected
     assert settings.endpoint == 'https://h:5986' + expected
 
 
-@pytest.mark.parametrize('path', [
-    '/wsman?x', '/wsman#frag', '/../x', '/wsman/..', '/./wsman', '//evil/x', '/a//b', '/ws%2fman', '/ws man', '/wsman\n',
-    '/user@evil', '/ws:man', 'http://evil/wsman', '/ws;man',
-])
+@pytest.mark.parametrize(
+    'path',
+    [
+        '/wsman?x',
+        '/wsman#frag',
+        '/../x',
+        '/wsman/..',
+        '/./wsman',
+        '//evil/x',
+        '/a//b',
+        '/ws%2fman',
+        '/ws man',
+        '/wsman\n',
+        '/user@evil',
+        '/ws:man',
+        'http://evil/wsman',
+        '/ws;man',
+    ],
+)
 def test_bad_paths_are_refused(path):
     message = refused(task(host='h', username='u', path=path))
     assert 'is not a plain absolute path' in message and 'from the task option path' in message
@@ -337,13 +487,20 @@ def test_the_endpoint_is_exactly_scheme_host_port_path(host, port, path):
 # ---------------------------------------------------------------------------------------------
 # The table, the spec and the doc fragment agree.
 
+
 def test_the_spec_comes_from_the_table_without_defaults():
     spec = options.CONNECTION_SPEC
     assert list(spec) == [option.name for option in options.CONNECTION_OPTIONS]
     assert all('default' not in entry and 'fallback' not in entry for entry in spec.values())
     assert spec['password']['no_log'] is True and spec['username']['aliases'] == ['user']
-    assert options.DEFAULTS == {'path': '/wsman', 'transport': 'ntlm', 'validate_certs': True, 'message_encryption': 'auto',
-                                'connection_timeout': 30, 'operation_timeout': 20}
+    assert options.DEFAULTS == {
+        'path': '/wsman',
+        'transport': 'ntlm',
+        'validate_certs': True,
+        'message_encryption': 'auto',
+        'connection_timeout': 30,
+        'operation_timeout': 20,
+    }
 
 
 def test_every_option_has_a_variable_of_each_connection():
@@ -401,12 +558,15 @@ def test_doc_fragment_agrees_with_the_table(documented, option):
 
 
 def test_port_and_scheme_defaults_are_documented(documented):
-    assert 'Defaults to V(%d) when O(scheme=http), else V(%d).' % (options.HTTP_PORT, options.HTTPS_PORT) in documented['port']['description']
+    assert (
+        'Defaults to V(%d) when O(scheme=http), else V(%d).' % (options.HTTP_PORT, options.HTTPS_PORT) in documented['port']['description']
+    )
     assert 'Defaults to V(http) when O(port=%d), else V(https).' % options.HTTP_PORT in documented['scheme']['description']
 
 
 def test_service_names_fragment_matches_its_spec():
     from ansible_collections.xprotect.go.plugins.module_utils._specs import SERVICE_NAMES_SPEC
+
     fragment = importlib.import_module('ansible_collections.xprotect.go.plugins.doc_fragments._service_names')
     documented = yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)['options']
     assert {option: doc['type'] for option, doc in documented.items()} == {o: s['type'] for o, s in SERVICE_NAMES_SPEC.items()}

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Planning and applying, against an in-memory stand-in for the Windows side with a fake clock (control_helpers)."""
+
 from __future__ import annotations
 
 import pytest
@@ -57,8 +58,12 @@ def test_restart_costs_little_more_than_the_critical_path(clock):
     began = clock()
     result = converge(windows, clock, name=['standard'], state='restarted')
     others = [k for k in NAMES if k != 'recording_server']
-    critical = (max(DURATIONS[k][1] for k in others) + DURATIONS['recording_server'][1]
-                + DURATIONS['recording_server'][0] + max(DURATIONS[k][0] for k in others))
+    critical = (
+        max(DURATIONS[k][1] for k in others)
+        + DURATIONS['recording_server'][1]
+        + DURATIONS['recording_server'][0]
+        + max(DURATIONS[k][0] for k in others)
+    )
     assert clock() - began <= critical + 4 * 2 * PlanExecutor.POLL_INTERVAL
     rs = result['services']['recording_server']
     assert rs['actions'] == ['stop', 'start']
@@ -92,8 +97,11 @@ def test_check_mode_diff_of_a_restart_shows_what_would_be_stopped_and_started(cl
     assert not windows.actions('stop') and not windows.actions('start')
     assert result['diff'] == {
         'before': {'recording_server': {'state': 'started', 'start_mode': 'auto'}, 'log_check': {'state': 'stopped', 'start_mode': 'auto'}},
-        'after': {'recording_server': {'state': 'started', 'start_mode': 'auto', 'restarted': True},
-                  'log_check': {'state': 'started', 'start_mode': 'auto'}}}
+        'after': {
+            'recording_server': {'state': 'started', 'start_mode': 'auto', 'restarted': True},
+            'log_check': {'state': 'started', 'start_mode': 'auto'},
+        },
+    }
     # Done for real, the diff is the same.
     applied = converge(windows, clock, diff=True, name=['recording_server', 'log_check'], state='restarted')
     assert applied['diff'] == result['diff']
@@ -102,8 +110,10 @@ def test_check_mode_diff_of_a_restart_shows_what_would_be_stopped_and_started(cl
 def test_diff_after_is_what_was_observed(clock):
     windows = FakeWindows(clock)
     result = converge(windows, clock, diff=True, name=['mobile_server'], state='stopped')
-    assert result['diff'] == {'before': {'mobile_server': {'state': 'started', 'start_mode': 'auto'}},
-                              'after': {'mobile_server': {'state': 'stopped', 'start_mode': 'auto'}}}
+    assert result['diff'] == {
+        'before': {'mobile_server': {'state': 'started', 'start_mode': 'auto'}},
+        'after': {'mobile_server': {'state': 'stopped', 'start_mode': 'auto'}},
+    }
 
 
 def test_custom_install_skips_absent_optional_services(clock):
@@ -163,8 +173,12 @@ def test_force_dependents_stops_them_first_and_restarts_them(clock):
     windows.add('XPGO Analytics', depends_on=[NAMES['recording_server']])
     result = converge(windows, clock, name=['recording_server'], state='restarted', force_dependents=True)
     order = [(call[0], call[1]) for call in windows.calls if call[0] in ('start', 'stop')]
-    assert order == [('stop', 'XPGO Analytics'), ('stop', NAMES['recording_server']),
-                     ('start', NAMES['recording_server']), ('start', 'XPGO Analytics')]
+    assert order == [
+        ('stop', 'XPGO Analytics'),
+        ('stop', NAMES['recording_server']),
+        ('start', NAMES['recording_server']),
+        ('start', 'XPGO Analytics'),
+    ]
     assert result['services']['XPGO Analytics']['forced'] is True
 
 
@@ -173,8 +187,12 @@ def test_windows_dependencies_order_services_of_one_stage(clock):
     windows.services[NAMES['image_server'].lower()]['_depends_on'] = [NAMES['event_server'].lower()]
     converge(windows, clock, name=['image_server', 'event_server'], state='restarted')
     order = [(call[0], call[1]) for call in windows.calls if call[0] in ('start', 'stop')]
-    assert order == [('stop', NAMES['image_server']), ('stop', NAMES['event_server']),
-                     ('start', NAMES['event_server']), ('start', NAMES['image_server'])]
+    assert order == [
+        ('stop', NAMES['image_server']),
+        ('stop', NAMES['event_server']),
+        ('start', NAMES['event_server']),
+        ('start', NAMES['image_server']),
+    ]
 
 
 def test_service_that_fails_to_start_reports_exit_code_and_what_was_done(clock):
@@ -189,7 +207,9 @@ def test_service_that_fails_to_start_reports_exit_code_and_what_was_done(clock):
     image_server = error.value.result['services']['image_server']
     assert image_server['actions'] == [] and image_server['pending'] == ['start'] and image_server['changed'] is False
     assert error.value.result['services']['recording_server']['actions'] == ['start']
-    assert error.value.result['actions'] == [{'service': 'recording_server', 'action': 'start', 'failed': True, 'seconds': pytest.approx(2.0, abs=0.2)}]
+    assert error.value.result['actions'] == [
+        {'service': 'recording_server', 'action': 'start', 'failed': True, 'seconds': pytest.approx(2.0, abs=0.2)}
+    ]
     assert error.value.result['changed'] is True
 
 
@@ -242,13 +262,16 @@ def test_unsafe_names_are_refused_before_anything_is_sent(clock, name):
     assert windows.calls == []
 
 
-@pytest.mark.parametrize('params, fragment', [
-    ({'name': []}, 'at least one'),
-    ({'name': ['recording_server'], 'timeout': 0}, 'timeout'),
-    ({'name': ['recording_server'], 'timeout': 10 ** 9}, 'timeout'),
-    ({'name': ['recording_server'], 'state': 'started', 'start_mode': 'disabled'}, 'contradict'),
-    ({'name': ['recording_server'], 'service_names': {'recorder': 'X'}}, 'unknown key'),
-])
+@pytest.mark.parametrize(
+    'params, fragment',
+    [
+        ({'name': []}, 'at least one'),
+        ({'name': ['recording_server'], 'timeout': 0}, 'timeout'),
+        ({'name': ['recording_server'], 'timeout': 10**9}, 'timeout'),
+        ({'name': ['recording_server'], 'state': 'started', 'start_mode': 'disabled'}, 'contradict'),
+        ({'name': ['recording_server'], 'service_names': {'recorder': 'X'}}, 'unknown key'),
+    ],
+)
 def test_bad_input_is_refused(clock, params, fragment):
     windows = FakeWindows(clock)
     params.setdefault('state', 'stopped')
@@ -266,8 +289,12 @@ def test_describe_host_reports_installation_and_warnings(clock):
     report = tasks.describe_host(windows)
     assert report['install_type'] == 'custom'
     assert report['missing'] == ['event_server', 'mobile_server']
-    assert report['services']['mobile_server'] == {'installed': False, 'title': 'Mobile Server', 'optional': True,
-                                                   'description': catalog.SERVICES['mobile_server']['description']}
+    assert report['services']['mobile_server'] == {
+        'installed': False,
+        'title': 'Mobile Server',
+        'optional': True,
+        'description': catalog.SERVICES['mobile_server']['description'],
+    }
     assert report['services']['recording_server']['state'] == 'stopped'
     assert [s['name'] for s in report['other_services']] == ['Milestone XProtect Management Server']
     assert any('EXAMPLE\\svc-img' in w and 'IP address' in w for w in report['warnings'])

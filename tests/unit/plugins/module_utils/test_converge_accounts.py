@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The service module's log-on account and its failure reasons, against the fake Windows host."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,20 +25,26 @@ def changes(windows):
 
 def test_check_mode_apply_and_idempotence(clock):
     windows = FakeWindows(clock)
-    planned = converge(windows, clock, check_mode=True, diff=True, name=['image_server'], account='.\\xpgo-svc',
-                       account_password=PASSWORD)
+    planned = converge(windows, clock, check_mode=True, diff=True, name=['image_server'], account='.\\xpgo-svc', account_password=PASSWORD)
     assert changes(windows) == [] and planned['changed']
     assert planned['services']['image_server']['actions'] == ['would_change_account']
     assert planned['services']['image_server']['start_name'] == '.\\xpgo-svc'
     assert planned['services']['image_server']['restart_required'] and planned['restart_required']
-    assert planned['diff'] == {'before': {'image_server': {'state': 'started', 'start_mode': 'auto', 'account': 'LocalSystem'}},
-                               'after': {'image_server': {'state': 'started', 'start_mode': 'auto', 'account': '.\\xpgo-svc'}}}
+    assert planned['diff'] == {
+        'before': {'image_server': {'state': 'started', 'start_mode': 'auto', 'account': 'LocalSystem'}},
+        'after': {'image_server': {'state': 'started', 'start_mode': 'auto', 'account': '.\\xpgo-svc'}},
+    }
 
     done = converge(windows, clock, name=['image_server'], account='.\\xpgo-svc', account_password=PASSWORD)
     assert changes(windows) == [('change_account', IS, '.\\xpgo-svc', True)]
     assert done['changed'] and done['restart_required'], 'it runs on under LocalSystem until it next starts'
-    assert done['actions'][0] == {'service': 'image_server', 'action': 'change_account', 'account': '.\\xpgo-svc',
-                                  'password_sent': True, 'seconds': 0.0}
+    assert done['actions'][0] == {
+        'service': 'image_server',
+        'action': 'change_account',
+        'account': '.\\xpgo-svc',
+        'password_sent': True,
+        'seconds': 0.0,
+    }
 
     again = converge(windows, clock, name=['image_server'], account='.\\XPGO-SVC', account_password=PASSWORD)
     assert not again['changed'] and len(changes(windows)) == 1, 'the same account: nothing sent, the password included'
@@ -77,17 +84,19 @@ def test_changing_to_a_user_account_needs_its_password(clock):
 def test_a_upn_for_a_domain_user_is_a_change_with_a_warning(clock):
     windows = FakeWindows(clock)
     windows.services[IS.lower()]['StartName'] = 'XPGO\\svc-imageserver'
-    result = converge(windows, clock, check_mode=True, name=['image_server'], account='svc-imageserver@xpgo.example',
-                      account_password=PASSWORD)
+    result = converge(
+        windows, clock, check_mode=True, name=['image_server'], account='svc-imageserver@xpgo.example', account_password=PASSWORD
+    )
     assert result['changed'] and 'cannot be compared without Active Directory' in result['warnings'][0]
 
 
 def test_forced_dependents_keep_their_account(clock):
     windows = FakeWindows(clock)
     windows.add('Dependent', depends_on=[RS])
-    converge(windows, clock, name=['recording_server'], account='LocalSystem', update_password='always', state='restarted',
-             force_dependents=True)
-    assert changes(windows) == []    # LocalSystem already, no password: nothing to send; the dependent is never changed
+    converge(
+        windows, clock, name=['recording_server'], account='LocalSystem', update_password='always', state='restarted', force_dependents=True
+    )
+    assert changes(windows) == []  # LocalSystem already, no password: nothing to send; the dependent is never changed
 
 
 def test_a_refused_change_stops_the_task_and_never_shows_the_password(clock):
@@ -108,7 +117,7 @@ def test_a_start_that_fails_quotes_windows_reason(clock):
     windows.log_event(7034, [RS, '1'], 'The %s service terminated unexpectedly.  It has done this 1 time(s).' % RS)
     error = converge_fails(windows, clock, name=['recording_server'], state='started')
     assert 'exit code 1067' in error.message
-    assert "(event 7034): The %s service terminated unexpectedly. It has done this 1 time(s)." % RS in error.message
+    assert '(event 7034): The %s service terminated unexpectedly. It has done this 1 time(s).' % RS in error.message
     assert windows.actions('failure_events')[0][2] == eventlog.MAX_EVENTS, 'one bounded read, only now'
 
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The Service Control Manager's events, read as Windows writes them: the query, the times, the texts, the matching."""
+
 from __future__ import annotations
 
 import datetime
@@ -16,35 +17,49 @@ NOW = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 RS = 'Milestone XProtect Recording Server'
 # Windows' Message: the netevent.mc texts formatted, over several lines (CRLF), a 7000's %2 resolved.
 MESSAGE_7000 = 'The %s service failed to start due to the following error: \r\nThe service did not start due to a logon failure.' % RS
-MESSAGE_7038 = ('The %s service was unable to log on as .\\xpgo-svc with the currently configured password due to the following '
-                'error: \r\nThe user name or password is incorrect.\r\n\r\nTo ensure that the service is configured properly, use '
-                'the Services snap-in in Microsoft Management Console (MMC).' % RS)
+MESSAGE_7038 = (
+    'The %s service was unable to log on as .\\xpgo-svc with the currently configured password due to the following '
+    'error: \r\nThe user name or password is incorrect.\r\n\r\nTo ensure that the service is configured properly, use '
+    'the Services snap-in in Microsoft Management Console (MMC).' % RS
+)
 
 
 def record(code, strings, message, when='2024-05-01T11:59:30.5Z', number=1200):
     """A Win32_NTLogEvent projection as _wsman_xml parses it: strings, a one-element array as a plain string."""
-    return {'EventCode': str(code), 'InsertionStrings': strings, 'Logfile': 'System', 'Message': message,
-            'RecordNumber': str(number), 'SourceName': 'Service Control Manager', 'TimeGenerated': when, 'Type': 'Error'}
+    return {
+        'EventCode': str(code),
+        'InsertionStrings': strings,
+        'Logfile': 'System',
+        'Message': message,
+        'RecordNumber': str(number),
+        'SourceName': 'Service Control Manager',
+        'TimeGenerated': when,
+        'Type': 'Error',
+    }
 
 
 def test_the_query_is_bounded_filtered_and_short():
     query = eventlog.failure_query(NOW - datetime.timedelta(minutes=60))
-    assert query.startswith('SELECT EventCode, InsertionStrings, Logfile, Message, RecordNumber, SourceName, TimeGenerated, '
-                            'Type FROM Win32_NTLogEvent WHERE ')
+    assert query.startswith(
+        'SELECT EventCode, InsertionStrings, Logfile, Message, RecordNumber, SourceName, TimeGenerated, Type FROM Win32_NTLogEvent WHERE '
+    )
     assert "Logfile = 'System' AND SourceName = 'Service Control Manager' AND TimeGenerated >= '20240501110000.000000+000'" in query
     # WQL has no IN: every event code ORed, in parentheses.
     assert '(EventCode = 7000 OR EventCode = 7009 OR ' in query and query.endswith('EventCode = 7041)')
     assert ' IN ' not in query and len(query) < MAX_WQL_CHARS
 
 
-@pytest.mark.parametrize('text, expected', [
-    ('2014-04-03T14:45:50.46875+08:00', datetime.datetime(2014, 4, 3, 6, 45, 50, 468750, tzinfo=UTC)),   # WinRM's xs:dateTime
-    ('2024-05-01T12:00:00Z', datetime.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)),
-    ('2024-05-01T12:00:00.123456789Z', datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)),
-    ('2024-05-01T12:00:00', datetime.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)),
-    ('20240501140000.000000+120', datetime.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)),                     # a DMTF string
-    ('20240501100000.000000-120', datetime.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    'text, expected',
+    [
+        ('2014-04-03T14:45:50.46875+08:00', datetime.datetime(2014, 4, 3, 6, 45, 50, 468750, tzinfo=UTC)),  # WinRM's xs:dateTime
+        ('2024-05-01T12:00:00Z', datetime.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)),
+        ('2024-05-01T12:00:00.123456789Z', datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)),
+        ('2024-05-01T12:00:00', datetime.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)),
+        ('20240501140000.000000+120', datetime.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)),  # a DMTF string
+        ('20240501100000.000000-120', datetime.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)),
+    ],
+)
 def test_times_as_winrm_writes_them(text, expected):
     assert eventlog.parse_time(text) == expected
 
@@ -63,15 +78,18 @@ def test_dmtf_and_iso_are_in_utc():
 def test_an_event_in_the_collections_words():
     event = eventlog.parse([record(7000, [RS, '%%1069'], MESSAGE_7000)])[0]
     assert event.event_id == 7000 and event.service == RS
-    assert event.facts() == {'event_id': 7000, 'time': '2024-05-01T11:59:30Z',
-                             'message': 'The %s service failed to start due to the following error: The service did not '
-                                        'start due to a logon failure.' % RS}
+    assert event.facts() == {
+        'event_id': 7000,
+        'time': '2024-05-01T11:59:30Z',
+        'message': 'The %s service failed to start due to the following error: The service did not start due to a logon failure.' % RS,
+    }
     assert event.quote().startswith('Windows logged at 2024-05-01T11:59:30Z (event 7000): The %s service failed' % RS)
 
 
 def test_7009_names_the_service_second_and_one_insertion_string_may_come_alone():
-    timeout = eventlog.parse([record(7009, ['30000', RS], 'A timeout was reached (30000 milliseconds) while waiting for the '
-                                     '%s service to connect.' % RS)])[0]
+    timeout = eventlog.parse(
+        [record(7009, ['30000', RS], 'A timeout was reached (30000 milliseconds) while waiting for the %s service to connect.' % RS)]
+    )[0]
     assert timeout.service == RS
     # A one-element array comes from the XML as a plain string.
     hung = eventlog.parse([record(7022, RS, 'The %s service hung on starting.' % RS)])[0]
@@ -88,9 +106,11 @@ def test_an_empty_message_is_told_from_the_insertion_strings():
 
 
 def test_the_latest_failure_of_a_service_whatever_order_windows_sent():
-    records = [record(7034, ['Milestone Image Server', '1'], 'x', '2024-05-01T11:59:50Z', 1203),
-               record(7031, [RS, '1', '60000', '1', 'Restart the service'], 'crash', '2024-05-01T10:00:00Z', 1201),
-               record(7023, [RS, '%%2'], 'newer', '2024-05-01T11:00:00Z', 1202)]
+    records = [
+        record(7034, ['Milestone Image Server', '1'], 'x', '2024-05-01T11:59:50Z', 1203),
+        record(7031, [RS, '1', '60000', '1', 'Restart the service'], 'crash', '2024-05-01T10:00:00Z', 1201),
+        record(7023, [RS, '%%2'], 'newer', '2024-05-01T11:00:00Z', 1202),
+    ]
     events = eventlog.parse(records)
     assert [event.record_number for event in events] == [1203, 1202, 1201]
     assert eventlog.last_failure(events, [RS]).event_id == 7023
@@ -99,13 +119,21 @@ def test_the_latest_failure_of_a_service_whatever_order_windows_sent():
 
 
 def test_a_7000_after_a_log_on_failure_is_explained_by_the_log_on_failure():
-    events = eventlog.parse([record(7038, [RS, '.\\xpgo-svc', '%%1326'], MESSAGE_7038, '2024-05-01T11:59:30Z', 1300),
-                             record(7000, [RS, '%%1069'], MESSAGE_7000, '2024-05-01T11:59:30Z', 1301)])
+    events = eventlog.parse(
+        [
+            record(7038, [RS, '.\\xpgo-svc', '%%1326'], MESSAGE_7038, '2024-05-01T11:59:30Z', 1300),
+            record(7000, [RS, '%%1069'], MESSAGE_7000, '2024-05-01T11:59:30Z', 1301),
+        ]
+    )
     failure = eventlog.last_failure(events, [RS])
     assert failure.event_id == 7038 and 'The user name or password is incorrect.' in failure.message
     # Long past: the 7000 is its own failure.
-    events = eventlog.parse([record(7038, [RS, '.\\xpgo-svc', '%%1326'], MESSAGE_7038, '2024-05-01T09:00:00Z', 1300),
-                             record(7000, [RS, '%%1069'], MESSAGE_7000, '2024-05-01T11:59:30Z', 1301)])
+    events = eventlog.parse(
+        [
+            record(7038, [RS, '.\\xpgo-svc', '%%1326'], MESSAGE_7038, '2024-05-01T09:00:00Z', 1300),
+            record(7000, [RS, '%%1069'], MESSAGE_7000, '2024-05-01T11:59:30Z', 1301),
+        ]
+    )
     assert eventlog.last_failure(events, [RS]).event_id == 7000
 
 
@@ -152,8 +180,10 @@ def test_no_event_says_where_it_looked():
 
 
 def report(**states):
-    entries = {key: {'installed': True, 'name': key, 'display_name': key.replace('_', ' ').title(), 'state': state,
-                     'start_mode': 'auto'} for key, state in states.items()}
+    entries = {
+        key: {'installed': True, 'name': key, 'display_name': key.replace('_', ' ').title(), 'state': state, 'start_mode': 'auto'}
+        for key, state in states.items()
+    }
     entries['mobile_server'] = {'installed': False}
     return entries
 
@@ -173,8 +203,12 @@ def test_last_failure_for_every_installed_service_from_one_read():
     services = Services([record(7034, ['Recording Server', '2'], 'The Recording Server service terminated unexpectedly.')])
     event_log, warnings = eventlog.add_last_failures(services, entries, 'auto', 1440, NOW)
     assert len(services.queries) == 1 and warnings == []
-    assert event_log == {'status': 'read', 'reason': 'not running: recording_server', 'since': '2024-04-30T12:00:00Z',
-                         'lookback_minutes': 1440}
+    assert event_log == {
+        'status': 'read',
+        'reason': 'not running: recording_server',
+        'since': '2024-04-30T12:00:00Z',
+        'lookback_minutes': 1440,
+    }
     assert entries['recording_server']['last_failure']['event_id'] == 7034
     assert entries['image_server']['last_failure'] is None and 'last_failure' not in entries['mobile_server']
 

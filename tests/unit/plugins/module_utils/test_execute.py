@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PlanExecutor under faults: answers that never come, refusals, and waits that end within the timeout."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,7 +18,7 @@ def clock():
 
 def calls_after_loss(windows):
     lost = next(index for index, call in enumerate(windows.calls) if call[0] == 'lost' or call[0] == 'failed')
-    return windows.calls[lost + 1:]
+    return windows.calls[lost + 1 :]
 
 
 @pytest.mark.parametrize('kind', ['timeout', 'unreachable', 'protocol'])
@@ -34,17 +35,27 @@ def test_stop_carried_out_but_its_answer_lost_is_reported_unknown_with_what_a_re
     assert result['changed'] is True
     rs = result['services']['recording_server']
     assert rs['state'] == 'unknown', 'never reported as done (stopped) nor as not done (started)'
-    assert rs['observed_after_loss'] == {'state': 'stopped', 'windows_state': 'Stopped', 'start_mode': 'auto', 'process_id': 0,
-                                         'exit_code': 0, 'at': 5.0}
+    assert rs['observed_after_loss'] == {
+        'state': 'stopped',
+        'windows_state': 'Stopped',
+        'start_mode': 'auto',
+        'process_id': 0,
+        'exit_code': 0,
+        'at': 5.0,
+    }
     assert rs['process_id'] is None and rs['exit_code'] is None, 'from before the request: not known now either'
     assert rs['actions'] == ['stop'] and 'stop' not in rs['seconds']
-    assert result['actions'] == [{'service': 'recording_server', 'action': 'stop', 'unknown': True,
-                                  'observed_after_loss': rs['observed_after_loss']}]
+    assert result['actions'] == [
+        {'service': 'recording_server', 'action': 'stop', 'unknown': True, 'observed_after_loss': rs['observed_after_loss']}
+    ]
     assert [call[0] for call in calls_after_loss(windows)] == ['poll'], 'one status read, then it gives up'
 
 
-FAULT_FRAGMENT = {'timeout': 'could not get an answer', 'unreachable': 'closed the connection before answering',
-                  'protocol': 'unexpected reply'}
+FAULT_FRAGMENT = {
+    'timeout': 'could not get an answer',
+    'unreachable': 'closed the connection before answering',
+    'protocol': 'unexpected reply',
+}
 
 
 def test_stop_lost_on_the_way_is_unknown_too_and_the_read_shows_it_still_running(clock):
@@ -75,8 +86,9 @@ def test_a_read_lost_while_waiting_for_an_answered_stop_leaves_its_outcome_unkno
     windows = FakeWindows(clock)
     windows.inject('poll', 'timeout', cost=30, when=lambda: windows.actions('stop'))
     error = converge_fails(windows, clock, name=['recording_server'], state='stopped', timeout=120)
-    assert str(error).startswith("nvr01: no answer came to a status read while waiting for StopService sent to '%s' (could "
-                                 "not get an answer" % RS)
+    assert str(error).startswith(
+        "nvr01: no answer came to a status read while waiting for StopService sent to '%s' (could not get an answer" % RS
+    )
     assert 'its outcome is not known; a status read afterwards saw it Stopped' in str(error)
     rs = error.result['services']['recording_server']
     assert rs['state'] == 'unknown' and rs['observed_after_loss']['state'] == 'stopped'
@@ -124,8 +136,9 @@ def test_the_read_after_a_loss_is_skipped_when_less_than_one_request_time_is_lef
     windows = FakeWindows(clock)
     windows.inject('StopService', 'timeout', carried_out=True, cost=30)
     error = converge_fails(windows, clock, name=['recording_server'], state='stopped', timeout=40)
-    assert ('no status read was tried: 10.0 s of the timeout (40 s) was left, less than one read may take '
-            '(connection_timeout 30 s)') in str(error)
+    assert (
+        'no status read was tried: 10.0 s of the timeout (40 s) was left, less than one read may take (connection_timeout 30 s)'
+    ) in str(error)
     assert calls_after_loss(windows) == []
     assert 'observed_after_loss' not in error.result['services']['recording_server']
 
@@ -157,7 +170,9 @@ def test_the_read_after_a_loss_ends_within_the_timeout(clock):
 def test_the_read_after_a_loss_is_not_tried_when_it_could_end_past_the_timeout(clock):
     windows = slow_reads_after_the_stop(clock, 4)
     error = converge_fails(windows, clock, name=['recording_server'], state='stopped', timeout=8)
-    assert 'no status read was tried: 3.9 s of the timeout (8 s) was left, less than one read may take (connection_timeout 4 s)' in str(error)
+    assert 'no status read was tried: 3.9 s of the timeout (8 s) was left, less than one read may take (connection_timeout 4 s)' in str(
+        error
+    )
     assert clock() - windows.actions('stop')[0][2] == pytest.approx(4.1)
 
 

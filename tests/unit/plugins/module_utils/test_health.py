@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The health rules (_health): every rule, worst-wins, the warnings they keep, unreadable hosts, and docs/health.md."""
+
 from __future__ import annotations
 
 import datetime
@@ -18,8 +19,10 @@ from ansible_collections.xprotect.go.plugins.module_utils import _tasks as tasks
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 
 # service_info's warnings as they were before the verdict, byte for byte: users and the fleet report read them.
-IMAGE_SERVER_WARNING = ("The Image Server service logs on as EXAMPLE\\svc-img, not Local System: Smart Clients on other computers "
-                        "can log in only by this server's IP address, not its host name.")
+IMAGE_SERVER_WARNING = (
+    'The Image Server service logs on as EXAMPLE\\svc-img, not Local System: Smart Clients on other computers '
+    "can log in only by this server's IP address, not its host name."
+)
 RECORDING_SERVER_STOPPED = 'The Recording Server service is stopped: no video reaches the system until it runs.'
 OTHERS = tuple(key for key in catalog.SERVICE_KEYS if key != 'recording_server')
 
@@ -36,20 +39,29 @@ def test_a_healthy_host_records_with_no_reasons(keys):
 def test_a_host_without_a_recording_server_records_nothing():
     result = verdict_of(services(OTHERS))
     assert result['verdict'] == 'not_recording'
-    assert result['reasons'] == [{'rule': 'recording_server_not_installed', 'service': 'recording_server', 'verdict': 'not_recording',
-                                  'text': 'The Recording Server is not installed: this host records nothing.'}]
+    assert result['reasons'] == [
+        {
+            'rule': 'recording_server_not_installed',
+            'service': 'recording_server',
+            'verdict': 'not_recording',
+            'text': 'The Recording Server is not installed: this host records nothing.',
+        }
+    ]
 
 
 def test_a_host_without_any_xprotect_service_is_not_recording_for_that_one_reason():
     assert rule_ids(verdict_of(services(()))) == [('recording_server_not_installed', 'recording_server')]
 
 
-@pytest.mark.parametrize('state, rule, words', [
-    ('Stopped', 'recording_server_not_running', 'is stopped: no video'),
-    ('Stop Pending', 'recording_server_not_running', 'is stop_pending: no video'),
-    ('Paused', 'recording_server_not_running', 'is paused: no video'),
-    ('Start Pending', 'recording_server_starting', 'it is starting, and no video reaches the system until it runs'),
-])
+@pytest.mark.parametrize(
+    'state, rule, words',
+    [
+        ('Stopped', 'recording_server_not_running', 'is stopped: no video'),
+        ('Stop Pending', 'recording_server_not_running', 'is stop_pending: no video'),
+        ('Paused', 'recording_server_not_running', 'is paused: no video'),
+        ('Start Pending', 'recording_server_starting', 'it is starting, and no video reaches the system until it runs'),
+    ],
+)
 def test_a_recording_server_that_does_not_run_is_not_recording(state, rule, words):
     result = verdict_of(services(recording_server={'State': state}))
     assert result['verdict'] == 'not_recording'
@@ -79,7 +91,10 @@ def test_delayed_start_is_automatic():
 def test_a_stopped_manual_recording_server_gives_both_reasons_and_is_not_recording():
     result = verdict_of(services(recording_server={'State': 'Stopped', 'StartMode': 'Manual'}))
     assert result['verdict'] == 'not_recording'
-    assert rule_ids(result) == [('recording_server_not_running', 'recording_server'), ('recording_server_not_automatic', 'recording_server')]
+    assert rule_ids(result) == [
+        ('recording_server_not_running', 'recording_server'),
+        ('recording_server_not_automatic', 'recording_server'),
+    ]
 
 
 @pytest.mark.parametrize('key', OTHERS)
@@ -99,11 +114,21 @@ def test_a_custom_installation_without_optional_services_is_not_degraded_by_thei
     assert rule_ids(verdict_of(services(CUSTOM_KEYS, log_check={'State': 'Stopped'}))) == [('service_down', 'log_check')]
 
 
-@pytest.mark.parametrize('account, warned', [
-    ('EXAMPLE\\svc-img', True), ('.\\xprotect', True), ('NT AUTHORITY\\NetworkService', True),
-    ('LocalSystem', False), ('localsystem', False), ('.\\LocalSystem', False), ('NT AUTHORITY\\SYSTEM', False), ('SYSTEM', False),
-    (None, False), ('', False),
-])
+@pytest.mark.parametrize(
+    'account, warned',
+    [
+        ('EXAMPLE\\svc-img', True),
+        ('.\\xprotect', True),
+        ('NT AUTHORITY\\NetworkService', True),
+        ('LocalSystem', False),
+        ('localsystem', False),
+        ('.\\LocalSystem', False),
+        ('NT AUTHORITY\\SYSTEM', False),
+        ('SYSTEM', False),
+        (None, False),
+        ('', False),
+    ],
+)
 def test_the_image_server_not_logging_on_as_local_system_is_degraded(account, warned):
     result = verdict_of(services(image_server={'StartName': account}))
     assert result['verdict'] == ('degraded' if warned else 'recording')
@@ -120,20 +145,28 @@ def test_the_image_server_account_reason_is_todays_warning_even_while_it_is_stop
 def test_a_recent_failure_from_the_event_log_is_degraded(key):
     result = verdict_of(with_failure(services(), key, hours_ago=2))
     assert (result['verdict'], rule_ids(result)) == ('degraded', [('recent_failure', key)])
-    assert result['reasons'][0]['text'] == ('The %s service ended unexpectedly at 2025-06-01T10:00:00+00:00 (Service Control Manager '
-                                            'event 7031); it is started now.' % catalog.SERVICES[key]['title'])
+    assert result['reasons'][0]['text'] == (
+        'The %s service ended unexpectedly at 2025-06-01T10:00:00+00:00 (Service Control Manager '
+        'event 7031); it is started now.' % catalog.SERVICES[key]['title']
+    )
 
 
-@pytest.mark.parametrize('time, fires', [
-    ('2025-06-01T11:00:00Z', True),                 # Z for UTC
-    ('2025-06-01T13:30:00+01:30', True),            # another offset: 12:00 UTC, just now
-    ('2025-06-01T12:05:00+00:00', True),            # ahead of our clock: the host's runs fast
-    ('2025-05-31T12:00:00+00:00', True),            # exactly the window
-    ('2025-05-31T11:59:59+00:00', False),           # older than the window
-    ('2025-06-01T11:00:00', False),                 # no offset: we do not guess the host's time zone
-    ('yesterday', False), ('', False), (None, False), (1748772000, False),
-    (datetime.datetime(2025, 6, 1, 11, 0, tzinfo=datetime.timezone.utc), True),
-])
+@pytest.mark.parametrize(
+    'time, fires',
+    [
+        ('2025-06-01T11:00:00Z', True),  # Z for UTC
+        ('2025-06-01T13:30:00+01:30', True),  # another offset: 12:00 UTC, just now
+        ('2025-06-01T12:05:00+00:00', True),  # ahead of our clock: the host's runs fast
+        ('2025-05-31T12:00:00+00:00', True),  # exactly the window
+        ('2025-05-31T11:59:59+00:00', False),  # older than the window
+        ('2025-06-01T11:00:00', False),  # no offset: we do not guess the host's time zone
+        ('yesterday', False),
+        ('', False),
+        (None, False),
+        (1748772000, False),
+        (datetime.datetime(2025, 6, 1, 11, 0, tzinfo=datetime.timezone.utc), True),
+    ],
+)
 def test_recent_failure_reads_only_times_it_can_trust(time, fires):
     result = verdict_of(with_failure(services(), 'log_check', time=time))
     assert rule_ids(result) == ([('recent_failure', 'log_check')] if fires else [])
@@ -148,13 +181,17 @@ def test_only_a_crash_is_a_recent_failure(event_id, fires):
 def test_the_event_log_readers_facts_fire_the_rule():
     """last_failure as _eventlog writes it: event_id, time (UTC, Z), message; None when none was found in the window."""
     report = services()
-    report['image_server']['last_failure'] = {'event_id': 7031, 'time': '2025-06-01T09:30:00Z',
-                                              'message': 'The Milestone Image Server service terminated unexpectedly.'}
+    report['image_server']['last_failure'] = {
+        'event_id': 7031,
+        'time': '2025-06-01T09:30:00Z',
+        'message': 'The Milestone Image Server service terminated unexpectedly.',
+    }
     report['log_check']['last_failure'] = None
     result = verdict_of(report)
     assert rule_ids(result) == [('recent_failure', 'image_server')]
-    assert result['reasons'][0]['text'] == ('The Image Server service ended unexpectedly at 2025-06-01T09:30:00Z '
-                                            '(Service Control Manager event 7031); it is started now.')
+    assert result['reasons'][0]['text'] == (
+        'The Image Server service ended unexpectedly at 2025-06-01T09:30:00Z (Service Control Manager event 7031); it is started now.'
+    )
 
 
 def test_service_infos_default_look_back_reads_exactly_the_rules_window():
@@ -175,7 +212,9 @@ def test_a_crashed_recording_server_still_down_is_not_recording_and_says_when_it
 
 
 def test_the_worst_verdict_wins_and_reasons_come_worst_first():
-    report = services(recording_server={'State': 'Stopped'}, image_server={'StartName': 'EXAMPLE\\svc-img'}, event_server={'State': 'Stopped'})
+    report = services(
+        recording_server={'State': 'Stopped'}, image_server={'StartName': 'EXAMPLE\\svc-img'}, event_server={'State': 'Stopped'}
+    )
     result = verdict_of(report)
     assert result['verdict'] == 'not_recording'
     assert [reason['verdict'] for reason in result['reasons']] == ['not_recording', 'degraded', 'degraded']
@@ -199,8 +238,11 @@ def test_a_catalog_key_left_out_counts_as_not_installed():
 
 
 def test_the_warnings_are_todays_two_texts_byte_for_byte_and_nothing_more():
-    report = described(recording_server={'State': 'Stopped', 'StartMode': 'Manual'}, image_server={'StartName': 'EXAMPLE\\svc-img'},
-                       event_server={'State': 'Stopped'})
+    report = described(
+        recording_server={'State': 'Stopped', 'StartMode': 'Manual'},
+        image_server={'StartName': 'EXAMPLE\\svc-img'},
+        event_server={'State': 'Stopped'},
+    )
     assert report['warnings'] == [RECORDING_SERVER_STOPPED, IMAGE_SERVER_WARNING]
     assert tasks.host_warnings(report['services']) == report['warnings']
     assert described(event_server={'State': 'Stopped'})['warnings'] == [], 'a service down is a reason, not a warning'
@@ -219,9 +261,17 @@ def test_describe_host_returns_the_verdict_and_its_reasons_from_one_round_trip()
 def test_a_host_that_could_not_be_read_is_unreachable_or_unknown(kind):
     expected = 'unreachable' if kind in (errors.UNREACHABLE, errors.TIMEOUT) else 'unknown'
     assert health.unreadable_verdict(kind) == expected
-    assert health.unreadable(kind, 'no answer from nvr01') == {'verdict': expected, 'reasons': [
-        {'rule': 'host_unreachable' if expected == 'unreachable' else 'host_unreadable', 'service': None, 'verdict': expected,
-         'text': 'no answer from nvr01'}]}
+    assert health.unreadable(kind, 'no answer from nvr01') == {
+        'verdict': expected,
+        'reasons': [
+            {
+                'rule': 'host_unreachable' if expected == 'unreachable' else 'host_unreadable',
+                'service': None,
+                'verdict': expected,
+                'text': 'no answer from nvr01',
+            }
+        ],
+    }
 
 
 @pytest.mark.parametrize('kind, verdict', [('unreachable', 'unreachable'), ('timeout', 'unreachable'), ('access_denied', 'unknown')])

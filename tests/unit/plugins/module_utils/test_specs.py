@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The modules' specs: built from the blocks, and stated once (the task timeout's default and range)."""
+
 from __future__ import annotations
 
 import importlib

@@ -27,10 +27,12 @@ from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import Faul
 ENDPOINT = 'http://xp-go-01.example.test:5985/wsman'
 PASSWORD = 'Pa$$w0rd-€uro'
 LIMIT = 1024
-FAULT = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value>'
-         '<s:Subcode><s:Value>w:InternalError</s:Value></s:Subcode></s:Code><s:Reason><s:Text>broken</s:Text></s:Reason>'
-         '<s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150859046"/></s:Detail>'
-         '</s:Fault></s:Body></s:Envelope>')
+FAULT = (
+    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value>'
+    '<s:Subcode><s:Value>w:InternalError</s:Value></s:Subcode></s:Code><s:Reason><s:Text>broken</s:Text></s:Reason>'
+    '<s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150859046"/></s:Detail>'
+    '</s:Fault></s:Body></s:Envelope>'
+)
 
 
 class CountingStream(io.BytesIO):
@@ -81,13 +83,22 @@ class ScriptedSession(requests.Session):
 
 
 def transport_with(answers, transport='basic', password=PASSWORD, read_timeout_sec=30):
-    protocol = _transport.bound(Protocol(ENDPOINT, transport=transport, username='xpgo-admin', password=password,
-                                         read_timeout_sec=read_timeout_sec, operation_timeout_sec=read_timeout_sec - 10))
+    protocol = _transport.bound(
+        Protocol(
+            ENDPOINT,
+            transport=transport,
+            username='xpgo-admin',
+            password=password,
+            read_timeout_sec=read_timeout_sec,
+            operation_timeout_sec=read_timeout_sec - 10,
+        )
+    )
     protocol.transport.session = ScriptedSession(answers)
     return protocol.transport
 
 
 # -- the deadline ------------------------------------------------------------------------------
+
 
 def test_deadline_shuts_a_watched_socket_blocked_in_a_read():
     left, right = socket.socketpair()
@@ -127,6 +138,7 @@ def test_deadline_remaining_counts_down_and_never_reaches_zero():
 
 
 # -- bodies ----------------------------------------------------------------------------------
+
 
 def test_body_is_read_and_kept_as_content():
     answer = response(body=b'<ok/>' * 10)
@@ -169,6 +181,7 @@ def test_a_401_with_a_length_is_left_for_the_auth_library():
 
 # -- answers the transport refuses -----------------------------------------------------------
 
+
 def test_redirect_is_refused_not_followed():
     location = 'https://elsewhere.example.test/wsman?auth=' + base64.b64encode(b'xpgo-admin:' + PASSWORD.encode('cp1252')).decode()
     transport = transport_with([response(302, headers={'Location': location})])
@@ -198,6 +211,7 @@ def test_401_is_invalid_credentials():
 def test_500_with_a_dtd_is_refused_before_pywinrm_parses_it(monkeypatch):
     def fail(*args):
         raise AssertionError('pywinrm parsed the body')
+
     monkeypatch.setattr(winrm_protocol.ET, 'fromstring', fail)
     body = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>' + FAULT.replace('broken', '&b;')
     for encoding in ('utf-8', 'utf-16'):
@@ -241,9 +255,11 @@ def test_a_read_timeout_is_no_complete_answer():
 
 def test_whatever_breaks_after_the_deadline_is_no_complete_answer():
     """A shut socket surfaces as a dropped connection, a broken chunk, an SSL error: past the deadline, all are timeouts."""
+
     def late():
         time.sleep(0.3)
         return requests.exceptions.ChunkedEncodingError('Connection broken: IncompleteRead')
+
     transport = transport_with([late], read_timeout_sec=12)
     transport.read_timeout_sec = 0.1
     assert_timeout(transport, 0.1)
@@ -257,13 +273,16 @@ def test_a_connection_error_before_the_deadline_is_left_to_the_error_mapping():
 
 # -- Basic credentials -----------------------------------------------------------------------
 
+
 def test_basic_credentials_use_windows_1252():
     assert _transport.basic_credentials('xpgo-admin', 'Prüfung€') == b'xpgo-admin:Pr\xfcfung\x80'
     assert _transport.basic_credentials(None, None) == b':'
 
 
-@pytest.mark.parametrize('username, password, what', [('xpgo-admin', 'пароль', 'password'), ('админ', 'secret', 'user name'),
-                                                      ('xpgo-admin', 'パスワード', 'password')])
+@pytest.mark.parametrize(
+    'username, password, what',
+    [('xpgo-admin', 'пароль', 'password'), ('админ', 'secret', 'user name'), ('xpgo-admin', 'パスワード', 'password')],
+)
 def test_basic_credentials_windows_cannot_decode_are_refused_before_sending(username, password, what):
     with pytest.raises(XProtectError) as caught:
         _transport.bound(Protocol(ENDPOINT, transport='basic', username=username, password=password))
@@ -287,8 +306,18 @@ def test_ntlm_takes_any_character():
 
 
 def test_bound_keeps_pywinrm_settings_and_mounts_the_bounded_adapter():
-    protocol = _transport.bound(Protocol('https://h:5986/wsman', transport='ntlm', username='u', password='p', read_timeout_sec=45,
-                                         operation_timeout_sec=30, server_cert_validation='ignore'), max_reply_bytes=LIMIT)
+    protocol = _transport.bound(
+        Protocol(
+            'https://h:5986/wsman',
+            transport='ntlm',
+            username='u',
+            password='p',
+            read_timeout_sec=45,
+            operation_timeout_sec=30,
+            server_cert_validation='ignore',
+        ),
+        max_reply_bytes=LIMIT,
+    )
     transport = protocol.transport
     assert (transport.read_timeout_sec, transport.server_cert_validation, transport.max_reply_bytes) == (45, 'ignore', LIMIT)
     session = transport.build_session()

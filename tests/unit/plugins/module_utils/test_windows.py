@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """HostServices' queries: never longer than Windows accepts, split and merged when many names are given."""
+
 from __future__ import annotations
 
 from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices
@@ -22,8 +23,11 @@ class RecordingClient:
 
     def enumerate(self, wql):
         self.queries.append(wql)
-        return [{'Name': name, 'State': 'Running'} for name in self.installed
-                if "Name = '%s'" % name in wql or ('Milestone' in name and "LIKE '%Milestone%'" in wql)]
+        return [
+            {'Name': name, 'State': 'Running'}
+            for name in self.installed
+            if "Name = '%s'" % name in wql or ('Milestone' in name and "LIKE '%Milestone%'" in wql)
+        ]
 
 
 def long_names(count, length=200):

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Win32_Service.Change as HostServices sends it: eleven parameters, two set; Windows' codes as clear messages."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,16 +39,22 @@ def test_built_in_accounts_get_an_empty_password_managed_ones_none():
     client = Client()
     HostServices(client, 'h').change_account('s', 'NT AUTHORITY\\SYSTEM', None)
     HostServices(client, 'h').change_account('s', 'XPGO\\gmsa-xprotect$', None)
-    assert [(call[3]['StartName'], call[3]['StartPassword']) for call in client.calls] == [('LocalSystem', ''), ('XPGO\\gmsa-xprotect$', None)]
+    assert [(call[3]['StartName'], call[3]['StartPassword']) for call in client.calls] == [
+        ('LocalSystem', ''),
+        ('XPGO\\gmsa-xprotect$', None),
+    ]
 
 
-@pytest.mark.parametrize('code, kind, words', [
-    (2, 'access_denied', 'changing the log-on account needs SERVICE_CHANGE_CONFIG'),
-    (22, 'service', 'Windows refused the account .\\xpgo-svc (ReturnValue 22, invalid service account): it does not exist'),
-    (15, 'service', 'Windows could not log on as .\\xpgo-svc with the given account_password (ReturnValue 15'),
-    (21, 'service', 'ReturnValue 21, invalid parameter): a service allowed to interact with the desktop'),
-    (8, 'service', 'Change failed: unknown failure (ReturnValue 8)'),
-])
+@pytest.mark.parametrize(
+    'code, kind, words',
+    [
+        (2, 'access_denied', 'changing the log-on account needs SERVICE_CHANGE_CONFIG'),
+        (22, 'service', 'Windows refused the account .\\xpgo-svc (ReturnValue 22, invalid service account): it does not exist'),
+        (15, 'service', 'Windows could not log on as .\\xpgo-svc with the given account_password (ReturnValue 15'),
+        (21, 'service', 'ReturnValue 21, invalid parameter): a service allowed to interact with the desktop'),
+        (8, 'service', 'Change failed: unknown failure (ReturnValue 8)'),
+    ],
+)
 def test_windows_codes_become_clear_messages(code, kind, words):
     with pytest.raises(ControlRefused) as error:
         HostServices(Client(code), 'nvr01').change_account('Milestone Image Server', '.\\xpgo-svc', SECRET)
@@ -66,6 +73,7 @@ def test_a_refused_start_says_which_return_value():
     class Starter(Client):
         def invoke(self, class_name, method, selectors=None, params=None, secrets=()):
             return {'ReturnValue': '15'}
+
     with pytest.raises(ControlRefused) as error:
         HostServices(Starter(), 'h').start('s')
     assert error.value.return_value == 15 and 'a wrong account_password' in error.value.message

@@ -15,11 +15,43 @@ from ansible_collections.xprotect.go.plugins.module_utils import _wql
 from ansible_collections.xprotect.go.plugins.module_utils._wql import build_or, like_contains, like_escape, quote, validate_service_name
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 
-VALID = ['Milestone XProtect Recording Server', 'MilestoneEventServerService', 'MSSQL$SQLEXPRESS', 'RpcSs', 'W32Time',
-         'Milestone Image Import Service', 'Service (x86)', 'a', 'svc_name.exe', 'A#B@C+D-E', '9' * 256]
-INJECTIONS = ["' OR Name LIKE '%", "x' OR '1'='1", "Spooler'", 'Spo"oler', 'back\\slash', 'Spool%', '%', '_Spooler',
-              'Spo[o]ler', 'line\nbreak', 'Spooler\n', 'tab\tname', '', ' leading space', 'x' * 257, 'x' * 300, 'semi;colon',
-              'WinRM\x00', 'Ünïcode', None, 42, b'Spooler']
+VALID = [
+    'Milestone XProtect Recording Server',
+    'MilestoneEventServerService',
+    'MSSQL$SQLEXPRESS',
+    'RpcSs',
+    'W32Time',
+    'Milestone Image Import Service',
+    'Service (x86)',
+    'a',
+    'svc_name.exe',
+    'A#B@C+D-E',
+    '9' * 256,
+]
+INJECTIONS = [
+    "' OR Name LIKE '%",
+    "x' OR '1'='1",
+    "Spooler'",
+    'Spo"oler',
+    'back\\slash',
+    'Spool%',
+    '%',
+    '_Spooler',
+    'Spo[o]ler',
+    'line\nbreak',
+    'Spooler\n',
+    'tab\tname',
+    '',
+    ' leading space',
+    'x' * 257,
+    'x' * 300,
+    'semi;colon',
+    'WinRM\x00',
+    'Ünïcode',
+    None,
+    42,
+    b'Spooler',
+]
 
 
 @pytest.mark.parametrize('name', VALID)
@@ -30,8 +62,13 @@ def test_valid_names_are_quoted_exactly(name):
 
 @pytest.mark.parametrize('name', INJECTIONS, ids=repr)
 def test_injection_attempts_are_rejected(name):
-    for function in (validate_service_name, quote, like_escape, lambda value: build_or('Name', ['RpcSs', value]),
-                     lambda value: like_contains('PathName', value)):
+    for function in (
+        validate_service_name,
+        quote,
+        like_escape,
+        lambda value: build_or('Name', ['RpcSs', value]),
+        lambda value: like_contains('PathName', value),
+    ):
         with pytest.raises(XProtectError) as caught:
             function(name)
         assert caught.value.kind == 'invalid'
@@ -40,8 +77,9 @@ def test_injection_attempts_are_rejected(name):
 
 
 def test_build_or():
-    assert build_or('Name', ['Milestone Image Server', 'MSSQL$SQLEXPRESS']) == \
-        "Name = 'Milestone Image Server' OR Name = 'MSSQL$SQLEXPRESS'"
+    assert (
+        build_or('Name', ['Milestone Image Server', 'MSSQL$SQLEXPRESS']) == "Name = 'Milestone Image Server' OR Name = 'MSSQL$SQLEXPRESS'"
+    )
     assert build_or('DisplayName', iter(['Milestone Event Server'])) == "DisplayName = 'Milestone Event Server'"
 
 
@@ -92,11 +130,11 @@ def test_chunks_cover_every_value_once_in_order_within_the_limit(count, width, l
     queries = _wql.build_or_chunks('Name', values, PREFIX, limit=limit)
     assert len(queries) > 1
     assert all(query.startswith(PREFIX) and len(query) <= limit for query in queries)
-    found = [re.fullmatch(r"Name = '(.*)'", clause).group(1) for query in queries for clause in query[len(PREFIX):].split(' OR ')]
+    found = [re.fullmatch(r"Name = '(.*)'", clause).group(1) for query in queries for clause in query[len(PREFIX) :].split(' OR ')]
     assert found == values
     # Greedy: a query plus the next clause would not have fitted.
     for query, following in zip(queries, queries[1:], strict=False):
-        assert len(query) + len(' OR ') + len(following[len(PREFIX):].split(' OR ')[0]) > limit
+        assert len(query) + len(' OR ') + len(following[len(PREFIX) :].split(' OR ')[0]) > limit
 
 
 def test_chunks_keep_a_suffix_on_every_query():
@@ -110,8 +148,10 @@ def test_exactly_the_limit_fits():
     assert _wql.build_or_chunks('Name', ['abc'], PREFIX, limit=len(query)) == [query]
 
 
-@pytest.mark.parametrize('values, field, limit', [([], 'Name', 16384), (['ok', "x' OR '1'='1"], 'Name', 16384),
-                                                  (['a'], 'Password', 16384), (['a' * 100], 'Name', len(PREFIX) + 50)])
+@pytest.mark.parametrize(
+    'values, field, limit',
+    [([], 'Name', 16384), (['ok', "x' OR '1'='1"], 'Name', 16384), (['a'], 'Password', 16384), (['a' * 100], 'Name', len(PREFIX) + 50)],
+)
 def test_chunks_refuse_what_cannot_be_sent(values, field, limit):
     with pytest.raises(XProtectError) as caught:
         _wql.build_or_chunks(field, values, PREFIX, limit=limit)

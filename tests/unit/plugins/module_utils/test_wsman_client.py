@@ -26,26 +26,34 @@ W = '{http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd}'
 N = '{http://schemas.xmlsoap.org/ws/2004/09/enumeration}'
 XSI = '{http://www.w3.org/2001/XMLSchema-instance}'
 CIMV2 = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/'
-STAR = ['enumerate-win32_service-wql-star-ws2012-1-enumerate-response.xml',
-        'enumerate-win32_service-wql-star-ws2012-2-pull-response.xml',
-        'enumerate-win32_service-wql-star-ws2012-3-pull-response.xml',
-        'enumerate-win32_service-wql-star-ws2012-4-pull-response-endofsequence.xml']
-ENVELOPE = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration" '
-            'xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><s:Header/><s:Body>%s</s:Body></s:Envelope>')
+STAR = [
+    'enumerate-win32_service-wql-star-ws2012-1-enumerate-response.xml',
+    'enumerate-win32_service-wql-star-ws2012-2-pull-response.xml',
+    'enumerate-win32_service-wql-star-ws2012-3-pull-response.xml',
+    'enumerate-win32_service-wql-star-ws2012-4-pull-response-endofsequence.xml',
+]
+ENVELOPE = (
+    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration" '
+    'xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><s:Header/><s:Body>%s</s:Body></s:Envelope>'
+)
 
 
 def service_xml(name):
-    return ('<p:Win32_Service xmlns:p="%sWin32_Service"><p:Name>%s</p:Name><p:State>Running</p:State></p:Win32_Service>' % (CIMV2, name))
+    return '<p:Win32_Service xmlns:p="%sWin32_Service"><p:Name>%s</p:Name><p:State>Running</p:State></p:Win32_Service>' % (CIMV2, name)
 
 
 def pull_page(names, context='uuid:next'):
-    return ENVELOPE % ('<n:PullResponse><n:EnumerationContext>%s</n:EnumerationContext><n:Items>%s</n:Items></n:PullResponse>'
-                       % (context, ''.join(service_xml(n) for n in names)))
+    return ENVELOPE % (
+        '<n:PullResponse><n:EnumerationContext>%s</n:EnumerationContext><n:Items>%s</n:Items></n:PullResponse>'
+        % (context, ''.join(service_xml(n) for n in names))
+    )
 
 
 def output_xml(method, class_name, values):
-    return ENVELOPE % ('<p:%s_OUTPUT xmlns:p="%s%s">%s</p:%s_OUTPUT>'
-                       % (method, CIMV2, class_name, ''.join('<p:%s>%s</p:%s>' % (k, v, k) for k, v in values.items()), method))
+    return ENVELOPE % (
+        '<p:%s_OUTPUT xmlns:p="%s%s">%s</p:%s_OUTPUT>'
+        % (method, CIMV2, class_name, ''.join('<p:%s>%s</p:%s>' % (k, v, k) for k, v in values.items()), method)
+    )
 
 
 def parsed(message):
@@ -100,8 +108,11 @@ def test_pulls_follow_the_context_until_end_of_sequence(capture, make_settings, 
         pull = body.find(N + 'Pull')
         assert pull.find(N + 'MaxElements').text == '32000'
         contexts.append(pull.find(N + 'EnumerationContext').text)
-    assert contexts == ['uuid:6C0AB864-47F9-4D3E-8601-B786754BBABB', 'uuid:69C1232D-0042-447B-BBA4-F6DD9324B110',
-                        'uuid:5F1294CE-8E09-46E7-BC4F-5ECBC9A0F353']
+    assert contexts == [
+        'uuid:6C0AB864-47F9-4D3E-8601-B786754BBABB',
+        'uuid:69C1232D-0042-447B-BBA4-F6DD9324B110',
+        'uuid:5F1294CE-8E09-46E7-BC4F-5ECBC9A0F353',
+    ]
 
 
 def test_endless_enumeration_is_bounded_by_pages(capture, make_settings, fake_protocol):
@@ -166,35 +177,49 @@ def test_invoke_static_method_with_params(make_settings, fake_protocol):
     reply = ENVELOPE % '<p:SetDWORDValue_OUTPUT xmlns:p="%s"><p:ReturnValue>0</p:ReturnValue></p:SetDWORDValue_OUTPUT>' % registry
     protocol = fake_protocol([reply])
     client = WsmanClient(make_settings(), protocol=protocol)
-    params = {'hDefKey': 2147483650, 'sSubKeyName': 'SYSTEM\\CurrentControlSet\\Services\\Milestone Image Server',
-              'sValueName': 'DelayedAutostart', 'uValue': 1, 'bFlag': True, 'sNothing': None}
+    params = {
+        'hDefKey': 2147483650,
+        'sSubKeyName': 'SYSTEM\\CurrentControlSet\\Services\\Milestone Image Server',
+        'sValueName': 'DelayedAutostart',
+        'uValue': 1,
+        'bFlag': True,
+        'sNothing': None,
+    }
     assert return_value(client.invoke('StdRegProv', 'SetDWORDValue', params=params, namespace='root/default')) == 0
     header, body = parsed(protocol.messages[0])
     assert header_text(header, A + 'Action') == registry + '/SetDWORDValue'
     assert header.find(W + 'SelectorSet') is None
     method_input = body.find('{%s}SetDWORDValue_INPUT' % registry)
     assert [(child.tag.split('}')[1], child.text) for child in method_input] == [
-        ('hDefKey', '2147483650'), ('sSubKeyName', 'SYSTEM\\CurrentControlSet\\Services\\Milestone Image Server'),
-        ('sValueName', 'DelayedAutostart'), ('uValue', '1'), ('bFlag', 'true'), ('sNothing', None)]
+        ('hDefKey', '2147483650'),
+        ('sSubKeyName', 'SYSTEM\\CurrentControlSet\\Services\\Milestone Image Server'),
+        ('sValueName', 'DelayedAutostart'),
+        ('uValue', '1'),
+        ('bFlag', 'true'),
+        ('sNothing', None),
+    ]
     assert method_input[-1].get(XSI + 'nil') == 'true'
 
 
 def test_selector_values_are_escaped(capture, make_settings, fake_protocol):
     protocol = fake_protocol([capture('get-win32_logicaldisk-response.xml')])
-    WsmanClient(make_settings(), protocol=protocol).get('Win32_Service', {'Name': "a&b<c>\"d'"})
+    WsmanClient(make_settings(), protocol=protocol).get('Win32_Service', {'Name': 'a&b<c>"d\''})
     header, _body = parsed(protocol.messages[0])
-    assert header.find(W + 'SelectorSet/' + W + 'Selector').text == "a&b<c>\"d'"
+    assert header.find(W + 'SelectorSet/' + W + 'Selector').text == 'a&b<c>"d\''
 
 
-@pytest.mark.parametrize('call', [
-    lambda c: c.get('Win32_Service; DROP', {'Name': 'x'}),
-    lambda c: c.get('Win32_Service', {'Na me': 'x'}),
-    lambda c: c.invoke('Win32_Service', 'Start/Service'),
-    lambda c: c.invoke('Win32_Service', 'StartService', params={'a"b': 1}),
-    lambda c: c.invoke('Win32_Service', 'StartService', params={'Value': 'bell\x07'}),
-    lambda c: c.enumerate('SELECT * FROM Win32_Service', namespace='root/../x'),
-    lambda c: c.enumerate('SELECT * FROM Win32_Service', namespace='other'),
-])
+@pytest.mark.parametrize(
+    'call',
+    [
+        lambda c: c.get('Win32_Service; DROP', {'Name': 'x'}),
+        lambda c: c.get('Win32_Service', {'Na me': 'x'}),
+        lambda c: c.invoke('Win32_Service', 'Start/Service'),
+        lambda c: c.invoke('Win32_Service', 'StartService', params={'a"b': 1}),
+        lambda c: c.invoke('Win32_Service', 'StartService', params={'Value': 'bell\x07'}),
+        lambda c: c.enumerate('SELECT * FROM Win32_Service', namespace='root/../x'),
+        lambda c: c.enumerate('SELECT * FROM Win32_Service', namespace='other'),
+    ],
+)
 def test_invalid_names_never_reach_the_wire(make_settings, fake_protocol, call):
     protocol = fake_protocol([])
     client = WsmanClient(make_settings(), protocol=protocol)
@@ -216,8 +241,9 @@ def test_protocol_is_built_lazily_from_the_settings(monkeypatch, make_settings, 
             return capture('get-win32_logicaldisk-response.xml')
 
     monkeypatch.setattr(_wsman, 'Protocol', RecordingProtocol)
-    settings = make_settings(validate_certs=False, ca_trust_path='/etc/ca.pem', connection_timeout=45, operation_timeout=30,
-                             message_encryption='never')
+    settings = make_settings(
+        validate_certs=False, ca_trust_path='/etc/ca.pem', connection_timeout=45, operation_timeout=30, message_encryption='never'
+    )
     client = WsmanClient(settings)
     assert built == []
     client.get('Win32_LogicalDisk', {'DeviceID': 'c:'})
@@ -225,9 +251,18 @@ def test_protocol_is_built_lazily_from_the_settings(monkeypatch, make_settings, 
     assert len(built) == 1 and client.round_trips == 2
     endpoint, options = built[0]
     assert endpoint == 'https://xp-go-01.example.test:5986/wsman'
-    assert options == {'transport': 'ntlm', 'username': 'CORP\\xpgo-admin', 'password': settings.password,
-                       'server_cert_validation': 'ignore', 'ca_trust_path': '/etc/ca.pem', 'cert_pem': None, 'cert_key_pem': None,
-                       'message_encryption': 'never', 'read_timeout_sec': 45, 'operation_timeout_sec': 30}
+    assert options == {
+        'transport': 'ntlm',
+        'username': 'CORP\\xpgo-admin',
+        'password': settings.password,
+        'server_cert_validation': 'ignore',
+        'ca_trust_path': '/etc/ca.pem',
+        'cert_pem': None,
+        'cert_key_pem': None,
+        'message_encryption': 'never',
+        'read_timeout_sec': 45,
+        'operation_timeout_sec': 30,
+    }
 
 
 def test_certificate_transport_passes_the_client_certificate(monkeypatch, make_settings):
@@ -256,8 +291,10 @@ def test_fault_in_a_200_reply_names_the_operation_and_host(capture, make_setting
     with pytest.raises(XProtectError) as caught:
         WsmanClient(make_settings(), protocol=protocol).enumerate('SELECT * FROM Win32_Processa')
     assert caught.value.kind == 'fault'
-    assert str(caught.value) == ('xp-go-01.example.test: WQL query "SELECT * FROM Win32_Processa" failed: WMI rejected the query: '
-                                 'The specified class does not exist in the given namespace.')
+    assert str(caught.value) == (
+        'xp-go-01.example.test: WQL query "SELECT * FROM Win32_Processa" failed: WMI rejected the query: '
+        'The specified class does not exist in the given namespace.'
+    )
 
 
 def test_module_imports_without_pywinrm():
@@ -278,8 +315,14 @@ def test_module_imports_without_pywinrm():
         'except _wsman.XProtectError as error:\n'
         '    print(error.kind, error)\n'
     )
-    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, check=False, timeout=60,
-                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    result = subprocess.run(
+        [sys.executable, '-c', script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == 'invalid h1: the pywinrm Python library is required on the controller (pip install pywinrm)'
 
@@ -292,25 +335,35 @@ INVALID_CONTEXT = ENVELOPE % (
     '<s:Reason><s:Text xml:lang="en-US">The WS-Enumeration context in the enumeration is not valid. Enumeration may have been '
     'completed or canceled. You cannot use this enumeration context anymore. Start a new enumeration. </s:Text></s:Reason>'
     '<s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150858779" Machine="xp-go-01">'
-    '<f:Message>The WS-Enumeration context in the enumeration is not valid. </f:Message></f:WSManFault></s:Detail></s:Fault>')
+    '<f:Message>The WS-Enumeration context in the enumeration is not valid. </f:Message></f:WSManFault></s:Detail></s:Fault>'
+)
 
 
 def last_page(names):
-    return ENVELOPE % ('<n:PullResponse><n:Items>%s</n:Items><n:EndOfSequence/></n:PullResponse>'
-                       % ''.join(service_xml(n) for n in names))
+    return ENVELOPE % ('<n:PullResponse><n:Items>%s</n:Items><n:EndOfSequence/></n:PullResponse>' % ''.join(service_xml(n) for n in names))
 
 
 def first_page(names, context='uuid:first'):
-    return ENVELOPE % ('<n:EnumerateResponse><n:EnumerationContext>%s</n:EnumerationContext><w:Items>%s</w:Items></n:EnumerateResponse>'
-                       % (context, ''.join(service_xml(n) for n in names)))
+    return ENVELOPE % (
+        '<n:EnumerateResponse><n:EnumerationContext>%s</n:EnumerationContext><w:Items>%s</w:Items></n:EnumerateResponse>'
+        % (context, ''.join(service_xml(n) for n in names))
+    )
 
 
 def test_an_expired_enumeration_context_starts_the_enumeration_over_once(make_settings, fake_protocol):
-    protocol = fake_protocol([first_page(['A']), pull_page(['B']), INVALID_CONTEXT,
-                              first_page(['A'], 'uuid:second'), pull_page(['B'], 'uuid:third'), last_page(['C'])])
+    protocol = fake_protocol(
+        [
+            first_page(['A']),
+            pull_page(['B']),
+            INVALID_CONTEXT,
+            first_page(['A'], 'uuid:second'),
+            pull_page(['B'], 'uuid:third'),
+            last_page(['C']),
+        ]
+    )
     client = WsmanClient(make_settings(), protocol=protocol)
     services = client.enumerate('SELECT * FROM Win32_Service')
-    assert [s['Name'] for s in services] == ['A', 'B', 'C'], 'the first attempt\'s items are dropped, not doubled'
+    assert [s['Name'] for s in services] == ['A', 'B', 'C'], "the first attempt's items are dropped, not doubled"
     assert [action.rsplit('/', 1)[1] for action, _uri in protocol.headers] == ['Enumerate', 'Pull', 'Pull', 'Enumerate', 'Pull', 'Pull']
     assert client.round_trips == 6
     _header, body = parsed(protocol.messages[3])
@@ -324,15 +377,20 @@ def test_the_context_expiring_again_fails_with_a_clear_message(make_settings, fa
         client.enumerate('SELECT * FROM Win32_Service')
     text = str(caught.value)
     assert caught.value.kind == 'fault' and client.round_trips == 4
-    assert text.startswith('xp-go-01.example.test: WQL query "SELECT * FROM Win32_Service" failed: the WinRM listener dropped the '
-                           'enumeration between two pulls (wsen:InvalidEnumerationContext), also after it was started over')
+    assert text.startswith(
+        'xp-go-01.example.test: WQL query "SELECT * FROM Win32_Service" failed: the WinRM listener dropped the '
+        'enumeration between two pulls (wsen:InvalidEnumerationContext), also after it was started over'
+    )
     assert text.endswith('then run the task again')
 
 
 @pytest.mark.parametrize('by', ['subcode', 'code'])
 def test_the_context_fault_is_known_by_its_subcode_or_its_code(make_settings, fake_protocol, by):
-    fault = INVALID_CONTEXT.replace('n:InvalidEnumerationContext', 'w:InternalError') if by == 'code' else \
-        INVALID_CONTEXT.replace('2150858779', '2150859046')
+    fault = (
+        INVALID_CONTEXT.replace('n:InvalidEnumerationContext', 'w:InternalError')
+        if by == 'code'
+        else INVALID_CONTEXT.replace('2150858779', '2150859046')
+    )
     protocol = fake_protocol([first_page(['A']), fault, first_page(['A']), last_page(['B'])])
     assert [s['Name'] for s in WsmanClient(make_settings(), protocol=protocol).enumerate('SELECT * FROM Win32_Service')] == ['A', 'B']
 
@@ -355,10 +413,11 @@ def test_other_pull_faults_are_not_retried(capture, make_settings, fake_protocol
 
 # -- WQL length -----------------------------------------------------------------------------------
 
+
 def test_a_query_longer_than_windows_takes_is_refused_before_sending(make_settings, fake_protocol):
     protocol = fake_protocol([])
     client = WsmanClient(make_settings(), protocol=protocol)
-    wql = "SELECT Name FROM Win32_Service WHERE " + ' OR '.join("Name = 'Service%05d'" % i for i in range(800))
+    wql = 'SELECT Name FROM Win32_Service WHERE ' + ' OR '.join("Name = 'Service%05d'" % i for i in range(800))
     assert len(wql) > 16384
     with pytest.raises(XProtectError) as caught:
         client.enumerate(wql)
@@ -376,8 +435,12 @@ def test_a_query_of_exactly_the_limit_is_sent(capture, make_settings, fake_proto
 
 
 def test_enumerate_many_runs_each_query_in_order(make_settings, fake_protocol):
-    protocol = fake_protocol([ENVELOPE % ('<n:EnumerateResponse><w:Items>%s</w:Items><w:EndOfSequence/></n:EnumerateResponse>'
-                                          % service_xml(name)) for name in ('A', 'B')])
+    protocol = fake_protocol(
+        [
+            ENVELOPE % ('<n:EnumerateResponse><w:Items>%s</w:Items><w:EndOfSequence/></n:EnumerateResponse>' % service_xml(name))
+            for name in ('A', 'B')
+        ]
+    )
     client = WsmanClient(make_settings(), protocol=protocol)
     services = client.enumerate_many(["SELECT Name FROM Win32_Service WHERE Name = 'A'", "SELECT Name FROM Win32_Service WHERE Name = 'B'"])
     assert [s['Name'] for s in services] == ['A', 'B'] and client.round_trips == 2

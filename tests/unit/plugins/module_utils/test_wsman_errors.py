@@ -39,7 +39,8 @@ ACCESS_DENIED_FAULT = (
     '<s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>w:AccessDenied</s:Value></s:Subcode></s:Code>'
     '<s:Reason><s:Text xml:lang="en-US">Access is denied. </s:Text></s:Reason><s:Detail>'
     '<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2147942405" Machine="xp-go-01">'
-    '<f:Message>Access is denied. </f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>')
+    '<f:Message>Access is denied. </f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>'
+)
 
 
 # pytest passes fixtures as arguments named like the fixture.
@@ -75,22 +76,48 @@ def windows_protocol(monkeypatch, status, body):
     return protocol
 
 
-@pytest.mark.parametrize('name, call, kind, words', [
-    ('fault-cannotprocessfilter-wql-unknown-class.xml', lambda c: c.enumerate('SELECT * FROM Win32_Processa'), 'fault',
-     ['WQL query "SELECT * FROM Win32_Processa" failed', 'WMI rejected the query', 'The specified class does not exist']),
-    ('fault-destinationunreachable-wmi-get-instance-not-found.xml', lambda c: c.get('Win32_Service', {'Name': SERVICE}), 'not_found',
-     ["service '%s'" % SERVICE, 'no such WMI instance or class']),
-    ('fault-timedout-receive.xml', lambda c: c.enumerate('SELECT Name FROM Win32_Service'), 'timeout',
-     ['operation_timeout (20 s)']),
-    ('fault-invalidselectors-shell-get.xml', lambda c: c.get('Win32_Service', {'Name': SERVICE}), 'fault',
-     ['InvalidSelectors (code 2150858843)', 'invalid selectors']),
-    ('fault-quotalimit-msft_wmierror.xml', lambda c: c.invoke('Win32_Service', 'StartService', {'Name': SERVICE}), 'fault',
-     ['Win32_Service.StartService failed', 'QuotaLimit', '2150859173']),
-    ('fault-internalerror-max-concurrent-operations.xml', lambda c: c.enumerate('SELECT Name FROM Win32_Service'), 'fault',
-     ['InternalError (code 2150859174)', 'maximum number of 15 concurrent operations']),
-    ('fault-internalerror-win32-file-not-found.xml', lambda c: c.enumerate('SELECT Name FROM Win32_Service'), 'fault',
-     ['InternalError (code 2147942402)', 'The system cannot find the file specified.']),
-])
+@pytest.mark.parametrize(
+    'name, call, kind, words',
+    [
+        (
+            'fault-cannotprocessfilter-wql-unknown-class.xml',
+            lambda c: c.enumerate('SELECT * FROM Win32_Processa'),
+            'fault',
+            ['WQL query "SELECT * FROM Win32_Processa" failed', 'WMI rejected the query', 'The specified class does not exist'],
+        ),
+        (
+            'fault-destinationunreachable-wmi-get-instance-not-found.xml',
+            lambda c: c.get('Win32_Service', {'Name': SERVICE}),
+            'not_found',
+            ["service '%s'" % SERVICE, 'no such WMI instance or class'],
+        ),
+        ('fault-timedout-receive.xml', lambda c: c.enumerate('SELECT Name FROM Win32_Service'), 'timeout', ['operation_timeout (20 s)']),
+        (
+            'fault-invalidselectors-shell-get.xml',
+            lambda c: c.get('Win32_Service', {'Name': SERVICE}),
+            'fault',
+            ['InvalidSelectors (code 2150858843)', 'invalid selectors'],
+        ),
+        (
+            'fault-quotalimit-msft_wmierror.xml',
+            lambda c: c.invoke('Win32_Service', 'StartService', {'Name': SERVICE}),
+            'fault',
+            ['Win32_Service.StartService failed', 'QuotaLimit', '2150859173'],
+        ),
+        (
+            'fault-internalerror-max-concurrent-operations.xml',
+            lambda c: c.enumerate('SELECT Name FROM Win32_Service'),
+            'fault',
+            ['InternalError (code 2150859174)', 'maximum number of 15 concurrent operations'],
+        ),
+        (
+            'fault-internalerror-win32-file-not-found.xml',
+            lambda c: c.enumerate('SELECT Name FROM Win32_Service'),
+            'fault',
+            ['InternalError (code 2147942402)', 'The system cannot find the file specified.'],
+        ),
+    ],
+)
 def test_capture_faults_through_pywinrm(monkeypatch, capture, secret_settings, name, call, kind, words):
     client = WsmanClient(secret_settings(), protocol=windows_protocol(monkeypatch, 500, capture(name).decode('utf-8')))
     with pytest.raises(XProtectError) as caught:
@@ -120,11 +147,14 @@ def test_access_denied_names_the_namespace_asked(monkeypatch, secret_settings):
     assert "'Remote Enable' on root/default" in text and 'root/cimv2' not in text
 
 
-@pytest.mark.parametrize('status, body, words', [
-    (500, '<html>Internal error</html', ['HTTP 500']),
-    (404, '', ['HTTP 404', 'ansible_winrm_path']),
-    (503, 'Service Unavailable', ['HTTP 503']),
-])
+@pytest.mark.parametrize(
+    'status, body, words',
+    [
+        (500, '<html>Internal error</html', ['HTTP 500']),
+        (404, '', ['HTTP 404', 'ansible_winrm_path']),
+        (503, 'Service Unavailable', ['HTTP 503']),
+    ],
+)
 def test_http_errors_without_soap(monkeypatch, secret_settings, status, body, words):
     client = WsmanClient(secret_settings(), protocol=windows_protocol(monkeypatch, status, body))
     with pytest.raises(XProtectError) as caught:
@@ -142,10 +172,13 @@ def connection_error(os_error, cls=requests.exceptions.ConnectionError):
     return cls(retries)
 
 
-@pytest.mark.parametrize('exc', [
-    requests.exceptions.ConnectionError(ConnectionResetError(104, 'Connection reset by peer')),
-    requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))"),
-])
+@pytest.mark.parametrize(
+    'exc',
+    [
+        requests.exceptions.ConnectionError(ConnectionResetError(104, 'Connection reset by peer')),
+        requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))"),
+    ],
+)
 def test_connection_dropped_after_it_was_made(secret_settings, fake_protocol, exc):
     client = client_raising(secret_settings, fake_protocol, exc)
     with pytest.raises(XProtectError) as caught:
@@ -155,14 +188,22 @@ def test_connection_dropped_after_it_was_made(secret_settings, fake_protocol, ex
     assert 'RemoteDisconnected' not in text and 'winrm quickconfig' not in text
 
 
-@pytest.mark.parametrize('exc, reason', [
-    (connection_error(ConnectionRefusedError(111, 'Connection refused')), 'Connection refused'),
-    (connection_error(socket.gaierror(-2, 'Name or service not known')), 'Name or service not known'),
-    (connection_error(OSError(113, 'No route to host')), 'No route to host'),
-    (requests.exceptions.ConnectionError("HTTPSConnectionPool(host='x', port=5986): Max retries exceeded with url: /wsman "
-                                         "(Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object>: "
-                                         "Failed to establish a new connection: [Errno 111] Connection refused'))"), 'Connection refused'),
-])
+@pytest.mark.parametrize(
+    'exc, reason',
+    [
+        (connection_error(ConnectionRefusedError(111, 'Connection refused')), 'Connection refused'),
+        (connection_error(socket.gaierror(-2, 'Name or service not known')), 'Name or service not known'),
+        (connection_error(OSError(113, 'No route to host')), 'No route to host'),
+        (
+            requests.exceptions.ConnectionError(
+                "HTTPSConnectionPool(host='x', port=5986): Max retries exceeded with url: /wsman "
+                "(Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object>: "
+                "Failed to establish a new connection: [Errno 111] Connection refused'))"
+            ),
+            'Connection refused',
+        ),
+    ],
+)
 def test_unreachable(secret_settings, fake_protocol, exc, reason):
     client = client_raising(secret_settings, fake_protocol, exc)
     with pytest.raises(XProtectError) as caught:
@@ -174,21 +215,33 @@ def test_unreachable(secret_settings, fake_protocol, exc, reason):
 
 
 def test_tls(secret_settings, fake_protocol):
-    verify = ssl.SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate '
-                                             'in certificate chain (_ssl.c:1006)')
+    verify = ssl.SSLCertVerificationError(
+        1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate in certificate chain (_ssl.c:1006)'
+    )
     exc = requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, '/wsman', urllib3.exceptions.SSLError(verify)))
     client = client_raising(secret_settings, fake_protocol, exc)
     with pytest.raises(XProtectError) as caught:
         client.get('Win32_Service', {'Name': 'WinRM'})
     text = assert_clean(caught.value, 'tls')
-    for word in ('CERTIFICATE_VERIFY_FAILED', 'self-signed certificate', 'ca_trust_path', 'ansible_winrm_ca_trust_path',
-                 'validate_certs', 'ansible_winrm_server_cert_validation'):
+    for word in (
+        'CERTIFICATE_VERIFY_FAILED',
+        'self-signed certificate',
+        'ca_trust_path',
+        'ansible_winrm_ca_trust_path',
+        'validate_certs',
+        'ansible_winrm_server_cert_validation',
+    ):
         assert word in text
     assert '_ssl.c' not in text
 
 
-@pytest.mark.parametrize('exc', [requests.exceptions.ReadTimeout('Read timed out. (read timeout=30)'),
-                                 connection_error(TimeoutError('timed out'), cls=requests.exceptions.ConnectTimeout)])
+@pytest.mark.parametrize(
+    'exc',
+    [
+        requests.exceptions.ReadTimeout('Read timed out. (read timeout=30)'),
+        connection_error(TimeoutError('timed out'), cls=requests.exceptions.ConnectTimeout),
+    ],
+)
 def test_timeouts(secret_settings, fake_protocol, exc):
     client = client_raising(secret_settings, fake_protocol, exc, connection_timeout=30)
     with pytest.raises(XProtectError) as caught:
@@ -199,8 +252,9 @@ def test_timeouts(secret_settings, fake_protocol, exc):
 
 
 def test_operation_timeout_error_from_pywinrm(secret_settings, fake_protocol):
-    client = client_raising(secret_settings, fake_protocol, winrm_errors.WinRMOperationTimeoutError(), operation_timeout=25,
-                            connection_timeout=35)
+    client = client_raising(
+        secret_settings, fake_protocol, winrm_errors.WinRMOperationTimeoutError(), operation_timeout=25, connection_timeout=35
+    )
     with pytest.raises(XProtectError) as caught:
         client.enumerate('SELECT Name FROM Win32_Service')
     assert 'operation_timeout (25 s)' in assert_clean(caught.value, 'timeout')
@@ -241,9 +295,14 @@ def test_missing_transport_extra(secret_settings, fake_protocol):
     assert 'pywinrm[kerberos]' in assert_clean(caught.value, 'invalid')
 
 
-@pytest.mark.parametrize('exc', [ET.ParseError('not well-formed (invalid token): line 1, column 0'),
-                                 requests.exceptions.ChunkedEncodingError('Connection broken: IncompleteRead'),
-                                 UnicodeDecodeError('utf-8', b'\xff', 0, 1, 'invalid start byte')])
+@pytest.mark.parametrize(
+    'exc',
+    [
+        ET.ParseError('not well-formed (invalid token): line 1, column 0'),
+        requests.exceptions.ChunkedEncodingError('Connection broken: IncompleteRead'),
+        UnicodeDecodeError('utf-8', b'\xff', 0, 1, 'invalid start byte'),
+    ],
+)
 def test_garbled_replies_are_protocol_errors(secret_settings, fake_protocol, exc):
     client = client_raising(secret_settings, fake_protocol, exc)
     with pytest.raises(XProtectError) as caught:
@@ -251,14 +310,17 @@ def test_garbled_replies_are_protocol_errors(secret_settings, fake_protocol, exc
     assert_clean(caught.value, 'protocol')
 
 
-@pytest.mark.parametrize('exc', [
-    requests.exceptions.ConnectionError('proxy said: %s refused' % PASSWORD),
-    requests.exceptions.SSLError('bad handshake for password=%s' % quote(PASSWORD, safe='')),
-    winrm_errors.InvalidCredentialsError('auth method ntlm rejected %r' % PASSWORD),
-    winrm_errors.WSManFaultError(500, 'Bad HTTP response', '', 'Logon failure for %s' % PASSWORD, 's:Sender', 'w:InternalError', 1),
-    winrm_errors.WinRMError('cannot use %s' % PASSWORD),
-    RuntimeError('spnego: %s' % PASSWORD),
-])
+@pytest.mark.parametrize(
+    'exc',
+    [
+        requests.exceptions.ConnectionError('proxy said: %s refused' % PASSWORD),
+        requests.exceptions.SSLError('bad handshake for password=%s' % quote(PASSWORD, safe='')),
+        winrm_errors.InvalidCredentialsError('auth method ntlm rejected %r' % PASSWORD),
+        winrm_errors.WSManFaultError(500, 'Bad HTTP response', '', 'Logon failure for %s' % PASSWORD, 's:Sender', 'w:InternalError', 1),
+        winrm_errors.WinRMError('cannot use %s' % PASSWORD),
+        RuntimeError('spnego: %s' % PASSWORD),
+    ],
+)
 def test_password_is_scrubbed(secret_settings, fake_protocol, exc):
     assert PASSWORD in str(exc) or quote(PASSWORD, safe='') in str(exc) or repr(PASSWORD)[1:-1] in str(exc)
     client = client_raising(secret_settings, fake_protocol, exc)
@@ -281,8 +343,18 @@ def test_error_string_is_one_line_with_host_and_service():
     assert str(error) == "h1: service 'Milestone Image Server': start failed: timed out waiting"
     assert not error.unreachable
     assert XProtectError('x').kind == 'error' and str(XProtectError('x')) == 'x'
-    assert set(_errors.KINDS) >= {'unreachable', 'auth', 'tls', 'timeout', 'access_denied', 'not_found', 'fault', 'protocol',
-                                  'invalid', 'service'}
+    assert set(_errors.KINDS) >= {
+        'unreachable',
+        'auth',
+        'tls',
+        'timeout',
+        'access_denied',
+        'not_found',
+        'fault',
+        'protocol',
+        'invalid',
+        'service',
+    }
 
 
 def test_scrub_leaves_text_alone_without_a_password():
@@ -302,17 +374,31 @@ def test_password_at_the_cut_of_a_long_reason_is_scrubbed(secret_settings, fake_
 
 # -- access denied, however Windows words it --------------------------------------------------
 
+
 def fault_with_code(wsman_code=None, wmi_code=None, subcode='w:InternalError'):
     """A fault in the shape of Windows' own, with the code in f:WSManFault/@Code or in MSFT_WmiError/error_Code."""
-    wsman = ('<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="%s" Machine="xp-go-01">'
-             '<f:Message>Provider refused the request. </f:Message></f:WSManFault>' % wsman_code) if wsman_code is not None else ''
-    wmi = ('<p:MSFT_WmiError xmlns:p="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_WmiError">'
-           '<p:Message>Provider refused the request. </p:Message><p:error_Code>%s</p:error_Code></p:MSFT_WmiError>' % wmi_code
-           ) if wmi_code is not None else ''
-    return ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">'
-            '<s:Header/><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>%s</s:Value></s:Subcode></s:Code>'
-            '<s:Reason><s:Text xml:lang="en-US">Provider refused the request. </s:Text></s:Reason><s:Detail>%s%s</s:Detail></s:Fault>'
-            '</s:Body></s:Envelope>' % (subcode, wsman, wmi))
+    wsman = (
+        (
+            '<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="%s" Machine="xp-go-01">'
+            '<f:Message>Provider refused the request. </f:Message></f:WSManFault>' % wsman_code
+        )
+        if wsman_code is not None
+        else ''
+    )
+    wmi = (
+        (
+            '<p:MSFT_WmiError xmlns:p="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/MSFT_WmiError">'
+            '<p:Message>Provider refused the request. </p:Message><p:error_Code>%s</p:error_Code></p:MSFT_WmiError>' % wmi_code
+        )
+        if wmi_code is not None
+        else ''
+    )
+    return (
+        '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">'
+        '<s:Header/><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>%s</s:Value></s:Subcode></s:Code>'
+        '<s:Reason><s:Text xml:lang="en-US">Provider refused the request. </s:Text></s:Reason><s:Detail>%s%s</s:Detail></s:Fault>'
+        '</s:Body></s:Envelope>' % (subcode, wsman, wmi)
+    )
 
 
 ACCESS_DENIED_CODES = [5, 2147942405, 2147749891]  # Win32 error 5, its HRESULT 0x80070005, WBEM_E_ACCESS_DENIED 0x80041003
@@ -346,15 +432,20 @@ OTHER_BASIC = 'Basic ' + base64.b64encode(b'someone:else-entirely-1').decode()
 NEGOTIATE = 'Negotiate TlRMTVNTUAADAAAAGAAYAEgAAAAYABgAYAAAAAAAAAB4AAAAAAAAAHgAAAAAAAAAeAAAAAAAAAA='
 
 
-@pytest.mark.parametrize('exc', [
-    winrm_errors.WSManFaultError(500, 'Bad HTTP response', '', 'echo: Authorization: %s' % BASIC_VALUE, 's:Sender', 'w:InternalError', 1),
-    winrm_errors.WSManFaultError(500, 'Bad HTTP response', '', 'proxy saw %s and %s' % (OTHER_BASIC, NEGOTIATE), 's:Sender', None, 1),
-    winrm_errors.InvalidCredentialsError('server said: %s' % NEGOTIATE),
-    winrm_errors.InvalidCredentialsError("request headers {'Authorization': '%s'}" % OTHER_BASIC),
-    winrm_errors.WinRMError('auth failed with header %s' % BASIC_VALUE),
-    requests.exceptions.ConnectionError("('Connection aborted.', 'sent Authorization: %s')" % NEGOTIATE),
-    RuntimeError('spnego: token %s' % NEGOTIATE),
-])
+@pytest.mark.parametrize(
+    'exc',
+    [
+        winrm_errors.WSManFaultError(
+            500, 'Bad HTTP response', '', 'echo: Authorization: %s' % BASIC_VALUE, 's:Sender', 'w:InternalError', 1
+        ),
+        winrm_errors.WSManFaultError(500, 'Bad HTTP response', '', 'proxy saw %s and %s' % (OTHER_BASIC, NEGOTIATE), 's:Sender', None, 1),
+        winrm_errors.InvalidCredentialsError('server said: %s' % NEGOTIATE),
+        winrm_errors.InvalidCredentialsError("request headers {'Authorization': '%s'}" % OTHER_BASIC),
+        winrm_errors.WinRMError('auth failed with header %s' % BASIC_VALUE),
+        requests.exceptions.ConnectionError("('Connection aborted.', 'sent Authorization: %s')" % NEGOTIATE),
+        RuntimeError('spnego: token %s' % NEGOTIATE),
+    ],
+)
 def test_authorization_values_are_masked_even_when_not_the_password(secret_settings, fake_protocol, exc):
     client = client_raising(secret_settings, fake_protocol, exc)
     with pytest.raises(XProtectError) as caught:
@@ -369,8 +460,16 @@ def test_fault_text_is_scrubbed_before_it_is_cut(fake_protocol, secret_settings)
     """A password across the 300th character is masked whole, not left half visible by the cut."""
     for padding in range(270, 300, 3):
         reason = 'x' * padding + PASSWORD + ' and the rest of a long fault text ' * 20
-        client = WsmanClient(secret_settings(), protocol=fake_protocol([fault_with_code(wsman_code=2150859046).replace(
-            'Provider refused the request. </f:Message>', xml_escape(reason) + '</f:Message>')]))
+        client = WsmanClient(
+            secret_settings(),
+            protocol=fake_protocol(
+                [
+                    fault_with_code(wsman_code=2150859046).replace(
+                        'Provider refused the request. </f:Message>', xml_escape(reason) + '</f:Message>'
+                    )
+                ]
+            ),
+        )
         with pytest.raises(XProtectError) as caught:
             client.enumerate('SELECT Name FROM Win32_Service')
         text = assert_clean(caught.value, 'fault')
@@ -404,11 +503,19 @@ def test_password_spellings_include_the_windows_1252_basic_value():
 
 # -- plain HTTP where TLS was asked, and the reverse ---------------------------------------
 
-@pytest.mark.parametrize('reason', ['[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)',
-                                    '[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1000)',
-                                    '[SSL: HTTP_REQUEST] http request (_ssl.c:1000)'])
+
+@pytest.mark.parametrize(
+    'reason',
+    [
+        '[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)',
+        '[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1000)',
+        '[SSL: HTTP_REQUEST] http request (_ssl.c:1000)',
+    ],
+)
 def test_plain_http_on_an_https_endpoint(secret_settings, fake_protocol, reason):
-    exc = requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, '/wsman', urllib3.exceptions.SSLError(ssl.SSLError(1, reason))))
+    exc = requests.exceptions.SSLError(
+        urllib3.exceptions.MaxRetryError(None, '/wsman', urllib3.exceptions.SSLError(ssl.SSLError(1, reason)))
+    )
     client = client_raising(secret_settings, fake_protocol, exc)
     with pytest.raises(XProtectError) as caught:
         client.get('Win32_Service', {'Name': 'WinRM'})
@@ -418,8 +525,9 @@ def test_plain_http_on_an_https_endpoint(secret_settings, fake_protocol, reason)
 
 
 def test_tls_on_an_http_endpoint(secret_settings, fake_protocol):
-    exc = requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError(
-        'Connection aborted.', http.client.BadStatusLine('\x15\x03\x01\x00\x02\x02P')))
+    exc = requests.exceptions.ConnectionError(
+        urllib3.exceptions.ProtocolError('Connection aborted.', http.client.BadStatusLine('\x15\x03\x01\x00\x02\x02P'))
+    )
     client = client_raising(secret_settings, fake_protocol, exc, scheme='http', port=5986)
     with pytest.raises(XProtectError) as caught:
         client.get('Win32_Service', {'Name': 'WinRM'})
@@ -429,7 +537,9 @@ def test_tls_on_an_http_endpoint(secret_settings, fake_protocol):
 
 
 def test_dropped_on_an_http_endpoint_mentions_https(secret_settings, fake_protocol):
-    exc = requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))")
+    exc = requests.exceptions.ConnectionError(
+        "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))"
+    )
     client = client_raising(secret_settings, fake_protocol, exc, scheme='http', port=5986)
     with pytest.raises(XProtectError) as caught:
         client.get('Win32_Service', {'Name': 'WinRM'})
@@ -444,14 +554,17 @@ def test_rejected_basic_credentials_with_non_ascii_characters_point_at_ntlm(secr
         client.get('Win32_Service', {'Name': 'WinRM'})
     text = str(caught.value)
     assert caught.value.kind == 'auth' and 'Prüfung' not in text
-    assert text.endswith("carries any character") and 'transport ntlm (ansible_winrm_transport: ntlm)' in text
+    assert text.endswith('carries any character') and 'transport ntlm (ansible_winrm_transport: ntlm)' in text
 
 
-@pytest.mark.parametrize('connection, words', [
-    ('psrp', ['ca_trust_path (ansible_psrp_ca_cert)', 'validate_certs: false (ansible_psrp_cert_validation: ignore)']),
-    ('winrm', ['ca_trust_path (ansible_winrm_ca_trust_path)', 'validate_certs: false (ansible_winrm_server_cert_validation: ignore)']),
-    (None, ['set ca_trust_path to', 'set validate_certs: false']),
-])
+@pytest.mark.parametrize(
+    'connection, words',
+    [
+        ('psrp', ['ca_trust_path (ansible_psrp_ca_cert)', 'validate_certs: false (ansible_psrp_cert_validation: ignore)']),
+        ('winrm', ['ca_trust_path (ansible_winrm_ca_trust_path)', 'validate_certs: false (ansible_winrm_server_cert_validation: ignore)']),
+        (None, ['set ca_trust_path to', 'set validate_certs: false']),
+    ],
+)
 def test_hints_name_the_settings_of_the_hosts_own_connection(make_settings, fake_protocol, connection, words):
     verify = ssl.SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed (_ssl.c:1006)')
     exc = requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, '/wsman', urllib3.exceptions.SSLError(verify)))

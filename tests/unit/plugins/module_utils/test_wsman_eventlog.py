@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The event log's read and the account's change on the wire: a bounded enumeration, WinRM's shapes, a scrubbed secret."""
+
 from __future__ import annotations
 
 import datetime
@@ -12,18 +13,22 @@ from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtec
 from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices
 from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanClient
 
-ENVELOPE = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration" '
-            'xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><s:Header/><s:Body>%s</s:Body></s:Envelope>')
+ENVELOPE = (
+    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration" '
+    'xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><s:Header/><s:Body>%s</s:Body></s:Envelope>'
+)
 RS = 'Milestone XProtect Recording Server'
 XSI = 'http://www.w3.org/2001/XMLSchema-instance'
 
 
 def fragment(number, code, strings, message, when):
     """A projected Win32_NTLogEvent as WinRM writes it: unqualified children, arrays repeated, datetimes in a wrapper."""
-    return ('<w:XmlFragment xmlns:xsi="%s"><EventCode>%d</EventCode>%s<Logfile>System</Logfile><Message>%s</Message>'
-            '<RecordNumber>%d</RecordNumber><SourceName>Service Control Manager</SourceName>'
-            '<TimeGenerated><Datetime>%s</Datetime></TimeGenerated><Type>Error</Type></w:XmlFragment>'
-            % (XSI, code, ''.join('<InsertionStrings>%s</InsertionStrings>' % s for s in strings), message, number, when))
+    return (
+        '<w:XmlFragment xmlns:xsi="%s"><EventCode>%d</EventCode>%s<Logfile>System</Logfile><Message>%s</Message>'
+        '<RecordNumber>%d</RecordNumber><SourceName>Service Control Manager</SourceName>'
+        '<TimeGenerated><Datetime>%s</Datetime></TimeGenerated><Type>Error</Type></w:XmlFragment>'
+        % (XSI, code, ''.join('<InsertionStrings>%s</InsertionStrings>' % s for s in strings), message, number, when)
+    )
 
 
 def page(items, end=True, first=True):
@@ -31,16 +36,33 @@ def page(items, end=True, first=True):
     items_tag = 'w:Items' if first else 'n:Items'
     tail = '<w:EndOfSequence/>' if end and first else ('<n:EndOfSequence/>' if end else '')
     context = '' if end else 'uuid:more'
-    return ENVELOPE % ('<n:%sResponse><n:EnumerationContext>%s</n:EnumerationContext><%s>%s</%s>%s</n:%sResponse>'
-                       % (tag, context, items_tag, ''.join(items), items_tag, tail, tag))
+    return ENVELOPE % (
+        '<n:%sResponse><n:EnumerationContext>%s</n:EnumerationContext><%s>%s</%s>%s</n:%sResponse>'
+        % (tag, context, items_tag, ''.join(items), items_tag, tail, tag)
+    )
 
 
 def test_events_as_winrm_sends_them_become_last_failures(make_settings, fake_protocol):
-    reply = page([fragment(1301, 7000, [RS, '%%1069'], 'The %s service failed to start due to the following error: &#xD;\n'
-                           'The service did not start due to a logon failure.' % RS, '2024-05-01T13:59:31.25+02:00'),
-                  fragment(1300, 7038, [RS, '.\\xpgo-svc', '%%1326'], 'The %s service was unable to log on as .\\xpgo-svc with '
-                           'the currently configured password due to the following error: &#xD;\nThe user name or password is '
-                           'incorrect.' % RS, '2024-05-01T11:59:30Z')])
+    reply = page(
+        [
+            fragment(
+                1301,
+                7000,
+                [RS, '%%1069'],
+                'The %s service failed to start due to the following error: &#xD;\nThe service did not start due to a logon failure.' % RS,
+                '2024-05-01T13:59:31.25+02:00',
+            ),
+            fragment(
+                1300,
+                7038,
+                [RS, '.\\xpgo-svc', '%%1326'],
+                'The %s service was unable to log on as .\\xpgo-svc with '
+                'the currently configured password due to the following error: &#xD;\nThe user name or password is '
+                'incorrect.' % RS,
+                '2024-05-01T11:59:30Z',
+            ),
+        ]
+    )
     protocol = fake_protocol([reply])
     services = HostServices(WsmanClient(make_settings(), protocol=protocol), 'h')
     now = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.timezone.utc)
@@ -49,8 +71,10 @@ def test_events_as_winrm_sends_them_become_last_failures(make_settings, fake_pro
     assert failure.event_id == 7038 and failure.facts()['time'] == '2024-05-01T11:59:30Z'
     assert read.events[0].time == datetime.datetime(2024, 5, 1, 11, 59, 31, 250000, tzinfo=datetime.timezone.utc)
     assert 'error: The user name or password is incorrect.' in failure.message, 'one line'
-    assert "TimeGenerated &gt;= '20240501110000.000000+000'" in protocol.messages[0] or \
-        "TimeGenerated >= '20240501110000.000000+000'" in protocol.messages[0]
+    assert (
+        "TimeGenerated &gt;= '20240501110000.000000+000'" in protocol.messages[0]
+        or "TimeGenerated >= '20240501110000.000000+000'" in protocol.messages[0]
+    )
 
 
 def test_the_count_is_bounded_without_pulling_on(make_settings, fake_protocol):

@@ -60,22 +60,44 @@ def mutated(draw):
     for _round in range(draw(st.integers(min_value=1, max_value=3))):
         how = draw(st.sampled_from(['truncate', 'flip', 'swap_tags', 'rename_tag', 'splice', 'utf16', 'random']))
         if how == 'truncate':
-            data = data[:draw(st.integers(min_value=0, max_value=len(data)))]
+            data = data[: draw(st.integers(min_value=0, max_value=len(data)))]
         elif how == 'flip' and data:
             index = draw(st.integers(min_value=0, max_value=len(data) - 1))
-            data = data[:index] + bytes([data[index] ^ draw(st.integers(min_value=1, max_value=255))]) + data[index + 1:]
+            data = data[:index] + bytes([data[index] ^ draw(st.integers(min_value=1, max_value=255))]) + data[index + 1 :]
         elif how in ('swap_tags', 'rename_tag'):
             tags = list(TAG.finditer(data))
             if len(tags) >= 2:
                 first, second = sorted(draw(st.lists(st.sampled_from(tags), min_size=2, max_size=2)), key=lambda m: m.start())
                 if first.end() <= second.start():
                     replacement = second.group() if how == 'swap_tags' else first.group()[:1] + b'x:Junk'
-                    data = data[:first.start()] + replacement + data[first.end():second.start()] + \
-                        (first.group() if how == 'swap_tags' else second.group()) + data[second.end():]
+                    data = (
+                        data[: first.start()]
+                        + replacement
+                        + data[first.end() : second.start()]
+                        + (first.group() if how == 'swap_tags' else second.group())
+                        + data[second.end() :]
+                    )
         elif how == 'splice':
             index = draw(st.integers(min_value=0, max_value=len(data)))
-            junk = draw(st.sampled_from([b'<!DOCTYPE x [<!ENTITY e "e">]>', b'&e;', b'<![CDATA[', b'\x00', b'\xff\xfe', b'<', b'>',
-                                         b'xsi:nil="true"', b'</s:Body>', b'<n:EndOfSequence/>', b'<w:Items>', b'&#0;', b'&#x10FFFF;']))
+            junk = draw(
+                st.sampled_from(
+                    [
+                        b'<!DOCTYPE x [<!ENTITY e "e">]>',
+                        b'&e;',
+                        b'<![CDATA[',
+                        b'\x00',
+                        b'\xff\xfe',
+                        b'<',
+                        b'>',
+                        b'xsi:nil="true"',
+                        b'</s:Body>',
+                        b'<n:EndOfSequence/>',
+                        b'<w:Items>',
+                        b'&#0;',
+                        b'&#x10FFFF;',
+                    ]
+                )
+            )
             data = data[:index] + junk + data[index:]
         elif how == 'utf16':
             data = data.decode('utf-8', 'replace').encode(draw(st.sampled_from(['utf-16', 'utf-16-le', 'utf-16-be'])))

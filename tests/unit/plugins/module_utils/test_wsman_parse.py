@@ -22,12 +22,27 @@ from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
 )
 
 STAR_PAGES = [
-    ('enumerate-win32_service-wql-star-ws2012-1-enumerate-response.xml', parse_enumerate_response, 1,
-     'uuid:6C0AB864-47F9-4D3E-8601-B786754BBABB', False),
-    ('enumerate-win32_service-wql-star-ws2012-2-pull-response.xml', parse_pull_response, 50,
-     'uuid:69C1232D-0042-447B-BBA4-F6DD9324B110', False),
-    ('enumerate-win32_service-wql-star-ws2012-3-pull-response.xml', parse_pull_response, 52,
-     'uuid:5F1294CE-8E09-46E7-BC4F-5ECBC9A0F353', False),
+    (
+        'enumerate-win32_service-wql-star-ws2012-1-enumerate-response.xml',
+        parse_enumerate_response,
+        1,
+        'uuid:6C0AB864-47F9-4D3E-8601-B786754BBABB',
+        False,
+    ),
+    (
+        'enumerate-win32_service-wql-star-ws2012-2-pull-response.xml',
+        parse_pull_response,
+        50,
+        'uuid:69C1232D-0042-447B-BBA4-F6DD9324B110',
+        False,
+    ),
+    (
+        'enumerate-win32_service-wql-star-ws2012-3-pull-response.xml',
+        parse_pull_response,
+        52,
+        'uuid:5F1294CE-8E09-46E7-BC4F-5ECBC9A0F353',
+        False,
+    ),
     ('enumerate-win32_service-wql-star-ws2012-4-pull-response-endofsequence.xml', parse_pull_response, 28, None, True),
 ]
 WS2003 = 'enumerate-win32_service-wql-star-ws2003-single-enumerate-response.xml'
@@ -81,7 +96,11 @@ def test_xmlfragment_pages(capture):
     last = parse_pull_response(capture('enumerate-win32_service-wql-props-ws2012-4-pull-response-xmlfragment-endofsequence.xml'))
     assert last.end_of_sequence and last.context is None
     assert [(i['Name'], i['State']) for i in last.items][:4] == [
-        ('WerSvc', 'Stopped'), ('WinHttpAutoProxySvc', 'Running'), ('Winmgmt', 'Running'), ('WinRM', 'Running')]
+        ('WerSvc', 'Stopped'),
+        ('WinHttpAutoProxySvc', 'Running'),
+        ('Winmgmt', 'Running'),
+        ('WinRM', 'Running'),
+    ]
     assert len(last.items) == 10
 
 
@@ -108,9 +127,14 @@ def test_get_logical_disk_with_nils(capture):
 def test_get_spooler_doc_body_in_an_envelope(capture):
     # The doc wraps lines mid-token; its xsi namespace was rewritten to https (nil must still be seen).
     body = b''.join(capture('get-win32_service-spooler-body-msdocs.xml').splitlines())
-    reply = (b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/><s:Body>' + body + b'</s:Body></s:Envelope>')
+    reply = b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/><s:Body>' + body + b'</s:Body></s:Envelope>'
     service = parse_get_response(reply)
-    assert (service['__class__'], service['Name'], service['State'], service['StartMode']) == ('Win32_Service', 'spooler', 'Running', 'Auto')
+    assert (service['__class__'], service['Name'], service['State'], service['StartMode']) == (
+        'Win32_Service',
+        'spooler',
+        'Running',
+        'Auto',
+    )
     assert service['InstallDate'] is None
     assert 'Location' not in service  # cim:Location is metadata, not a property
 
@@ -128,7 +152,9 @@ def test_invoke_create_with_editorial_whitespace(capture):
 
 
 def test_invoke_reply_for_another_method_is_refused(capture):
-    error = expect_protocol_error(lambda data: parse_invoke_response(data, 'StartService'), capture('invoke-cim_datafile-delete-response.xml'))
+    error = expect_protocol_error(
+        lambda data: parse_invoke_response(data, 'StartService'), capture('invoke-cim_datafile-delete-response.xml')
+    )
     assert 'StartService_OUTPUT' in str(error)
 
 
@@ -139,8 +165,10 @@ def test_return_value_needs_an_integer(output):
     assert caught.value.kind == 'protocol'
 
 
-@pytest.mark.parametrize('encoding, bom', [('utf-16-le', codecs.BOM_UTF16_LE), ('utf-16-be', codecs.BOM_UTF16_BE),
-                                           ('utf-8', codecs.BOM_UTF8), ('utf-16-le', b'')])
+@pytest.mark.parametrize(
+    'encoding, bom',
+    [('utf-16-le', codecs.BOM_UTF16_LE), ('utf-16-be', codecs.BOM_UTF16_BE), ('utf-8', codecs.BOM_UTF8), ('utf-16-le', b'')],
+)
 def test_utf16_and_bom_replies(capture, encoding, bom):
     text = capture(LOGICAL_DISK).decode('utf-8')
     data = bom + ('<?xml version="1.0" encoding="UTF-16"?>' + text).encode(encoding)
@@ -151,20 +179,34 @@ def test_str_input_is_accepted(capture):
     assert parse_enumerate_response(capture(WS2003).decode('utf-8')).end_of_sequence
 
 
-BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">]>'
-                  '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&lol2;</s:Body></s:Envelope>')
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&lol2;</s:Body></s:Envelope>'
+)
 
 
-@pytest.mark.parametrize('data', [
-    b'', b'   ', None, 42, b'\xff\xfe\x00', b'\x80\x81not utf8', b'HTTP/1.1 500\r\n\r\n<html>', '<html><body>busy</body></html>',
-    b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/></s:Envelope>',
-    b'<Envelope><Body/></Envelope>',
-    b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><n:EnumerateResponse '
-    b'xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"/></s:Body></s:Envelope>',
-    BILLION_LAUGHS, BILLION_LAUGHS.encode('utf-16'),
-    '<?xml version="1.0" encoding="gb2312"?><a/>'.encode('utf-8') + b'<b/>',
-    '<a>' * 5000 + '</a>' * 5000,
-], ids=lambda value: repr(value)[:30])
+@pytest.mark.parametrize(
+    'data',
+    [
+        b'',
+        b'   ',
+        None,
+        42,
+        b'\xff\xfe\x00',
+        b'\x80\x81not utf8',
+        b'HTTP/1.1 500\r\n\r\n<html>',
+        '<html><body>busy</body></html>',
+        b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/></s:Envelope>',
+        b'<Envelope><Body/></Envelope>',
+        b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><n:EnumerateResponse '
+        b'xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"/></s:Body></s:Envelope>',
+        BILLION_LAUGHS,
+        BILLION_LAUGHS.encode('utf-16'),
+        '<?xml version="1.0" encoding="gb2312"?><a/>'.encode('utf-8') + b'<b/>',
+        '<a>' * 5000 + '</a>' * 5000,
+    ],
+    ids=lambda value: repr(value)[:30],
+)
 def test_bad_input_is_a_protocol_error(data):
     for parse in (parse_enumerate_response, parse_pull_response, parse_get_response, lambda d: parse_invoke_response(d, 'Delete')):
         expect_protocol_error(parse, data)
@@ -176,15 +218,18 @@ def test_refusal_reasons_are_specific():
     assert 'not well-formed XML' in str(expect_protocol_error(parse_get_response, b'<s:Envelope'))
 
 
-@pytest.mark.parametrize('name, kind, words', [
-    ('fault-cannotprocessfilter-wql-unknown-class.xml', 'fault', 'The specified class does not exist in the given namespace.'),
-    ('fault-destinationunreachable-wmi-get-instance-not-found.xml', 'not_found', 'cannot find the resource'),
-    ('fault-timedout-receive.xml', 'timeout', 'operation_timeout'),
-    ('fault-invalidselectors-shell-get.xml', 'fault', 'InvalidSelectors (code 2150858843)'),
-    ('fault-quotalimit-msft_wmierror.xml', 'fault', 'QuotaLimit (code 2150859173)'),
-    ('fault-internalerror-max-concurrent-operations.xml', 'fault', 'InternalError (code 2150859174)'),
-    ('fault-internalerror-win32-file-not-found.xml', 'fault', 'The system cannot find the file specified.'),
-])
+@pytest.mark.parametrize(
+    'name, kind, words',
+    [
+        ('fault-cannotprocessfilter-wql-unknown-class.xml', 'fault', 'The specified class does not exist in the given namespace.'),
+        ('fault-destinationunreachable-wmi-get-instance-not-found.xml', 'not_found', 'cannot find the resource'),
+        ('fault-timedout-receive.xml', 'timeout', 'operation_timeout'),
+        ('fault-invalidselectors-shell-get.xml', 'fault', 'InvalidSelectors (code 2150858843)'),
+        ('fault-quotalimit-msft_wmierror.xml', 'fault', 'QuotaLimit (code 2150859173)'),
+        ('fault-internalerror-max-concurrent-operations.xml', 'fault', 'InternalError (code 2150859174)'),
+        ('fault-internalerror-win32-file-not-found.xml', 'fault', 'The system cannot find the file specified.'),
+    ],
+)
 def test_fault_in_a_reply_body_is_classified(capture, name, kind, words):
     # The kind is decided where the fault is parsed; the message the user reads is made where it is caught.
     with pytest.raises(XProtectError) as caught:
@@ -196,19 +241,26 @@ def test_fault_in_a_reply_body_is_classified(capture, name, kind, words):
 
 
 def test_typed_wrappers_arrays_and_embedded_instances():
-    reply = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
-             '<p:Win32_Service xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service" '
-             'xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common">'
-             '<p:InstallDate><cim:Datetime>2024-05-01T10:00:00Z</cim:Datetime></p:InstallDate>'
-             '<p:Dependencies>RpcSs</p:Dependencies><p:Dependencies>Tcpip</p:Dependencies>'
-             '<p:Embedded><p:A>1</p:A><cim:B>2</cim:B></p:Embedded>'
-             '<cim:Location><cim:Address>ignored</cim:Address></cim:Location>'
-             '</p:Win32_Service></s:Body></s:Envelope>')
-    assert parse_get_response(reply) == {'__class__': 'Win32_Service', 'InstallDate': '2024-05-01T10:00:00Z',
-                                         'Dependencies': ['RpcSs', 'Tcpip'], 'Embedded': {'A': '1', 'B': '2'}}
+    reply = (
+        '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+        '<p:Win32_Service xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service" '
+        'xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common">'
+        '<p:InstallDate><cim:Datetime>2024-05-01T10:00:00Z</cim:Datetime></p:InstallDate>'
+        '<p:Dependencies>RpcSs</p:Dependencies><p:Dependencies>Tcpip</p:Dependencies>'
+        '<p:Embedded><p:A>1</p:A><cim:B>2</cim:B></p:Embedded>'
+        '<cim:Location><cim:Address>ignored</cim:Address></cim:Location>'
+        '</p:Win32_Service></s:Body></s:Envelope>'
+    )
+    assert parse_get_response(reply) == {
+        '__class__': 'Win32_Service',
+        'InstallDate': '2024-05-01T10:00:00Z',
+        'Dependencies': ['RpcSs', 'Tcpip'],
+        'Embedded': {'A': '1', 'B': '2'},
+    }
 
 
 # -- error bodies (HTTP 4xx/5xx): checked before pywinrm's own parser sees them -------------------
+
 
 @pytest.mark.parametrize('declaration', ['<!DOCTYPE x>', '<!doctype x>', '<! DOCTYPE x>', '<!ENTITY a "b">'])
 @pytest.mark.parametrize('encoding', ['utf-8', 'utf-16', 'utf-16-le', 'utf-8-sig'])
@@ -226,8 +278,17 @@ def test_error_body_with_a_fault_raises_it(capture):
     assert caught.value.fault.wmi_code == 2150859173
 
 
-@pytest.mark.parametrize('body', [b'', b'<html><body>Bad Request</body></html>', b'\xff\xfe\x00garbage', b'not xml at all',
-                                  b'<a><b></a>', b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>'])
+@pytest.mark.parametrize(
+    'body',
+    [
+        b'',
+        b'<html><body>Bad Request</body></html>',
+        b'\xff\xfe\x00garbage',
+        b'not xml at all',
+        b'<a><b></a>',
+        b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>',
+    ],
+)
 def test_other_error_bodies_are_left_to_the_status(body):
     assert _wsman_xml.raise_error_reply(body) is None
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from winrm.protocol import Protocol
 
 
-
 REPO_ROOT = Path(__file__).resolve().parents[4]
 CAPTURES = REPO_ROOT / 'tests' / 'fixtures' / 'winrm-captures'
 
