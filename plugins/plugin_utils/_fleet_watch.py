@@ -33,7 +33,7 @@ from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtec
 from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices, ServiceStatus
 from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanClient
 from ansible_collections.xprotect.go.plugins.plugin_utils._heal_guard import DEFERRED, GIVING_UP, HEAL, HealGuard
-from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_targets import (  # noqa: F401 (the source plugin imports these from here)
+from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_targets import (  # noqa: F401 (the source plugin imports these from here)  # pylint: disable=unused-import
     ARGUMENTS,
     EVENT_KEY,
     HOST_REACHABLE,
