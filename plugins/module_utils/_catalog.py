@@ -241,7 +241,7 @@ def near_keys(text: str) -> t.List[str]:
     by_fold = {_fold(choice): choice for choice in choices}
     if folded in by_fold:
         return [by_fold[folded]]
-    by_word = [key for key in SERVICE_KEYS if key.split('_')[0] == folded]
+    by_word = [key for key in SERVICE_KEYS if key.split('_', maxsplit=1)[0] == folded]
     if by_word:
         return by_word
     if len(folded) < 5:

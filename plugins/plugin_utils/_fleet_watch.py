@@ -33,18 +33,14 @@ from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtec
 from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices, ServiceStatus
 from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanClient
 from ansible_collections.xprotect.go.plugins.plugin_utils._heal_guard import DEFERRED, GIVING_UP, HEAL, HealGuard
-from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_targets import (  # noqa: F401 (the source plugin imports these from here)  # pylint: disable=unused-import
-    ARGUMENTS,
+from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_targets import (
     EVENT_KEY,
     HOST_REACHABLE,
     HOST_UNREACHABLE,
     RECORDING_SERVER,
     SERVICE_STATE,
     Target,
-    WatchError,
     WatchSettings,
-    load_targets,
-    parse_arguments,
 )
 
 logger = logging.getLogger('xprotect.go.service_status')

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_watch import ARGUMENTS
+from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_targets import ARGUMENTS
 from tests.functional.eda.rulebook import COLLECTIONS_DIR, eda_bin_dir
 
 RULEBOOKS = Path(__file__).resolve().parents[3] / 'extensions' / 'eda' / 'rulebooks'

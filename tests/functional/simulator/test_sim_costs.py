@@ -55,7 +55,7 @@ def test_an_ntlm_handshake_is_charged_once_per_connection(sim_fleet, wsman):
     fleet = sim_fleet(auth='ntlm', cost_model='windows')
     running = fleet.hosts[0]
     protocol = wsman.protocol_for(fleet)
-    for _ in range(2):
+    for _repeat in range(2):
         wsman.enumerate_all(protocol, 'SELECT Name FROM Win32_Service')
     by_kind, _seconds = charged(running)
     assert by_kind['handshake'] == {'count': 1, 'seconds': 0.01}, 'pywinrm keeps its authenticated connection'

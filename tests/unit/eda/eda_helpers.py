@@ -9,7 +9,8 @@ from urllib.parse import quote
 
 import yaml
 
-from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_watch import FleetWatch, load_targets, parse_arguments
+from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_targets import load_targets, parse_arguments
+from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_watch import FleetWatch
 from xprotect_go_simulator.control import ControlClient
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from ansible_collections.xprotect.go.plugins.plugin_utils import _fleet_watch as watch
 from ansible_collections.xprotect.go.plugins.plugin_utils._heal_guard import HealGuard
-from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_watch import ARGUMENTS, WatchError, load_targets, parse_arguments
+from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_targets import ARGUMENTS, WatchError, load_targets, parse_arguments
 from tests.helpers import COLLECTION_LINK
 
 PLUGIN_DIR = COLLECTION_LINK / 'extensions' / 'eda' / 'plugins' / 'event_source'

@@ -32,7 +32,8 @@ if _ROOT and _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 try:
-    from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_watch import FleetWatch, WatchError, load_targets, parse_arguments
+    from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_targets import WatchError, load_targets, parse_arguments
+    from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_watch import FleetWatch
 except ImportError as _error:
     raise ImportError(
         "xprotect.go.service_status cannot import the collection's code (%s): run it from an installed collection "
