@@ -39,7 +39,7 @@ WMI_ACTION_PREFIX = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/'
 PR1497_WMI_QUERY = 0.4285152  # SELECT * FROM Win32_Service through WMI
 PR1497_API = 0.3175442  # the SCM API asked about each service in turn (open, config, status)
 PR1497_ENUM = 0.0046183  # one EnumServicesStatusEx call for all services
-# Services of a real Windows Server 2012: the captured enumeration in shared/winrm-captures (txwinrm's data).
+# Services of a real Windows Server 2012: its captured enumeration (tests/fixtures/winrm-captures/*-ws2012-*, txwinrm's data).
 CAPTURED_SERVICES = 131
 # PowerShell/PowerShell issue 9871: 100 x "Get-Service sshd" took 100 ms in Windows PowerShell 5.1.
 SCM_CALL = 0.100 / 100
