@@ -105,13 +105,13 @@ def test_healthy_tls_trusted_with_ca_trust_path(wire, way):
     assert healthy.state.snapshot()['Milestone Log Check Service']['State'] == 'Running'
 
 
-@pytest.mark.parametrize('way', WAYS_IN)
-@pytest.mark.parametrize('fault', sorted(EXPECTED))
 def as_seen_by(way, fragment):
     """The shipped module (the -module way) gets the host's settings as task options, so its hints name the options only."""
     return re.sub(r' \(ansible_\w+\)', '', fragment) if way == 'module' else fragment
 
 
+@pytest.mark.parametrize('way', WAYS_IN)
+@pytest.mark.parametrize('fault', sorted(EXPECTED))
 def test_wire_fault(wire, way, fault):
     run, stats, by_fault = wire[way]
     running = by_fault[fault]
