@@ -24,6 +24,7 @@ from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
     FaultReply,
     ProtocolError,
     protocol_error,
+    setting_hint as _setting,
 )
 
 try:
@@ -77,11 +78,7 @@ def fault_error(fault: t.Any, settings: t.Any = None, what: t.Optional[str] = No
 
 def operation_timeout_error(settings: t.Any, doing: str = '') -> XProtectError:
     seconds = getattr(settings, 'operation_timeout', None)
-    operation, connection = (
-        (settings.setting_name('operation_timeout'), settings.setting_name('connection_timeout'))
-        if hasattr(settings, 'setting_name')
-        else ('operation_timeout', 'connection_timeout')
-    )
+    operation, connection = _setting(settings, 'operation_timeout'), _setting(settings, 'connection_timeout')
     return XProtectError(
         '%sthe WinRM service did not finish the operation within operation_timeout%s: raise %s '
         '(and %s above it) or check the load on the host'
@@ -165,12 +162,6 @@ def _classify(exc, settings, what, namespace):
         '%sunexpected %s from the WinRM client: %s' % (doing, type(exc).__name__, _short_reason(exc, *_secrets(settings))),
         kind=errors.PROTOCOL,
     )
-
-
-def _setting(settings, option):
-    """The option as a hint names it: 'connection_timeout (ansible_psrp_read_timeout)' on a psrp host."""
-    name = getattr(settings, 'setting_name', None)
-    return name(option) if name else option
 
 
 def _inventory(settings, option, value):

@@ -63,16 +63,19 @@ class EnumerationPage(t.NamedTuple):
     end_of_sequence: bool
 
 
+def setting_hint(settings: t.Any, option: str) -> str:
+    """The option as a hint names it: 'connection_timeout (ansible_psrp_read_timeout)' on a psrp host, the option alone without settings."""
+    name = getattr(settings, 'setting_name', None)
+    return name(option) if name else option
+
+
 class ProtocolError(XProtectError):
     """A reply that is not what a WinRM listener sends; ``detail`` says how. The client names the host's settings."""
 
     def __init__(self, detail: str, settings: t.Any = None) -> None:
-        host, port = (
-            (settings.setting_name('host'), settings.setting_name('port')) if hasattr(settings, 'setting_name') else ('host', 'port')
-        )
         super().__init__(
             'unexpected reply from the WinRM listener (%s): check that %s and %s point at a Windows WinRM listener '
-            'and that nothing in between rewrites its answers' % (detail, host, port),
+            'and that nothing in between rewrites its answers' % (detail, setting_hint(settings, 'host'), setting_hint(settings, 'port')),
             kind=errors.PROTOCOL,
         )
         self.detail = detail
