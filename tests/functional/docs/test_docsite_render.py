@@ -13,19 +13,16 @@ tests/`, these tests skip: building the site takes the tools venv and half a min
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from tests.functional.roles.test_report_render import PNG_SIGNATURE, find_browser, png_pixels
+from tests.chromium import PNG_SIGNATURE, find_browser, png_pixels, render
 
 pytestmark = [pytest.mark.slow, pytest.mark.chromium]
 
 WINDOW = (1200, 1600)
-RENDER_TIMEOUT = 60
 WHITE = (0xFF, 0xFF, 0xFF)
 EXTRA_DOCS = ('connection_settings', 'least_privilege', 'ci_pipelines', 'reliability', 'awx_aap')
 
@@ -68,44 +65,6 @@ class OptionTables(HTMLParser):
             self._depth -= 1
 
 
-def render(browser, page, screenshot, profile):
-    """Screenshot a page with headless Chromium; its whole process group goes when done or out of time."""
-    args = [
-        browser,
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--user-data-dir=%s' % profile,
-        '--screenshot=%s' % screenshot,
-        '--window-size=%d,%d' % WINDOW,
-        page.as_uri(),
-    ]
-    process = subprocess.Popen(
-        args,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env=dict(os.environ, HOME=str(profile)),
-    )
-    try:
-        output = process.communicate(timeout=RENDER_TIMEOUT)[0]
-    except subprocess.TimeoutExpired:
-        output = b'timed out after %d s' % RENDER_TIMEOUT
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # chromium's helper processes share its group
-        except ProcessLookupError:
-            pass
-        process.wait()
-    return output.decode('utf-8', 'replace')
-
-
 def test_service_page_lists_its_options_in_the_option_table(service_page):
     parser = OptionTables()
     parser.feed(service_page.read_text(encoding='utf-8'))
@@ -130,7 +89,7 @@ def test_service_page_renders_in_headless_chromium(service_page, tmp_path):
     screenshot, profile = tmp_path / 'service.png', tmp_path / 'chromium-profile'
     profile.mkdir()
 
-    output = render(browser, service_page, screenshot, profile)
+    output = render(browser, service_page, screenshot, profile, size=WINDOW, scrollbars=True)
 
     assert screenshot.is_file(), 'no screenshot; chromium said:\n' + output
     data = screenshot.read_bytes()
