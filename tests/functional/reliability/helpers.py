@@ -128,6 +128,27 @@ def one_clear_line(message, *fragments):
     return message
 
 
+# A rolling restart of four hosts, two a batch, at most two Recording Servers down, half a batch may fail:
+# a host of the first batch whose Recording Server may be down counts against the limit, so the second
+# batch would make three down and must be refused before anything in it is restarted.
+TWO_PER_BATCH = (
+    '-e',
+    'rolling_restart_serial=2',
+    '-e',
+    'rolling_restart_settle_seconds=0',
+    '-e',
+    'rolling_restart_max_recording_servers_down=2',
+    '-e',
+    'rolling_restart_max_fail_percentage=50',
+)
+
+
+def assert_next_batch_refused(run, third, lost):
+    """The second batch (third's) was refused, naming the host of the first batch that counts as down."""
+    refused = failure(run, third.name)
+    one_clear_line(refused.result['msg'], 'This batch holds 2 hosts', '1 hosts of earlier batches failed their restart (%s)' % lost.name)
+
+
 class Trigger:
     """Calls action() once a service of a simulated host has entered a state (watches its history).
 

@@ -18,7 +18,17 @@ import threading
 
 import pytest
 
-from .helpers import RC_FAILED, RECORDING_SERVER, Trigger, failure, one_clear_line, quick_overrides, write_yaml
+from .helpers import (
+    RC_FAILED,
+    RECORDING_SERVER,
+    TWO_PER_BATCH,
+    Trigger,
+    assert_next_batch_refused,
+    failure,
+    one_clear_line,
+    quick_overrides,
+    write_yaml,
+)
 
 FAULTS = {
     # Answers held 4 s (read timeout 2 s) for a second: the module's status read after the loss sees Stopped.
@@ -49,14 +59,7 @@ def test_a_host_whose_recording_server_is_unknown_counts_as_down(sim_fleet, runn
         run = runner(
             'playbooks/restart.yml',
             path,
-            '-e',
-            'rolling_restart_serial=2',
-            '-e',
-            'rolling_restart_settle_seconds=0',
-            '-e',
-            'rolling_restart_max_recording_servers_down=2',
-            '-e',
-            'rolling_restart_max_fail_percentage=50',
+            *TWO_PER_BATCH,
         )
     assert trigger.fired.is_set()
     assert run.rc == RC_FAILED, run.stdout
@@ -69,6 +72,5 @@ def test_a_host_whose_recording_server_is_unknown_counts_as_down(sim_fleet, runn
     )
     # Counted against the limit: the next batch would make three down and is refused before anything is restarted.
     assert third.state.history == [] and fourth.state.history == [], 'a third Recording Server went down'
-    refused = failure(run, third.name)
-    one_clear_line(refused.result['msg'], 'This batch holds 2 hosts', '1 hosts of earlier batches failed their restart (%s)' % lost.name)
+    assert_next_batch_refused(run, third, lost)
     assert run.recap[lost.name]['failed'] == 1 and run.recap[first.name]['failed'] == 0

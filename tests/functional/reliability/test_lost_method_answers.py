@@ -20,7 +20,18 @@ import pytest
 
 from tests.helpers import WAYS_IN
 
-from .helpers import RC_FAILED, RC_UNREACHABLE, RECORDING_SERVER, failure, one_clear_line, play, quick_overrides, write_yaml
+from .helpers import (
+    RC_FAILED,
+    RC_UNREACHABLE,
+    RECORDING_SERVER,
+    TWO_PER_BATCH,
+    assert_next_batch_refused,
+    failure,
+    one_clear_line,
+    play,
+    quick_overrides,
+    write_yaml,
+)
 
 READ_TIMEOUT = 10  # ansible_winrm_read_timeout_sec: room for ordinary reads on a busy machine
 HOLD = 60  # a held answer never comes in time (the fleet's stop ends the hold)
@@ -195,14 +206,7 @@ def test_a_host_whose_recording_server_stop_answer_is_lost_counts_as_down(sim_fl
     run = runner(
         'playbooks/restart.yml',
         path,
-        '-e',
-        'rolling_restart_serial=2',
-        '-e',
-        'rolling_restart_settle_seconds=0',
-        '-e',
-        'rolling_restart_max_recording_servers_down=2',
-        '-e',
-        'rolling_restart_max_fail_percentage=50',
+        *TWO_PER_BATCH,
     )
     assert run.rc == RC_FAILED, run.stdout
     converge = failure(run, lost_host.name, 'xprotect.go.services : Converge the XProtect services')
@@ -221,8 +225,5 @@ def test_a_host_whose_recording_server_stop_answer_is_lost_counts_as_down(sim_fl
         for event in control.get(lost_host.control_url + '/history')
     )
     assert control.get(third.control_url + '/history') == [] and control.get(fourth.control_url + '/history') == []
-    refused = failure(run, third.name)
-    one_clear_line(
-        refused.result['msg'], 'This batch holds 2 hosts', '1 hosts of earlier batches failed their restart (%s)' % lost_host.name
-    )
+    assert_next_batch_refused(run, third, lost_host)
     assert run.recap[lost_host.name]['failed'] == 1 and run.recap[first.name]['failed'] == 0

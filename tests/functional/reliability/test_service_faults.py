@@ -12,7 +12,17 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import RC_FAILED, RECORDING_SERVER, Trigger, failure, one_clear_line, play, quick_overrides
+from .helpers import (
+    RC_FAILED,
+    RECORDING_SERVER,
+    TWO_PER_BATCH,
+    Trigger,
+    assert_next_batch_refused,
+    failure,
+    one_clear_line,
+    play,
+    quick_overrides,
+)
 
 
 def test_stuck_in_start_pending_gives_up_at_the_timeout(sim_fleet, runner, tmp_path, sim_control):
@@ -90,14 +100,7 @@ def test_a_host_lost_mid_restart_counts_as_a_recording_server_down(sim_fleet, ru
         run = runner(
             'playbooks/restart.yml',
             inventory,
-            '-e',
-            'rolling_restart_serial=2',
-            '-e',
-            'rolling_restart_settle_seconds=0',
-            '-e',
-            'rolling_restart_max_recording_servers_down=2',
-            '-e',
-            'rolling_restart_max_fail_percentage=50',
+            *TWO_PER_BATCH,
         )
     assert trigger.fired.is_set()
     # Kept in the play (not dropped as unreachable), so it is reported, counted and failed like any failed host.
@@ -105,8 +108,7 @@ def test_a_host_lost_mid_restart_counts_as_a_recording_server_down(sim_fleet, ru
     assert 'has no attribute' not in run.stdout + run.stderr, 'the checks read a result that was never there'
     assert lost.state.snapshot()[RECORDING_SERVER]['State'] == 'Stopped'
     assert third.state.history == [] and fourth.state.history == [], 'a third Recording Server went down'
-    refused = failure(run, third.name)
-    one_clear_line(refused.result['msg'], 'This batch holds 2 hosts', '1 hosts of earlier batches failed their restart (%s)' % lost.name)
+    assert_next_batch_refused(run, third, lost)
     # The first batch's summary already names the lost host, and what that may mean.
     assert 'Rolling restart so far: 1 restarted, 1 failed, 0 unreachable, 2 not restarted, of 4 hosts.' in run.stdout, run.stdout
     stopped = failure(run, lost.name, 'xprotect.go.rolling_restart : Stop the rollout at a host whose restart failed')
