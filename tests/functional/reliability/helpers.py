@@ -9,6 +9,7 @@ fixtures and hooks; tests import these from here)."""
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import textwrap
 import threading
@@ -117,6 +118,14 @@ def failure(run, host, task=None):
     ]
     assert len(found) == 1, 'expected one failure of %s (task %s), found %d:\n%s' % (host, task, len(found), run.stdout)
     return found[0]
+
+
+def without_inventory(text):
+    """A hint as a task without an inventory host sees it: 'host (ansible_host)' -> 'host', 'x (ansible_y: v)' -> 'x'.
+
+    The shipped module (the -module way) gets the host's settings as task options, so it sees them so too.
+    """
+    return re.sub(r' \(ansible_\w+(: \w+)?\)', '', text)
 
 
 def one_clear_line(message, *fragments):

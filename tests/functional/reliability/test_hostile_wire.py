@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import re
 import subprocess
 import sys
 import textwrap
@@ -28,7 +27,7 @@ from ansible_collections.xprotect.go.plugins.module_utils._wsman import WsmanCli
 
 from tests.helpers import COLLECTIONS_DIR, REPO_ROOT
 
-from .helpers import failure, one_clear_line, play, write_yaml
+from .helpers import failure, one_clear_line, play, without_inventory, write_yaml
 from .hostile import HUGE_BYTES, REDIRECT_TO, TRICKLE_BYTES, HostileServer
 
 USER = 'xpgo-admin'
@@ -95,11 +94,6 @@ CASES = {
         'check the host, then run the task again',
     ),
 }
-
-
-def without_inventory(text):
-    """A hint as a task without an inventory host sees it: 'host (ansible_host)' -> 'host'."""
-    return re.sub(r' \(ansible_\w+(: \w+)?\)', '', text)
 
 
 def settings_for(server, scheme, **changes):

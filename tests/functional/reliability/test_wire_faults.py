@@ -11,13 +11,12 @@ host runs every task. Rows of docs/reliability.md ("Faults on the wire").
 
 from __future__ import annotations
 
-import re
 
 import pytest
 
 from tests.helpers import WAYS_IN
 
-from .helpers import RC_UNREACHABLE, Trigger, failure, one_clear_line, play, quick_overrides, write_yaml
+from .helpers import RC_UNREACHABLE, Trigger, failure, one_clear_line, play, quick_overrides, without_inventory, write_yaml
 
 # Host index -> (fault, how it is made, inventory variables of that host).
 FAULTS = {
@@ -105,11 +104,6 @@ def test_healthy_tls_trusted_with_ca_trust_path(wire, way):
     assert healthy.state.snapshot()['Milestone Log Check Service']['State'] == 'Running'
 
 
-def as_seen_by(way, fragment):
-    """The shipped module (the -module way) gets the host's settings as task options, so its hints name the options only."""
-    return re.sub(r' \(ansible_\w+\)', '', fragment) if way == 'module' else fragment
-
-
 @pytest.mark.parametrize('way', WAYS_IN)
 @pytest.mark.parametrize('fault', sorted(EXPECTED))
 def test_wire_fault(wire, way, fault):
@@ -120,7 +114,7 @@ def test_wire_fault(wire, way, fault):
     assert result.task == 'read', 'the host stops at its first task'
     assert result.status == status
     # One line: the host's address first, then what failed and what to do.
-    one_clear_line(result.result['msg'], *[as_seen_by(way, fragment) for fragment in fragments])
+    one_clear_line(result.result['msg'], *[without_inventory(fragment) if way == 'module' else fragment for fragment in fragments])
     assert result.result['msg'].startswith(running.address + ': ')
     assert run.recap[running.name]['ok'] == 0
     assert not any(r.host.split(' ')[0] == running.name and r.task == 'restart' for r in run.results), 'it went on to the restart'
