@@ -7,20 +7,10 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
-from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, failure_reason
-
-
-def _failure_reason(result, task_name):
-    require_defined('failure_reason', result, task_name)
-    try:
-        return failure_reason(result, task_name)
-    except RoleDataError as problem:
-        raise AnsibleFilterError('xprotect.go.failure_reason: %s' % problem) from problem
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import ansible_filter
+from ansible_collections.xprotect.go.plugins.plugin_utils._roles import failure_reason
 
 
 class FilterModule:
     def filters(self):
-        return {'failure_reason': _failure_reason}
+        return {'failure_reason': ansible_filter(failure_reason)}

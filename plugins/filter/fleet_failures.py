@@ -7,20 +7,10 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
-from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, fleet_failures
-
-
-def _fleet_failures(report, verdicts):
-    require_defined('fleet_failures', report, verdicts)
-    try:
-        return fleet_failures(report, verdicts)
-    except RoleDataError as problem:
-        raise AnsibleFilterError('xprotect.go.fleet_failures: %s' % problem) from problem
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import ansible_filter
+from ansible_collections.xprotect.go.plugins.plugin_utils._roles import fleet_failures
 
 
 class FilterModule:
     def filters(self):
-        return {'fleet_failures': _fleet_failures}
+        return {'fleet_failures': ansible_filter(fleet_failures)}

@@ -7,20 +7,10 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
-from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, fleet_report
-
-
-def _fleet_report(hosts, title, generated):
-    require_defined('fleet_report', hosts, title, generated)
-    try:
-        return fleet_report(hosts, title, generated)
-    except RoleDataError as problem:
-        raise AnsibleFilterError('xprotect.go.fleet_report: %s' % problem) from problem
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import ansible_filter
+from ansible_collections.xprotect.go.plugins.plugin_utils._roles import fleet_report
 
 
 class FilterModule:
     def filters(self):
-        return {'fleet_report': _fleet_report}
+        return {'fleet_report': ansible_filter(fleet_report)}

@@ -7,20 +7,10 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
-from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, fleet_summary
-
-
-def _fleet_summary(report, html_path, json_path):
-    require_defined('fleet_summary', report, html_path, json_path)
-    try:
-        return fleet_summary(report, html_path, json_path)
-    except RoleDataError as problem:
-        raise AnsibleFilterError('xprotect.go.fleet_summary: %s' % problem) from problem
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import ansible_filter
+from ansible_collections.xprotect.go.plugins.plugin_utils._roles import fleet_summary
 
 
 class FilterModule:
     def filters(self):
-        return {'fleet_summary': _fleet_summary}
+        return {'fleet_summary': ansible_filter(fleet_summary)}

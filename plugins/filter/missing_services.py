@@ -7,20 +7,10 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
-from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, missing_services
-
-
-def _missing_services(services, set_name):
-    require_defined('missing_services', services, set_name)
-    try:
-        return missing_services(services, set_name)
-    except RoleDataError as problem:
-        raise AnsibleFilterError('xprotect.go.missing_services: %s' % problem) from problem
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import ansible_filter
+from ansible_collections.xprotect.go.plugins.plugin_utils._roles import missing_services
 
 
 class FilterModule:
     def filters(self):
-        return {'missing_services': _missing_services}
+        return {'missing_services': ansible_filter(missing_services)}

@@ -7,20 +7,10 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
-from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, report_entry
-
-
-def _report_entry(info, host, address=None):
-    require_defined('report_entry', info, host, address)
-    try:
-        return report_entry(info, host, address)
-    except RoleDataError as problem:
-        raise AnsibleFilterError('xprotect.go.report_entry: %s' % problem) from problem
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import ansible_filter
+from ansible_collections.xprotect.go.plugins.plugin_utils._roles import report_entry
 
 
 class FilterModule:
     def filters(self):
-        return {'report_entry': _report_entry}
+        return {'report_entry': ansible_filter(report_entry)}

@@ -7,20 +7,10 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
-from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, rollout_outcome
-
-
-def _rollout_outcome(before, host, restart=None, error='', check_mode=False, after=None):
-    require_defined('rollout_outcome', before, host, restart, error, check_mode, after)
-    try:
-        return rollout_outcome(before, host, restart, error, check_mode, after)
-    except RoleDataError as problem:
-        raise AnsibleFilterError('xprotect.go.rollout_outcome: %s' % problem) from problem
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import ansible_filter
+from ansible_collections.xprotect.go.plugins.plugin_utils._roles import rollout_outcome
 
 
 class FilterModule:
     def filters(self):
-        return {'rollout_outcome': _rollout_outcome}
+        return {'rollout_outcome': ansible_filter(rollout_outcome)}

@@ -7,20 +7,10 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
-from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, rollout_summary
-
-
-def _rollout_summary(outcomes, hosts, batch, max_fail_percentage=0, check_mode=False):
-    require_defined('rollout_summary', outcomes, hosts, batch, max_fail_percentage, check_mode)
-    try:
-        return rollout_summary(outcomes, hosts, batch, max_fail_percentage, check_mode)
-    except RoleDataError as problem:
-        raise AnsibleFilterError('xprotect.go.rollout_summary: %s' % problem) from problem
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import ansible_filter
+from ansible_collections.xprotect.go.plugins.plugin_utils._roles import rollout_summary
 
 
 class FilterModule:
     def filters(self):
-        return {'rollout_summary': _rollout_summary}
+        return {'rollout_summary': ansible_filter(rollout_summary)}

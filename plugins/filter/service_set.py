@@ -7,20 +7,10 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import require_defined
-from ansible_collections.xprotect.go.plugins.plugin_utils._roles import RoleDataError, service_set
-
-
-def _service_set(services, set_name):
-    require_defined('service_set', services, set_name)
-    try:
-        return service_set(services, set_name)
-    except RoleDataError as problem:
-        raise AnsibleFilterError('xprotect.go.service_set: %s' % problem) from problem
+from ansible_collections.xprotect.go.plugins.plugin_utils._filter_inputs import ansible_filter
+from ansible_collections.xprotect.go.plugins.plugin_utils._roles import service_set
 
 
 class FilterModule:
     def filters(self):
-        return {'service_set': _service_set}
+        return {'service_set': ansible_filter(service_set)}

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 
 import pytest
@@ -30,7 +31,7 @@ def test_every_filter_is_checked():
 @pytest.mark.parametrize('name', sorted(FILTERS))
 def test_an_undefined_first_input_is_undefined_not_a_filter_error(name):
     function = FILTERS[name]
-    arguments = function.__code__.co_argcount - len(function.__defaults__ or ())
+    arguments = sum(1 for parameter in inspect.signature(function).parameters.values() if parameter.default is inspect.Parameter.empty)
     with pytest.raises(AnsibleUndefinedVariable) as caught:
         function(Undefined(name='outcomes'), *([None] * (arguments - 1)))
     assert not isinstance(caught.value, AnsibleFilterError)
