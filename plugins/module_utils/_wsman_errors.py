@@ -23,7 +23,6 @@ from ansible_collections.xprotect.go.plugins.module_utils._wsman_xml import (
     Fault,
     FaultReply,
     ProtocolError,
-    protocol_error,
     setting_hint as _setting,
 )
 
@@ -142,12 +141,12 @@ def _classify(exc, settings, what, namespace):
     if isinstance(exc, FaultReply):
         return fault_error(exc.fault, settings, what, namespace)
     if isinstance(exc, ProtocolError):
-        return protocol_error(exc.detail, settings)
+        return ProtocolError(exc.detail, settings)
     if isinstance(exc, XProtectError):
         return exc
     doing = ('%s failed: ' % what) if what else ''
     if isinstance(exc, ET.ParseError):
-        return protocol_error('not well-formed XML', settings)
+        return ProtocolError('not well-formed XML', settings)
     if not HAS_WINRM:
         return XProtectError('%s%s: %s' % (doing, type(exc).__name__, _short_reason(exc, *_secrets(settings))), kind=errors.ERROR)
     if isinstance(exc, requests.exceptions.RequestException):

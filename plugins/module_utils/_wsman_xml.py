@@ -81,10 +81,6 @@ class ProtocolError(XProtectError):
         self.detail = detail
 
 
-def protocol_error(detail: str, settings: t.Any = None) -> ProtocolError:
-    return ProtocolError(detail, settings)
-
-
 # ---------------------------------------------------------------------------------------------
 # Parsing replies
 
@@ -113,11 +109,11 @@ def _decode(xml):
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
-            raise protocol_error('not valid %s text' % encoding) from None
+            raise ProtocolError('not valid %s text' % encoding) from None
     elif isinstance(xml, str):
         text = xml
     else:
-        raise protocol_error('no XML text')
+        raise ProtocolError('no XML text')
     return text.lstrip('\ufeff')
 
 
@@ -133,11 +129,11 @@ def _parse_xml(xml):
     """Parse untrusted XML: no DTDs (so no entity expansion), bounded size and depth."""
     text = _decode(xml)
     if not text.strip():
-        raise protocol_error('empty reply')
+        raise ProtocolError('empty reply')
     if len(text) > MAX_REPLY_CHARS:
-        raise protocol_error('reply larger than %d characters' % MAX_REPLY_CHARS)
+        raise ProtocolError('reply larger than %d characters' % MAX_REPLY_CHARS)
     if has_dtd(text):
-        raise protocol_error(DTD_REFUSED)
+        raise ProtocolError(DTD_REFUSED)
     # The text is already decoded: an encoding declaration would only mislead the parser.
     text = _XML_DECLARATION.sub('', text, count=1)
 
@@ -153,14 +149,14 @@ def _parse_xml(xml):
                     if root is None:
                         root = element
                     if depth > MAX_XML_DEPTH:
-                        raise protocol_error('XML nested deeper than %d levels' % MAX_XML_DEPTH)
+                        raise ProtocolError('XML nested deeper than %d levels' % MAX_XML_DEPTH)
                 else:
                     depth -= 1
         parser.close()
     except (ET.ParseError, ValueError, UnicodeError) as exc:
-        raise protocol_error('not well-formed XML: %s' % exc) from None
+        raise ProtocolError('not well-formed XML: %s' % exc) from None
     if root is None:
-        raise protocol_error('no XML element')
+        raise ProtocolError('no XML element')
     return root
 
 
@@ -171,10 +167,10 @@ def _soap_body(xml):
 
 def _envelope_body(root):
     if root.tag != '{%s}Envelope' % NS_SOAP:
-        raise protocol_error('root element is %s, not a SOAP 1.2 Envelope' % _split_tag(root.tag)[1])
+        raise ProtocolError('root element is %s, not a SOAP 1.2 Envelope' % _split_tag(root.tag)[1])
     body = root.find('{%s}Body' % NS_SOAP)
     if body is None:
-        raise protocol_error('SOAP envelope without Body')
+        raise ProtocolError('SOAP envelope without Body')
     fault = body.find('{%s}Fault' % NS_SOAP)
     if fault is not None:
         raise FaultReply(Fault.from_element(fault))
@@ -192,7 +188,7 @@ def raise_error_reply(data: t.Union[str, bytes]) -> None:
     except XProtectError:
         return
     if has_dtd(text):
-        raise protocol_error(DTD_REFUSED)
+        raise ProtocolError(DTD_REFUSED)
     try:
         root = _parse_xml(text)
         if root.tag == '{%s}Envelope' % NS_SOAP:
@@ -262,7 +258,7 @@ def _child(parent, local, namespaces):
 def _page(body, response_name, items_namespaces):
     response = body.find('{%s}%s' % (NS_ENUMERATION, response_name))
     if response is None:
-        raise protocol_error('no %s in the SOAP body' % response_name)
+        raise ProtocolError('no %s in the SOAP body' % response_name)
     context_element = response.find('{%s}EnumerationContext' % NS_ENUMERATION)
     context = None
     if context_element is not None:
@@ -272,7 +268,7 @@ def _page(body, response_name, items_namespaces):
     items_element = _child(response, 'Items', items_namespaces)
     items = [_instance(item) for item in items_element if isinstance(item.tag, str)] if items_element is not None else []
     if not end and context is None:
-        raise protocol_error('%s has neither EnumerationContext nor EndOfSequence' % response_name)
+        raise ProtocolError('%s has neither EnumerationContext nor EndOfSequence' % response_name)
     return EnumerationPage(items=items, context=context, end_of_sequence=end)
 
 
@@ -291,9 +287,9 @@ def parse_get_response(xml: t.Union[str, bytes]) -> t.Dict[str, t.Any]:
     body = _soap_body(xml)
     elements = [child for child in body if isinstance(child.tag, str)]
     if len(elements) != 1:
-        raise protocol_error('GetResponse body holds %d elements instead of one instance' % len(elements))
+        raise ProtocolError('GetResponse body holds %d elements instead of one instance' % len(elements))
     if _split_tag(elements[0].tag)[0] in (NS_SOAP, NS_ADDRESSING, NS_ENUMERATION, NS_TRANSFER):
-        raise protocol_error('GetResponse body holds %s instead of an instance' % _split_tag(elements[0].tag)[1])
+        raise ProtocolError('GetResponse body holds %s instead of an instance' % _split_tag(elements[0].tag)[1])
     return _instance(elements[0])
 
 
@@ -304,7 +300,7 @@ def parse_invoke_response(xml: t.Union[str, bytes], method: str) -> t.Dict[str, 
     for child in body:
         if isinstance(child.tag, str) and _split_tag(child.tag)[1] == wanted:
             return _instance(child, with_class=False)
-    raise protocol_error('no %s in the SOAP body' % wanted)
+    raise ProtocolError('no %s in the SOAP body' % wanted)
 
 
 def return_value(output: t.Any) -> int:
@@ -313,7 +309,7 @@ def return_value(output: t.Any) -> int:
     try:
         return int(value.strip())
     except (AttributeError, ValueError):
-        raise protocol_error('method output without an integer ReturnValue') from None
+        raise ProtocolError('method output without an integer ReturnValue') from None
 
 
 # ---------------------------------------------------------------------------------------------
