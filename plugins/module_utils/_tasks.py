@@ -36,9 +36,6 @@ from ansible_collections.xprotect.go.plugins.module_utils._specs import TASK_TIM
 from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices, ServiceStatus
 from ansible_collections.xprotect.go.plugins.module_utils._wsman import WINRM_IMPORT_ERROR, WsmanClient  # noqa: F401 pylint: disable=unused-import
 
-# Where it always was; the health rules (_health) own it now.
-LOCAL_SYSTEM_ACCOUNTS = health.LOCAL_SYSTEM_ACCOUNTS
-
 
 def _host_services(params, host_settings, environ):
     settings = resolve_connection(params, host_settings, environ)
@@ -112,11 +109,6 @@ def describe_host(
         'verdict': verdict['verdict'],
         'reasons': verdict['reasons'],
     }
-
-
-def host_warnings(report: dict) -> t.List[str]:
-    """The manual's knowledge, turned into warnings about what was observed: the warning texts of the health rules."""
-    return health.warnings(health.host_verdict(report))
 
 
 def converge(

@@ -244,7 +244,7 @@ def test_the_warnings_are_todays_two_texts_byte_for_byte_and_nothing_more():
         event_server={'State': 'Stopped'},
     )
     assert report['warnings'] == [RECORDING_SERVER_STOPPED, IMAGE_SERVER_WARNING]
-    assert tasks.host_warnings(report['services']) == report['warnings']
+    assert health.warnings(health.host_verdict(report['services'])) == report['warnings']
     assert described(event_server={'State': 'Stopped'})['warnings'] == [], 'a service down is a reason, not a warning'
     assert described(OTHERS)['warnings'] == [], 'nor is a host without a Recording Server'
 
