@@ -33,11 +33,27 @@ METHODS = {'start': 'StartService', 'stop': 'StopService', 'change_start_mode': 
 # a dependency that failed, log-on failure, no thread): the message then quotes Windows' reason.
 EXPLAINED_REFUSALS = (7, 8, 9, 13, 15, 17)
 
+# How long to wait between status reads (Watch.next_read). Windows tells a pending service's WaitHint only in
+# a status read, so the first comes soon after the request; once a hint is 0 or has passed, reads back off as
+# Microsoft's service samples do: a tenth of the hint, at least 1 s, at most 10 s ("Starting a Service" and
+# "Stopping a Service" in the Win32 services documentation). No wait is longer than that 10 s either.
+FIRST_READ = 0.1
+BACKOFF_MIN = 1.0
+MAX_WAIT = 10.0
+
 
 class PlanExecutor:
-    """Applies a plan. Every wait, and the status read after a lost answer, ends within the timeout of its request."""
+    """Applies a plan. Every wait, and the status read after a lost answer, ends within the timeout of its request.
 
-    POLL_INTERVAL = 0.1
+    Waits are guided by Windows, not a fixed tick. A pending service reports a WaitHint: the time within which it
+    promises its next report, a new CheckPoint or its new state (SERVICE_STATUS). The hint counts from its latest
+    report, taken as made when the request was answered, or after the read that still saw the CheckPoint before it.
+    So each service has a due time: that moment plus its hint. One read at the due time sees the state reached
+    when the hint is right; an earlier read could only see it still pending. Of the services in flight, only the
+    due times that hold up the plan count: the next read is at the earliest moment a waiting step may be issued
+    (the latest due time among the steps it comes after), or when every step in flight is due. A hint that is too
+    long costs wall time, at most MAX_WAIT per read; one that is too short, or 0, costs reads (the back-off).
+    """
 
     def __init__(
         self, services: t.Any, timeout: float, clock: t.Callable[[], float] = time.monotonic, sleep: t.Callable[[float], None] = time.sleep
@@ -50,6 +66,7 @@ class PlanExecutor:
         # module docstring). Logged when sent, so a result after a lost connection still says what was asked.
         self.log: t.List[t.Dict[str, t.Any]] = []
         self._requests: t.List[t.Any] = []
+        self._watches: t.Dict[t.Any, Watch] = {}  # each step in flight: what its status reads said, for timing the next
 
     @property
     def changed(self) -> bool:
@@ -131,6 +148,9 @@ class PlanExecutor:
                 step.started_at = self.clock()
                 if step.issue:
                     self._issue(step)
+                # From the answer: the service may have begun its change any time until then, not before the request
+                # reached the host (a due time counted from the request's sending is early by the way there).
+                self._watches[step] = Watch(self.clock())
                 in_flight.append(step)
             if not in_flight:
                 raise XProtectError(
@@ -138,12 +158,15 @@ class PlanExecutor:
                     service=pending[0].target.name,
                     kind=errors.SERVICE,
                 )
-            self._pause(in_flight)
+            self._pause(in_flight, pending)
+            read_at = self.clock()
             statuses = self._read(in_flight)
             for step in list(in_flight):
                 status = statuses.get(step.target.name.lower())
                 if self._finished(step, status):
                     in_flight.remove(step)
+                else:
+                    self._watches[step].saw(status, read_at)
 
     def _issue(self, step):
         step.request = self._send(step.target, step.action)
@@ -151,10 +174,22 @@ class PlanExecutor:
         call = self.services.start if step.action == 'start' else self.services.stop
         self._call(step.request, METHODS[step.action], lambda: call(step.target.name))
 
-    def _pause(self, in_flight):
-        """Sleep until the next poll, but not past the first deadline of a step in flight."""
-        left = min(step.started_at + self.timeout for step in in_flight) - self.clock()
-        self.sleep(max(0.0, min(self.POLL_INTERVAL, left)))
+    def _pause(self, in_flight, pending):
+        """Sleep until the next status read may let the plan go on, at most MAX_WAIT, never past the first deadline of
+        a step in flight (where a read then says the step timed out)."""
+        now = self.clock()
+        deadline = min(step.started_at + self.timeout for step in in_flight)
+        wake = min(self._wake_at(in_flight, pending), now + MAX_WAIT, deadline)
+        self.sleep(max(0.0, wake - now))
+
+    def _wake_at(self, in_flight, pending):
+        """The earliest moment a read can change what happens next: a waiting step may be issued once every step it
+        comes after is done; with nothing waiting, the run ends once every step in flight is."""
+        reads = {step: self._watches[step].next_read() for step in in_flight}
+        ready = [step for step in pending if all(before.done or before in reads for before in step.after)]
+        if not ready:
+            return max(reads.values())
+        return min(max(reads[before] for before in step.after if before in reads) for step in ready)
 
     def _read(self, in_flight):
         try:
@@ -234,6 +269,40 @@ class PlanExecutor:
         if step.issue:
             step.entry.update(failed=True, seconds=round(elapsed, 3))
         raise XProtectError(failure, service=step.target.name, kind=errors.SERVICE)
+
+
+class Watch:
+    """What the status reads said of one step in flight, and so when the next read is worth making."""
+
+    def __init__(self, since: float) -> None:
+        self.since = since  # when the request was answered (or the wait for a service on its way began)
+        self.reported_since = since  # the earliest moment the service's latest report can have been made
+        self.read_at: t.Optional[float] = None  # when the latest read that saw it on its way was sent
+        self.check_point: t.Optional[int] = None
+        self.wait_hint = 0.0
+        self.late = False  # a read at or after its due time still saw it on its way
+
+    @property
+    def due(self) -> float:
+        return self.reported_since + self.wait_hint
+
+    def saw(self, status: t.Any, read_at: float) -> None:
+        """A read sent at read_at saw the service still on its way."""
+        self.late = self.late or (self.wait_hint > 0 and read_at >= self.due)
+        if status.check_point != self.check_point and self.read_at is not None:
+            # A new report, made after the previous read: its hint counts from then at the earliest.
+            self.reported_since = self.read_at
+        self.check_point, self.wait_hint, self.read_at = status.check_point, status.wait_hint, read_at
+
+    def next_read(self) -> float:
+        """Soon after the request (that read tells the hint), then at the due time; backing off once there is no hint
+        or the service is late (then a new report's due time is waited for only when it is further off)."""
+        if self.read_at is None:
+            return self.since + FIRST_READ
+        backoff = self.read_at + min(MAX_WAIT, max(BACKOFF_MIN, self.wait_hint / 10))
+        if self.wait_hint > 0 and self.due > self.read_at:
+            return max(self.due, backoff) if self.late else self.due
+        return backoff
 
 
 class Request:

@@ -112,6 +112,10 @@ class ServiceStatus:
         self.path = record.get('PathName')
         self.system_name = record.get('SystemName')
         self.desktop_interact = str(record.get('DesktopInteract')).lower() == 'true'
+        # While pending: the service's own estimate (WaitHint, ms) of how long until its next report, a new
+        # CheckPoint or another state; both are 0 otherwise (SERVICE_STATUS). PlanExecutor times its reads by them.
+        self.wait_hint = (_to_int(record.get('WaitHint')) or 0) / 1000.0
+        self.check_point = _to_int(record.get('CheckPoint')) or 0
 
     def facts(self) -> t.Dict[str, t.Any]:
         return {

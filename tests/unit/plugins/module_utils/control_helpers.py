@@ -31,6 +31,7 @@ DURATIONS = {
     'mobile_server': (0.8, 0.4),
 }
 ENDPOINT = 'https://nvr01:5986/wsman'
+CHECK_POINT_SECONDS = 0.5  # a pending service's CheckPoint advances this often (as in the simulator)
 # What the WS-Man client says for each kind of failure (_wsman_errors' words, shortened).
 FAULT_MESSAGES = {
     'unreachable': 'the WinRM listener at %s closed the connection before answering: the host may be restarting or overloaded, '
@@ -102,6 +103,8 @@ class FakeWindows:
             _stop=stop,
             _until=None,
             _then=None,
+            _since=None,  # when the current start or stop began
+            _hint=None,  # the WaitHint (ms) it reports while pending; None: the time it takes
             _depends_on=[d.lower() for d in depends_on],
             _fail=None,
             _stuck=False,
@@ -137,7 +140,14 @@ class FakeWindows:
 
     def _record(self, name):
         service = self._settle(self.services[name.lower()])
-        return {k: v for k, v in service.items() if not k.startswith('_')}
+        record = {k: v for k, v in service.items() if not k.startswith('_')}
+        hint, check_point = 0, 0
+        if service['State'].endswith('Pending') and service['_since'] is not None:
+            # Like the simulator: a CheckPoint every CHECK_POINT_SECONDS while it progresses, and one hint for all of it.
+            hint = service['_hint'] if service['_hint'] is not None else round((service['_until'] - service['_since']) * 1000)
+            check_point = 1 if service['_stuck'] else 1 + int((self.clock() - service['_since']) / CHECK_POINT_SECONDS)
+        record.update(WaitHint=str(hint), CheckPoint=str(check_point))
+        return record
 
     def state(self, key_or_name):
         """The true Windows state of a service (out of band, no call recorded)."""
@@ -166,7 +176,7 @@ class FakeWindows:
         service = self._settle(self.services[name.lower()])
         if service['StartMode'] == 'Disabled':
             raise AssertionError('the plan started a disabled service')
-        service.update(State='Start Pending', _until=self.clock() + service['_start'], _then='Running')
+        service.update(State='Start Pending', _since=self.clock(), _until=self.clock() + service['_start'], _then='Running')
         self._fault('StartService', True)
 
     def stop(self, name):
@@ -176,7 +186,7 @@ class FakeWindows:
         running = [o for o, s in self.services.items() if name.lower() in s['_depends_on'] and self._settle(s)['State'] != 'Stopped']
         if running:
             raise AssertionError('stopped %s while %s depend on it' % (name, running))
-        service.update(State='Stop Pending', _until=self.clock() + service['_stop'], _then='Stopped')
+        service.update(State='Stop Pending', _since=self.clock(), _until=self.clock() + service['_stop'], _then='Stopped')
         self._fault('StopService', True)
 
     def change_start_mode(self, name, start_mode):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices
+from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices, ServiceStatus
 from ansible_collections.xprotect.go.plugins.module_utils._wql import MAX_WQL_CHARS
 
 
@@ -76,3 +76,10 @@ def test_a_poll_of_nothing_asks_nothing():
 def test_request_timeout_is_the_clients_connection_timeout():
     assert HostServices(RecordingClient([]), 'h').request_timeout == 7
     assert HostServices(object(), 'h').request_timeout is None
+
+
+def test_a_status_reads_the_wait_hint_in_seconds_and_the_check_point():
+    pending = ServiceStatus({'Name': 'x', 'State': 'Start Pending', 'WaitHint': '2500', 'CheckPoint': '3'})
+    assert (pending.wait_hint, pending.check_point) == (2.5, 3)
+    unknown = ServiceStatus({'Name': 'x', 'State': 'Running'})
+    assert (unknown.wait_hint, unknown.check_point) == (0.0, 0), 'not pending, or not reported: 0, as Windows reports it'
