@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import typing as t
 
+from xml.sax.saxutils import escape
+
 from . import eventlog, soap, wql, wsman_faults
 from .services import SERVICE_CLASS, SERVICE_URI, WIN32_SERVICE_PROPERTIES
 
@@ -23,6 +25,9 @@ CIMV2_ALL_URI = soap.WMI_BASE + 'root/cimv2/*'
 # back as n:CannotProcessFilter with WMI's provider fault, the shape of the captured unknown-class fault.
 WBEM_MAX_QUERY = 0x4000
 DEPENDENT_SERVICE_CLASS = 'Win32_DependentService'
+DEPENDENT_SERVICE_URI = soap.WMI_BASE + 'root/cimv2/' + DEPENDENT_SERVICE_CLASS
+DEPENDENT_SERVICE_PROPERTIES = ('Antecedent', 'Dependent', 'TypeOfDependency')
+SERVICE_MUST_BE_STARTED = 3  # TypeOfDependency: what a service's DependOnService registration means
 _ROLES = {'antecedent': 'Antecedent', 'dependent': 'Dependent', None: None}
 
 
@@ -37,7 +42,11 @@ def all_instances(scm: ServiceControlManager, now: float) -> list[tuple[Service,
     return [(service, instance(scm, service, now)) for service in scm.sorted_services()]
 
 
-SCHEMA = {SERVICE_CLASS: WIN32_SERVICE_PROPERTIES, eventlog.CLASS: eventlog.PROPERTIES}
+SCHEMA = {
+    SERVICE_CLASS: WIN32_SERVICE_PROPERTIES,
+    eventlog.CLASS: eventlog.PROPERTIES,
+    DEPENDENT_SERVICE_CLASS: DEPENDENT_SERVICE_PROPERTIES,
+}
 
 
 def select(
@@ -58,6 +67,8 @@ def select(
             return SERVICE_URI, 'Name', [(service.name, instance(scm, service, now)) for service in associators(scm, query)]
     except wql.WqlError as error:
         raise wsman_faults.filter_fault(text, error.kind) from None
+    if query.class_name == DEPENDENT_SERVICE_CLASS:
+        return DEPENDENT_SERVICE_URI, 'Dependent', dependencies(scm, query)
     if query.class_name == eventlog.CLASS:
         if not event_log_readers and eventlog.denies(text):
             raise eventlog.access_denied(text)
@@ -100,3 +111,52 @@ def associators(scm: ServiceControlManager, query: wql.AssociatorsQuery) -> list
             if dependency is not None:
                 related[dependency.name.lower()] = dependency
     return [related[key] for key in sorted(related)]
+
+
+def service_path(service: Service) -> str:
+    """A service's relative object path, as WMI writes a reference to it: Win32_Service.Name="name"."""
+    return '%s.Name="%s"' % (SERVICE_CLASS, service.name)
+
+
+def _reference_xml(tag: str, service: Service) -> str:
+    """A reference property as WinRM writes it: an endpoint reference (address, resource URI, key selector)."""
+    return (
+        '<%s><a:Address>%s</a:Address><a:ReferenceParameters><w:ResourceURI>%s</w:ResourceURI><w:SelectorSet>'
+        '<w:Selector Name="Name">%s</w:Selector></w:SelectorSet></a:ReferenceParameters></%s>'
+        % (tag, soap.ANONYMOUS, SERVICE_URI, escape(service.name), tag)
+    )
+
+
+def dependencies(scm: ServiceControlManager, query: wql.SelectQuery) -> list[tuple[str, str]]:
+    """[(dependent's path, item XML)] of the Win32_DependentService instances the query selects: one per service and
+    each service it depends on. A reference compares as its relative path (Win32_Service.Name="name"), ignoring case."""
+    items = []
+    services = scm.sorted_services()
+    for dependent, antecedent in ((d, a) for d in services for a in services if d.depends_on(a)):
+        row = {'Antecedent': service_path(antecedent), 'Dependent': service_path(dependent), 'TypeOfDependency': SERVICE_MUST_BE_STARTED}
+        if query.matches(row):
+            items.append((service_path(dependent), _dependency_xml(query, antecedent, dependent)))
+    return items
+
+
+def _dependency_xml(query: wql.SelectQuery, antecedent: Service, dependent: Service) -> str:
+    """One Win32_DependentService instance (SELECT *), or the properties a projection names (w:XmlFragment)."""
+    whole = query.properties is None
+    prefix = 'p:' if whole else ''
+    names = DEPENDENT_SERVICE_PROPERTIES if whole else sorted(query.properties or (), key=str.lower)
+    references = {'Antecedent': antecedent, 'Dependent': dependent}
+    parts = ''.join(
+        _reference_xml(prefix + name, references[name])
+        if name in references
+        else '<%s%s>%d</%s%s>' % (prefix, name, SERVICE_MUST_BE_STARTED, prefix, name)
+        for name in names
+    )
+    if not whole:
+        return '<w:XmlFragment>%s</w:XmlFragment>' % parts
+    return '<p:%s xmlns:p="%s" xmlns:xsi="%s">%s</p:%s>' % (
+        DEPENDENT_SERVICE_CLASS,
+        DEPENDENT_SERVICE_URI,
+        soap.NS_XSI,
+        parts,
+        DEPENDENT_SERVICE_CLASS,
+    )
