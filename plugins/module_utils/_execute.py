@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
@@ -40,6 +41,9 @@ EXPLAINED_REFUSALS = (7, 8, 9, 13, 15, 17)
 FIRST_READ = 0.1
 BACKOFF_MIN = 1.0
 MAX_WAIT = 10.0
+# The most StartService/StopService calls sent at the same time, each over a WinRM session of its own (a host's
+# MaxConcurrentOperationsPerUser is 1500 by default: a stage of XProtect services is far below either).
+MAX_CONCURRENT_CALLS = 8
 
 
 class PlanExecutor:
@@ -143,14 +147,18 @@ class PlanExecutor:
         pending = list(steps)
         in_flight: t.List[t.Any] = []
         while pending or in_flight:
-            for step in [s for s in pending if all(before.done for before in s.after)]:
+            ready = [s for s in pending if all(before.done for before in s.after)]
+            calls = [step for step in ready if step.issue]
+            answered = self._issue_together(calls) if len(calls) > 1 else None
+            for step in ready:
                 pending.remove(step)
-                step.started_at = self.clock()
-                if step.issue:
-                    self._issue(step)
+                if answered is None or step not in answered:
+                    step.started_at = self.clock()
+                    if step.issue:
+                        self._issue(step)
                 # From the answer: the service may have begun its change any time until then, not before the request
                 # reached the host (a due time counted from the request's sending is early by the way there).
-                self._watches[step] = Watch(self.clock())
+                self._watches[step] = Watch(answered[step] if answered and step in answered else self.clock())
                 in_flight.append(step)
             if not in_flight:
                 raise XProtectError(
@@ -173,6 +181,45 @@ class PlanExecutor:
         step.entry = step.request.entry
         call = self.services.start if step.action == 'start' else self.services.stop
         self._call(step.request, METHODS[step.action], lambda: call(step.target.name))
+
+    def _issue_together(self, steps):
+        """Send the calls of steps the order lets go at the same time concurrently, each over a session of its own.
+        Returns {step: when its answer came}, or None (and sends nothing) when the host's client cannot be copied:
+        then they go one after another (_issue).
+
+        Each request is logged before any is sent, in the plan's order. Once every answer is in, the first failure in
+        that order is raised as _call raises it; a later refusal is recorded as refused, a later lost answer left unknown.
+        """
+        copies = getattr(self.services, 'copies', None)
+        batches = [steps[i : i + MAX_CONCURRENT_CALLS] for i in range(0, len(steps), MAX_CONCURRENT_CALLS)]
+        sessions = [self.services] + (copies(len(batches[0]) - 1) if copies else [])
+        if len(sessions) < len(batches[0]):
+            return None
+        for step in steps:
+            step.started_at = self.clock()
+            step.request = self._send(step.target, step.action)
+            step.entry = step.request.entry
+        outcomes = []
+        for batch in batches:
+            with ThreadPoolExecutor(max_workers=len(batch)) as pool:
+                outcomes += list(pool.map(self._attempt, sessions, batch))
+        failures = [(step, error) for step, (error, _answered) in zip(steps, outcomes, strict=True) if error is not None]
+        for step, error in failures[1:]:
+            if error.kind not in ANSWER_LOST:
+                step.entry.update(failed=True, refused=True)
+        if failures:
+            step, error = failures[0]
+            self._call(step.request, METHODS[step.action], _raising(error))
+        return {step: answered for step, (_error, answered) in zip(steps, outcomes, strict=True)}
+
+    def _attempt(self, services, step):
+        """One start or stop call over the given session: (the XProtectError it raised or None, when it ended)."""
+        call = services.start if step.action == 'start' else services.stop
+        try:
+            call(step.target.name)
+        except XProtectError as error:
+            return error, self.clock()
+        return None, self.clock()
 
     def _pause(self, in_flight, pending):
         """Sleep until the next status read may let the plan go on, at most MAX_WAIT, never past the first deadline of
@@ -322,6 +369,15 @@ class Request:
     @property
     def what(self) -> str:
         return "%s sent to '%s'" % (self.method, self.target.name)
+
+
+def _raising(error):
+    """A call that raises error: a failure met in another thread, for _call to record and raise as its own."""
+
+    def call():
+        raise error
+
+    return call
 
 
 def _lost_message(error, requests, others, sent, observed, timeout):

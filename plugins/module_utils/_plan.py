@@ -293,12 +293,17 @@ def _missing_message(key):
 def add_dependents(services: t.Any, targets: t.List[Target], key_of: t.Dict[t.Any, t.Any], force: bool) -> None:
     """Learn Windows' dependents of every service to be stopped; stop running ones first only when forced."""
     queue = list(targets)
+    dependents: t.Dict[str, t.List[ServiceStatus]] = {}
     while queue:
         target = queue.pop(0)
         if target.status.state == 'stopped':
             continue
+        if target.name.lower() not in dependents:
+            # One query for this target and every other still to be looked at; more only for the dependents it adds.
+            asked = [t.name for t in [target] + queue if t.status.state != 'stopped' and t.name.lower() not in dependents]
+            dependents.update(services.dependents_of(asked, {t.name.lower(): t.status for t in targets}))
         running = []
-        for dependent in services.dependents(target.name):
+        for dependent in dependents[target.name.lower()]:
             known = next((t for t in targets if t.name.lower() == dependent.name.lower()), None)
             if known is not None:
                 known.depends_on.add(target.name.lower())

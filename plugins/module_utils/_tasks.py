@@ -123,7 +123,9 @@ def converge(
     validate_request(params)
     overrides = params.get('service_names') or {}
     requested = expand_names(params['name'])
-    records = services.discover(overrides, extra_names=[item for item, dummy in requested if item not in catalog.SERVICE_KEYS])
+    extra_names = [item for item, dummy in requested if item not in catalog.SERVICE_KEYS]
+    # A task that may stop services needs their dependents before its first stop: learnt during discovery.
+    records = services.discover(overrides, extra_names=extra_names, dependencies=params.get('state') in ('stopped', 'restarted'))
     matched = catalog.match_services(records, overrides)
     key_of = {record['Name'].lower(): key for key, record in matched.items()}
     targets, missing = match_targets(services.host, requested, records, matched, key_of, params.get('missing', 'auto'))

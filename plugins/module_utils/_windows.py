@@ -11,6 +11,7 @@ HostServices is the only code that talks to Windows; nothing here decides what t
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 from ansible_collections.xprotect.go.plugins.module_utils import _accounts as accounts
@@ -88,6 +89,8 @@ SERVICES_KEY = 'SYSTEM\\CurrentControlSet\\Services\\'
 # Discovery looks for anything Milestone-like besides the catalog's exact names, so unknown
 # Milestone services (Management Server, Log Server, ...) can be reported.
 SELECT_SERVICES = 'SELECT * FROM Win32_Service WHERE '
+# Dependencies between services: one instance per pair, its Antecedent the service depended on (Win32_DependentService).
+SELECT_DEPENDENCIES = 'SELECT * FROM Win32_DependentService WHERE '
 
 _DISCOVERY_LIKE = (('Name', 'Milestone'), ('DisplayName', 'Milestone'), ('PathName', 'Milestone'), ('PathName', 'VideoOS.'))
 
@@ -139,6 +142,13 @@ class ControlRefused(XProtectError):
         self.return_value = return_value
 
 
+def _service_name(reference):
+    """The Name of the Win32_Service a reference property points at, or None (another class, e.g. a driver)."""
+    if isinstance(reference, dict):
+        return reference.get('Name') if reference.get('__class__', 'Win32_Service') == 'Win32_Service' else None
+    return None
+
+
 def _to_int(value):
     try:
         return int(value)
@@ -152,18 +162,41 @@ class HostServices:
     def __init__(self, client: t.Any, host: t.Optional[str]) -> None:
         self.client = client
         self.host = host
+        self._copies: t.List[HostServices] = []
+        self._learnt: t.Dict[str, t.List[str]] = {}  # lower-case name: its dependents' names, read during discovery
+
+    def copies(self, count: int) -> t.List['HostServices']:
+        """count more HostServices for this host, each over a WinRM session of its own, for method calls sent at the
+        same time; kept for the next calls (a session authenticates once). [] when the client cannot be copied."""
+        while len(self._copies) < count:
+            client = self.client.copy() if hasattr(self.client, 'copy') else None
+            if client is None:
+                return []
+            self._copies.append(HostServices(client, self.host))
+        return self._copies[:count]
 
     @property
     def request_timeout(self) -> float | None:
         """The longest one request may wait for its answer (the client's connection_timeout), None when not known."""
         return getattr(getattr(self.client, 'settings', None), 'connection_timeout', None)
 
-    def discover(self, overrides: dict | None = None, extra_names: t.Iterable[str] = ()) -> list:
+    def discover(self, overrides: dict | None = None, extra_names: t.Iterable[str] = (), dependencies: bool = False) -> list:
         """Every Milestone-like service plus the named ones: one round trip, more only when the names would make the
-        query longer than Windows accepts (wql.MAX_WQL_CHARS). Returns Win32_Service records, each service once."""
+        query longer than Windows accepts (wql.MAX_WQL_CHARS). Returns Win32_Service records, each service once.
+
+        dependencies: also learn, at the same time over a session of its own, which services depend on the named ones,
+        for dependents_of (a task that stops services saves a round trip before its first stop)."""
         names = set(extra_names) | set((overrides or {}).values())
         for key in catalog.SERVICE_KEYS:
             names.update(name for name in catalog.known_names(key) if not name.endswith('*'))
+        ahead = self._learn_dependencies_meanwhile(sorted(names)) if dependencies else None
+        try:
+            return self._discover(names)
+        finally:
+            if ahead is not None:
+                ahead.join()
+
+    def _discover(self, names):
         clauses = [wql.like_contains(field, fragment) for field, fragment in _DISCOVERY_LIKE]
         clauses += [
             wql.like_contains('PathName', executable) for key in catalog.SERVICE_KEYS for executable in catalog.known_executables(key)
@@ -183,10 +216,55 @@ class HostServices:
             statuses.update({record['Name'].lower(): ServiceStatus(record) for record in self.client.enumerate(query)})
         return statuses
 
-    def dependents(self, name: str) -> t.List[ServiceStatus]:
-        """The services Windows registered as depending on this one (Win32_DependentService)."""
-        query = 'ASSOCIATORS OF {Win32_Service.Name=%s} WHERE AssocClass = Win32_DependentService Role = Antecedent' % wql.quote(name)
-        return [ServiceStatus(record) for record in self.client.enumerate(query)]
+    def dependents_of(self, names: t.Iterable[str], known: t.Mapping[str, ServiceStatus]) -> t.Dict[str, t.List[ServiceStatus]]:
+        """The services Windows registered as depending on each named one, {lower-case name: [ServiceStatus]}.
+
+        One Win32_DependentService query for all of them (more only when the names would make it longer than Windows
+        accepts), then one status read of the dependents not in known ({lower-case name: ServiceStatus}), if any.
+        """
+        names = list(names)
+        asked = [name for name in names if name.lower() not in self._learnt]
+        pairs = [(name.lower(), dependent) for name in names if name.lower() in self._learnt for dependent in self._learnt[name.lower()]]
+        pairs += self.dependency_pairs(asked) if asked else []
+        unknown = {dependent for _antecedent, dependent in pairs if dependent.lower() not in known}
+        statuses = dict(known, **self.poll(unknown)) if unknown else dict(known)
+        found: t.Dict[str, t.List[ServiceStatus]] = {name.lower(): [] for name in names}
+        for antecedent, dependent in sorted(pairs, key=lambda pair: pair[1].lower()):
+            status = statuses.get(dependent.lower())
+            if antecedent in found and status is not None:
+                found[antecedent].append(status)
+        return found
+
+    def dependency_pairs(self, names: t.Iterable[str]) -> t.List[t.Tuple[str, str]]:
+        """[(antecedent's lower-case name, dependent's name)] Windows registered for the named services."""
+        pairs = []
+        for query in wql.build_or_chunks('Antecedent', sorted(names), SELECT_DEPENDENCIES):
+            for record in self.client.enumerate(query):
+                antecedent, dependent = _service_name(record.get('Antecedent')), _service_name(record.get('Dependent'))
+                if antecedent and dependent:
+                    pairs.append((antecedent.lower(), dependent))
+        return pairs
+
+    def _learn_dependencies_meanwhile(self, names):
+        """A started thread that reads the dependencies of names over a copy of this session into self._learnt; None
+        when the client cannot be copied. If that read fails, nothing is learnt: dependents_of then asks itself."""
+        copies = self.copies(1)
+        if not copies:
+            return None
+
+        def learn():
+            try:
+                pairs = copies[0].dependency_pairs(names)
+            except XProtectError:
+                return
+            learnt: t.Dict[str, t.List[str]] = {name.lower(): [] for name in names}
+            for antecedent, dependent in pairs:
+                learnt.setdefault(antecedent, []).append(dependent)
+            self._learnt.update(learnt)
+
+        thread = threading.Thread(target=learn, name='xprotect-dependencies', daemon=True)
+        thread.start()
+        return thread
 
     def start(self, name: str) -> int:
         return self._control(name, 'StartService')

@@ -23,6 +23,8 @@ ALLOWED_CHARACTERS = 'letters, digits, space and _ . ( ) $ # @ + - (first a lett
 
 # Win32_Service properties queries may compare; nothing else may appear as a field.
 FIELDS = frozenset(('Name', 'DisplayName', 'PathName', 'State', 'StartMode', 'StartName'))
+# Win32_DependentService's references to the two services it relates; a query compares them with a service's object path.
+REFERENCE_FIELDS = frozenset(('Antecedent', 'Dependent'))
 
 _LIKE_ESCAPES = {'[': '[[]', '%': '[%]', '_': '[_]'}
 
@@ -34,12 +36,19 @@ def validate_service_name(name: t.Any) -> str:
     return name
 
 
-def _field(field):
-    if field not in FIELDS:
+def _field(field, allowed=FIELDS | REFERENCE_FIELDS):
+    if field not in allowed:
         raise XProtectError(
-            'field %r cannot be used in a WQL query (allowed: %s)' % (field, ', '.join(sorted(FIELDS))), kind=errors.INVALID
+            'field %r cannot be used in a WQL query (allowed: %s)' % (field, ', '.join(sorted(allowed))), kind=errors.INVALID
         )
     return field
+
+
+def _clause(field, value):
+    """``Field = 'value'``; a reference field is compared with the named service's object path."""
+    if field in REFERENCE_FIELDS:
+        return '%s = %s' % (field, _literal(service_path(value)))
+    return '%s = %s' % (field, quote(value))
 
 
 def _literal(text):
@@ -52,13 +61,18 @@ def quote(value: t.Any) -> str:
     return _literal(validate_service_name(value))
 
 
+def service_path(name: t.Any) -> str:
+    """The relative object path of a Win32_Service instance, as WMI writes it: ``Win32_Service.Name="name"``."""
+    return 'Win32_Service.Name="%s"' % validate_service_name(name)
+
+
 def build_or(field: str, values: t.Iterable[t.Any]) -> str:
     """``Field = 'a' OR Field = 'b'`` for validated values."""
     _field(field)
     values = list(values)
     if not values:
         raise XProtectError('no values to compare %s with' % field, kind=errors.INVALID)
-    return ' OR '.join('%s = %s' % (field, quote(value)) for value in values)
+    return ' OR '.join(_clause(field, value) for value in values)
 
 
 def like_escape(fragment: t.Any) -> str:
@@ -68,7 +82,7 @@ def like_escape(fragment: t.Any) -> str:
 
 def like_contains(field: str, fragment: t.Any) -> str:
     """``Field LIKE '%fragment%'`` matching the fragment literally anywhere in the field."""
-    return '%s LIKE %s' % (_field(field), _literal('%' + like_escape(fragment) + '%'))
+    return '%s LIKE %s' % (_field(field, FIELDS), _literal('%' + like_escape(fragment) + '%'))
 
 
 # The longest WQL query we send. Microsoft documents a limit on the number of AND/OR keywords, which
@@ -98,7 +112,7 @@ def build_or_chunks(field: str, values: t.Iterable[t.Any], prefix: str, limit: i
     clause cannot fit even alone raises XProtectError(kind=errors.INVALID), as does an empty list.
     """
     _field(field)
-    clauses = ['%s = %s' % (field, quote(value)) for value in values]
+    clauses = [_clause(field, value) for value in values]
     if not clauses:
         raise XProtectError('no values to compare %s with' % field, kind=errors.INVALID)
     room = limit - len(prefix) - len(suffix)

@@ -76,6 +76,12 @@ class WsmanClient:
         self.max_pages = max_pages
         self.max_items = max_items
         self._protocol = protocol
+        self._given_protocol = protocol is not None
+
+    def copy(self) -> t.Optional['WsmanClient']:
+        """A client for the same host with a WinRM session of its own, for requests sent at the same time (a session,
+        and its NTLM or Kerberos context, carries one message at a time). None for a client given its protocol."""
+        return None if self._given_protocol else WsmanClient(self.settings, max_pages=self.max_pages, max_items=self.max_items)
 
     # -- public operations ----------------------------------------------------------------
 

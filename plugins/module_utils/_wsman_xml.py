@@ -213,8 +213,17 @@ def _value(element):
     if len(children) == 1 and not len(children[0]):
         # A typed wrapper: <p:InstallDate><cim:Datetime>20240101...</cim:Datetime></p:InstallDate>.
         return children[0].text or ''
+    if element.find('{%s}ReferenceParameters' % NS_ADDRESSING) is not None:
+        return _reference(element)
     # An embedded instance.
     return _properties(children, {}, namespace=None)
+
+
+def _reference(element):
+    """A reference property (an endpoint reference: Win32_DependentService's Antecedent) as {'__class__', key: value}."""
+    uri = element.findtext('{%s}ReferenceParameters/{%s}ResourceURI' % (NS_ADDRESSING, NS_WSMAN)) or ''
+    selectors = {selector.get('Name'): selector.text or '' for selector in element.iter('{%s}Selector' % NS_WSMAN)}
+    return dict(selectors, __class__=uri.strip().rsplit('/', 1)[-1])
 
 
 def _properties(children, result, namespace):

@@ -154,7 +154,7 @@ class FakeWindows:
         return self._record(NAMES.get(key_or_name, key_or_name))['State']
 
     # HostServices' interface
-    def discover(self, overrides=None, extra_names=()):
+    def discover(self, overrides=None, extra_names=(), dependencies=False):
         self._fault('discover', False)
         self.calls.append(('discover',))
         return [self._record(name) for name in self.services]
@@ -166,9 +166,14 @@ class FakeWindows:
         self._fault('poll', True)
         return statuses
 
-    def dependents(self, name):
-        self.calls.append(('dependents', name))
-        return [ServiceStatus(self._record(other)) for other, s in self.services.items() if name.lower() in s['_depends_on']]
+    def dependents_of(self, names, known):
+        self.calls.append(('dependents_of', tuple(sorted(names))))
+        return {
+            name.lower(): [
+                ServiceStatus(self._record(other)) for other, s in sorted(self.services.items()) if name.lower() in s['_depends_on']
+            ]
+            for name in names
+        }
 
     def start(self, name):
         self._fault('StartService', False)
