@@ -104,20 +104,21 @@ $(UNITS_STAMP): tests/unit/requirements.txt requirements-dev.txt $(CORE_REQUIREM
 	$(if $(CORE_REQUIREMENTS),grep -E '^(ansible-core|resolvelib)\b' $(CORE_REQUIREMENTS) | xargs $(UNITS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check)
 	@touch $@
 
-# Steps run one after the other and stop at the first failure.
+# Steps run one after the other and stop at the first failure. The unit tests run once, in step 2 (ansible-test units
+# runs the same tests/unit that `make unit` does); pytest then runs the functional tests.
 test: $(STAMP) $(COMPAT_STAMP) $(EDA_STAMP) $(TOOLS_STAMP) $(UNITS_STAMP)
 	@$(STEP) "1/14 ruff check, ruff format --check, mypy" scripts/lint-python
-	@$(STEP) "2/14 pytest (all tests, $(PYTEST_WORKERS) workers)" $(BIN)/pytest $(PYTEST_PARALLEL) tests/
-	@$(STEP) "3/14 ansible-test sanity" scripts/sanity
-	@$(STEP) "4/14 antsibull-changelog lint" $(BIN)/antsibull-changelog lint
-	@$(STEP) "5/14 ansible-lint" scripts/lint
-	@$(STEP) "6/14 build and install round trip" scripts/build-roundtrip
-	@$(STEP) "7/14 compat: ansible-core 2.16" scripts/compat $(PYTEST_PARALLEL)
-	@$(STEP) "8/14 CHANGELOG.rst matches the fragments" scripts/changelog-rst
-	@$(STEP) "9/14 galaxy-importer" scripts/galaxy-importer
-	@$(STEP) "10/14 docs site: antsibull-docs lint, Sphinx, Chromium" scripts/docs-site
-	@$(STEP) "11/14 execution environment: ansible-builder create" scripts/ee-check
-	@$(STEP) "12/14 ansible-test units" scripts/ansible-test-units
+	@$(STEP) "2/14 ansible-test units (the unit tests, as Ansible runs them)" scripts/ansible-test-units
+	@$(STEP) "3/14 pytest tests/functional ($(PYTEST_WORKERS) workers)" $(BIN)/pytest $(PYTEST_PARALLEL) tests/functional
+	@$(STEP) "4/14 ansible-test sanity" scripts/sanity
+	@$(STEP) "5/14 antsibull-changelog lint" $(BIN)/antsibull-changelog lint
+	@$(STEP) "6/14 ansible-lint" scripts/lint
+	@$(STEP) "7/14 build and install round trip" scripts/build-roundtrip
+	@$(STEP) "8/14 compat: ansible-core 2.16" scripts/compat $(PYTEST_PARALLEL)
+	@$(STEP) "9/14 CHANGELOG.rst matches the fragments" scripts/changelog-rst
+	@$(STEP) "10/14 galaxy-importer" scripts/galaxy-importer
+	@$(STEP) "11/14 docs site: antsibull-docs lint, Sphinx, Chromium" scripts/docs-site
+	@$(STEP) "12/14 execution environment: ansible-builder create" scripts/ee-check
 	@$(STEP) "13/14 ansible-test windows-integration on a simulated fleet" scripts/integration
 	@$(STEP) "14/14 molecule: the roles' scenarios on a simulated fleet" scripts/molecule
 	@echo
