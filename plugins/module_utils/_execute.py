@@ -41,8 +41,8 @@ EXPLAINED_REFUSALS = (7, 8, 9, 13, 15, 17)
 FIRST_READ = 0.1
 BACKOFF_MIN = 1.0
 MAX_WAIT = 10.0
-# The most StartService/StopService calls sent at the same time, each over a WinRM session of its own (a host's
-# MaxConcurrentOperationsPerUser is 1500 by default: a stage of XProtect services is far below either).
+# The most StartService/StopService calls sent at the same time, each over a WinRM session of its own (WinRM takes
+# 1500 operations at once per user by default, MaxConcurrentOperationsPerUser: a stage is far below that).
 MAX_CONCURRENT_CALLS = 8
 
 
