@@ -72,8 +72,9 @@ options:
     type: int
     default: 1440
 notes:
-  - The task takes no connection options (O(xprotect.go.service_info#module:host), O(xprotect.go.service_info#module:password), ...):
-    one value for every host would send one host's credentials to all of them.
+  - The task takes no connection options (such as O(xprotect.go.service_info#module:host) or
+    O(xprotect.go.service_info#module:password)), because one value for every host would send one host's credentials
+    to all of them.
 seealso:
   - module: xprotect.go.service_info
   - role: xprotect.go.fleet_report
