@@ -51,6 +51,15 @@ FAILURES_SPEC = {
     'failure_lookback': {'type': 'int', 'default': FAILURE_LOOKBACK},
 }
 
+# fleet_service_info: which hosts (default: the play batch) and how many are read at once (default: the forks).
+# No connection options: each host is read with its own inventory settings only, so no task-wide
+# credential can reach another host's endpoint.
+FLEET_CONCURRENCY_MAX = 1000
+FLEET_READ_SPEC = {
+    'hosts': {'type': 'list', 'elements': 'str'},
+    'concurrency': {'type': 'int'},
+}
+
 # The inventory variable that maps catalog keys to a host's real service names.
 SERVICE_NAMES_VARIABLE = 'xprotect_go_service_names'
 
@@ -64,6 +73,10 @@ def _merge(*blocks):
 
 def service_info_spec() -> dict:
     return {'argument_spec': _merge(CONNECTION_SPEC, SERVICE_NAMES_SPEC, FAILURES_SPEC), 'supports_check_mode': True}
+
+
+def fleet_service_info_spec() -> dict:
+    return {'argument_spec': _merge(FLEET_READ_SPEC, FAILURES_SPEC), 'supports_check_mode': True}
 
 
 def service_spec() -> dict:

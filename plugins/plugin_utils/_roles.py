@@ -191,6 +191,19 @@ def report_entry(info: t.Any, host: str, address: t.Optional[str] = None) -> t.D
     }
 
 
+def fleet_report_entries(read: t.Any) -> t.List[t.Dict[str, t.Any]]:
+    """Every host's entry of the fleet report, from xprotect.go.fleet_service_info's registered result, in its order.
+
+    Each entry is report_entry's for the host's result, at the host's address (its ansible_host).
+    """
+    read = _mapping(read, "fleet_service_info's result")
+    if task_failed(read) or task_unreachable(read):
+        raise RoleDataError('fleet_service_info failed, there is nothing to report: %s' % read.get('msg', NO_ANSWER))
+    hosts = _mapping(read.get('hosts', {}), "fleet_service_info's hosts")
+    addresses = _mapping(read.get('addresses', {}), "fleet_service_info's addresses")
+    return [report_entry(info, name, addresses.get(name)) for name, info in hosts.items()]
+
+
 def fleet_report(hosts: t.Any, title: str, generated: str) -> t.Dict[str, t.Any]:
     """The report document (schema REPORT_SCHEMA_VERSION, roles/fleet_report/files/fleet-report.schema.json).
 

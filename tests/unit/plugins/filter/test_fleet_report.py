@@ -238,3 +238,36 @@ def test_fleet_failures_refuses_a_verdict_that_does_not_exist(results):
         fleet_failures(document, ['failed'])
     with pytest.raises(AnsibleFilterError, match=r'the verdicts to fail on must be a list, got str'):
         fleet_failures(document, 'not_recording')
+
+
+# -- fleet_report_entries: the same entries from one fleet_service_info result -------------------------
+
+fleet_report_entries = load_filter('fleet_report_entries')
+
+
+def test_fleet_report_entries_are_the_per_host_entries_in_read_order(results):
+    read = {
+        'changed': False,
+        'hosts': {name: results['service_info'][shape] for name, shape in HOSTS},
+        'addresses': {name: '10.0.0.%d' % index for index, (name, _shape) in enumerate(HOSTS, 1)},
+    }
+    assert fleet_report_entries(read) == entries(results)
+    assert [entry['verdict'] for entry in fleet_report_entries(read)] == list(VERDICTS.values())
+
+
+def test_fleet_report_entries_default_the_address_to_the_name(results):
+    read = {'hosts': {'xpgo-001': results['service_info']['standard']}}
+    assert fleet_report_entries(read)[0]['address'] == 'xpgo-001'
+
+
+@pytest.mark.parametrize(
+    'read, message',
+    [
+        ('text', "fleet_service_info's result must be a dictionary, got str"),
+        ({'failed': True, 'msg': 'concurrency must be between 1 and 1000, got 0'}, 'nothing to report: concurrency must be'),
+        ({'hosts': ['xpgo-001']}, "fleet_service_info's hosts must be a dictionary, got list"),
+    ],
+)
+def test_fleet_report_entries_refuse_what_is_not_a_fleet_read(read, message):
+    with pytest.raises(AnsibleFilterError, match=r'xprotect\.go\.fleet_report_entries: .*' + message.replace('(', r'\(')):
+        fleet_report_entries(read)

@@ -46,3 +46,13 @@ def test_the_account_password_is_a_secret_and_needs_an_account():
     options = module_options('service')
     assert options['update_password']['default'] == spec['argument_spec']['update_password']['default'] == 'on_change'
     assert options['update_password']['choices'] == spec['argument_spec']['update_password']['choices']
+
+
+def test_the_fleet_read_documents_its_spec_and_takes_no_connection_option():
+    spec = specs.fleet_service_info_spec()['argument_spec']
+    assert not set(spec) & set(CONNECTION_SPEC), 'one task-wide password would go to every host'
+    options = module_options('fleet_service_info')
+    assert set(options) == set(spec)
+    for name, entry in spec.items():
+        assert options[name]['type'] == entry['type'] and options[name].get('default') == entry.get('default'), name
+    assert 'between V(1) and V(%d)' % specs.FLEET_CONCURRENCY_MAX in ' '.join(options['concurrency']['description'])

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xprotect.go contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""One task reads every host of a play: xprotect.go.fleet_service_info. Private to the collection.
+
+Each host is read with its own connection settings, taken from its own variables by the one table
+in module_utils/_connection_options (host_settings_from_vars), then the environment and the
+defaults (_connection.resolve_connection): exactly what service_info resolves for that host, so a
+host's credentials only ever go to that host's endpoint. A bounded thread pool reads the hosts at
+once: the read is mostly waiting on the network and on Windows, and one Ansible task per host costs
+far more than the read itself (docs/performance.md).
+
+Each host's result is service_info's for that host, or, for a host that could not be read, the
+failure as Ansible registers it (failed or unreachable, msg, and the verdict and reasons of
+_health.unreadable). Plain Python: no Ansible import, so unit tests drive it with dictionaries.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.xprotect.go.plugins.module_utils._connection_options import (
+    INVENTORY_VARIABLE_NAMES,
+    OPTIONS,
+    HostSettings,
+    host_settings_from_vars,
+)
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._specs import FLEET_CONCURRENCY_MAX, SERVICE_NAMES_VARIABLE
+from ansible_collections.xprotect.go.plugins.module_utils._tasks import run_service_info
+
+# What a read needs of a host's variables: its connection settings and its service names.
+HOST_VARIABLE_NAMES = INVENTORY_VARIABLE_NAMES | {SERVICE_NAMES_VARIABLE}
+# Used when neither the task nor Ansible's forks say how many hosts to read at once.
+DEFAULT_CONCURRENCY = 50
+
+# name -> that host's variables (only HOST_VARIABLE_NAMES are read), or the XProtectError that says why they
+# could not be resolved (a template that fails), which then fails that host alone.
+FleetVariables = t.Mapping[str, t.Union[t.Mapping[str, t.Any], XProtectError]]
+
+
+def concurrency(requested: t.Optional[int], forks: t.Optional[int]) -> int:
+    """How many hosts are read at once: the task's concurrency, else Ansible's forks, else DEFAULT_CONCURRENCY."""
+    value = requested if requested is not None else forks or DEFAULT_CONCURRENCY
+    if not 1 <= value <= FLEET_CONCURRENCY_MAX:
+        raise XProtectError('concurrency must be between 1 and %d, got %s' % (FLEET_CONCURRENCY_MAX, value))
+    return value
+
+
+def host_settings(name: str, variables: t.Mapping[str, t.Any]) -> HostSettings:
+    """The host's own connection settings, as service_info on that host resolves them.
+
+    On a winrm or psrp host without ansible_host the connection plugins connect to the inventory
+    name; so does this read. Other hosts give no settings (the task options and environment decide,
+    as service_info does for a host on the local connection).
+    """
+    settings = host_settings_from_vars(dict(variables))
+    if settings.connection is not None and 'host' not in settings:
+        settings.set(OPTIONS['host'], name, 'the inventory host name')
+    return settings
+
+
+def failed_result(error: XProtectError) -> dict:
+    """A host that could not be read, in the shape Ansible registers service_info's failure."""
+    key = 'unreachable' if error.unreachable else 'failed'
+    return dict(error.result, changed=False, msg=str(error), **{key: True})
+
+
+def read_host(
+    name: str, variables: t.Union[t.Mapping[str, t.Any], XProtectError], params: t.Mapping[str, t.Any], environ: t.Mapping[str, str]
+) -> dict:
+    """service_info's result for one host (changed false), or its failure (failed_result)."""
+    try:
+        if isinstance(variables, XProtectError):
+            raise variables
+        variables = {key: value for key, value in variables.items() if key in HOST_VARIABLE_NAMES}
+        host_params = dict(params, service_names=variables.get(SERVICE_NAMES_VARIABLE))
+        return dict(run_service_info(host_params, host_settings(name, variables), environ), changed=False)
+    except XProtectError as error:
+        return failed_result(error)
+
+
+def read_fleet(fleet: FleetVariables, params: t.Mapping[str, t.Any], environ: t.Mapping[str, str], workers: int) -> t.Dict[str, dict]:
+    """{name: its result} for every host of `fleet`, in its order, at most `workers` hosts read at once.
+
+    The variables are resolved before (Ansible's templating is not meant for threads); the threads only read.
+    """
+    if not fleet:
+        return {}
+    names = list(fleet)
+    with ThreadPoolExecutor(max_workers=min(workers, len(names)), thread_name_prefix='xpgo-fleet-read') as pool:
+        results = pool.map(lambda name: read_host(name, fleet[name], params, environ), names)
+        return dict(zip(names, results, strict=True))
+
+
+def fleet_warnings(results: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[str]:
+    """Every host's warnings, each prefixed with its host: the one task shows what each host's task showed."""
+    return ['%s: %s' % (name, warning) for name, result in results.items() for warning in result.get('warnings', [])]
