@@ -13,6 +13,7 @@ version_added: 0.1.0
 description:
   - Does what M(xprotect.go.service_info) does on each host, for every host of the play batch at once, from a single
     task on the controller. Large fleets read in about the time of one Ansible task instead of one task per host.
+    The C(xprotect.go.fleet_report) role, and so the C(xprotect.go.status) playbook, reads the fleet with it.
   - Each host is read with its own connection settings, from its own inventory variables (C(ansible_host),
     C(ansible_port), C(ansible_user), C(ansible_password), C(ansible_winrm_*) or C(ansible_psrp_*), the same as
     M(xprotect.go.service_info) reads), then the E(XPROTECT_GO_*) environment variables, then the defaults.
@@ -77,7 +78,6 @@ notes:
     to all of them.
 seealso:
   - module: xprotect.go.service_info
-  - role: xprotect.go.fleet_report
 """
 
 EXAMPLES = r"""
