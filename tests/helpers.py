@@ -17,6 +17,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xprotect_go_simulator.profiles import XPROTECT_SERVICES
+
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COLLECTIONS_DIR = REPO_ROOT / '.tmp' / 'collections'
@@ -26,6 +28,8 @@ COLLECTION_LINK = COLLECTIONS_DIR / 'ansible_collections' / 'xprotect' / 'go'
 # Relative, so the link survives moving or re-cloning the checkout.
 COLLECTION_LINK_TARGET = os.path.join('..', '..', '..', '..')
 CAPTURES_DIR = REPO_ROOT / 'tests' / 'fixtures' / 'winrm-captures'
+# The Windows names of the six XProtect Go services, Recording Server first (the simulator's profiles).
+XPROTECT_NAMES = tuple(service['Name'] for service in XPROTECT_SERVICES)
 
 
 def ensure_collection_link():

@@ -10,18 +10,11 @@ from urllib.parse import quote
 import pytest
 import yaml
 
+from tests.helpers import XPROTECT_NAMES
 from xprotect_go_simulator.control import ControlClient
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
 QUICK = {'start_seconds': 0.2, 'stop_seconds': 0.1}
-XPROTECT = (
-    'Milestone XProtect Recording Server',
-    'Milestone Image Server',
-    'Milestone Image Import Service',
-    'Milestone Log Check Service',
-    'MilestoneEventServerService',
-    'Milestone Mobile Service',
-)
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +22,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def fleet_with_switches(sim_fleet, tmp_path):
     """Two quick standard hosts and an inventory whose maintenance switches live under tmp_path."""
-    fleet = sim_fleet(2, overrides_per_host=[{name: dict(QUICK) for name in XPROTECT} for _index in range(2)])
+    fleet = sim_fleet(2, overrides_per_host=[{name: dict(QUICK) for name in XPROTECT_NAMES} for _index in range(2)])
     inventory = fleet.inventory()
     switches = tmp_path / 'switches'
     inventory['all']['children']['xprotect']['vars']['xprotect_go_maintenance_dir'] = str(switches)

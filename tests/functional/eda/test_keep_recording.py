@@ -19,19 +19,14 @@ from urllib.parse import quote
 import pytest
 import yaml
 
+from tests.helpers import XPROTECT_NAMES
 from tests.functional.eda.rulebook import RulebookRun, eda_bin_dir, engine_problem
 from xprotect_go_simulator.control import ControlClient
 
 pytestmark = pytest.mark.slow
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
-OTHERS = (
-    'Milestone Image Server',
-    'Milestone Image Import Service',
-    'Milestone Log Check Service',
-    'MilestoneEventServerService',
-    'Milestone Mobile Service',
-)
+OTHERS = tuple(name for name in XPROTECT_NAMES if name != RECORDING_SERVER)
 INTERVAL = 1.0
 RS_START = 1.5  # the Recording Server's own start time (the simulator's standard profile)
 # What the rulebook, ansible-runner and the heal playbook add to a heal on a quiet machine: the host under

@@ -4,22 +4,13 @@ fixtures and hooks; tests import these from here)."""
 from __future__ import annotations
 
 
+from tests.helpers import XPROTECT_NAMES
 from xprotect_go_simulator.profiles import PROFILES
 
 
 # Fast services so a test's restarts take about a second.
 FAST = {'start_seconds': 0.3, 'stop_seconds': 0.2}
-FAST_SERVICES = {
-    name: dict(FAST)
-    for name in (
-        'Milestone XProtect Recording Server',
-        'Milestone Image Server',
-        'Milestone Image Import Service',
-        'Milestone Log Check Service',
-        'MilestoneEventServerService',
-        'Milestone Mobile Service',
-    )
-}
+FAST_SERVICES = {name: dict(FAST) for name in XPROTECT_NAMES}
 
 
 def fast_overrides(profiles, extra=None):

@@ -26,12 +26,12 @@ from tests.helpers import (
     ansible_bin_dir,
     ansible_environment,
     tasks_by_way,
+    XPROTECT_NAMES,
 )
-from xprotect_go_simulator.profiles import PROFILES, XPROTECT_SERVICES
+from xprotect_go_simulator.profiles import PROFILES
 
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
-XPROTECT_NAMES = tuple(service['Name'] for service in XPROTECT_SERVICES)
 
 
 # Quick services: a restart takes well under a second.

@@ -16,10 +16,9 @@ from urllib.parse import quote
 import jsonschema
 
 from ansible_collections.xprotect.go.plugins.module_utils._catalog import SERVICES
-from xprotect_go_simulator.profiles import XPROTECT_SERVICES
+from tests.helpers import XPROTECT_NAMES
 
 RECORDING_SERVER = 'Milestone XProtect Recording Server'
-XPROTECT_NAMES = tuple(service['Name'] for service in XPROTECT_SERVICES)
 # Quick services keep a playbook run around a few seconds; settle times of 1 s likewise.
 QUICK = {'start_seconds': 0.1, 'stop_seconds': 0.05}
 SETTLE = ('-e', 'services_settle_seconds=1', '-e', 'rolling_restart_settle_seconds=1')
