@@ -48,6 +48,7 @@ from xprotect_go_simulator.profiles import (  # noqa: E402
     RECORDING_SERVER,
 )
 from tests.functional.eda.rulebook import RulebookRun, eda_bin_dir, engine_problem  # noqa: E402
+from tests.helpers import ISOLATED_ANSIBLE  # noqa: E402
 
 # Realistic durations (seconds) for the runs that change services: (stop, start).
 # The Recording Server is the slow one (it closes and opens the camera databases).
@@ -234,14 +235,9 @@ class Ansible:
     def _env(self, timer_file):
         env = dict(os.environ)
         env.pop('ANSIBLE_CONFIG', None)
+        env.update(ISOLATED_ANSIBLE)
         env.update(
             {
-                'ANSIBLE_COLLECTIONS_PATH': str(REPO / '.tmp' / 'collections'),
-                'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
-                'ANSIBLE_NOCOLOR': '1',
-                'ANSIBLE_FORCE_COLOR': '0',
-                'ANSIBLE_HOST_KEY_CHECKING': 'False',
-                'ANSIBLE_RETRY_FILES_ENABLED': '0',
                 'ANSIBLE_LOCAL_TEMP': str(self.workdir / 'ansible-local'),
                 'ANSIBLE_REMOTE_TEMP': str(self.workdir / 'ansible-remote'),
                 'ANSIBLE_STDOUT_CALLBACK': 'default',

@@ -30,6 +30,16 @@ COLLECTION_LINK_TARGET = os.path.join('..', '..', '..', '..')
 CAPTURES_DIR = REPO_ROOT / 'tests' / 'fixtures' / 'winrm-captures'
 # The Windows names of the six XProtect Go services, Recording Server first (the simulator's profiles).
 XPROTECT_NAMES = tuple(service['Name'] for service in XPROTECT_SERVICES)
+# What every ansible-playbook the tests (and bench/run) start shares: only this checkout's collections, no colour,
+# no host key checks, no retry files.
+ISOLATED_ANSIBLE = {
+    'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS_DIR),
+    'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
+    'ANSIBLE_NOCOLOR': '1',
+    'ANSIBLE_FORCE_COLOR': '0',
+    'ANSIBLE_HOST_KEY_CHECKING': 'False',
+    'ANSIBLE_RETRY_FILES_ENABLED': '0',
+}
 
 
 def ensure_collection_link():
@@ -58,14 +68,9 @@ def ansible_environment(tmp_path):
     bin_dir = ansible_bin_dir()
     env = dict(os.environ)
     env.pop('ANSIBLE_CONFIG', None)
+    env.update(ISOLATED_ANSIBLE)
     env.update(
         {
-            'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS_DIR),
-            'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
-            'ANSIBLE_NOCOLOR': '1',
-            'ANSIBLE_FORCE_COLOR': '0',
-            'ANSIBLE_HOST_KEY_CHECKING': 'False',
-            'ANSIBLE_RETRY_FILES_ENABLED': '0',
             'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-local'),
             'ANSIBLE_REMOTE_TEMP': str(tmp_path / 'ansible-remote'),
             'ANSIBLE_STDOUT_CALLBACK': 'default',

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-COLLECTIONS_DIR = REPO_ROOT / '.tmp' / 'collections'
+from tests.helpers import ISOLATED_ANSIBLE, REPO_ROOT
+
 RULEBOOK = 'xprotect.go.keep_recording'
 JAVA_INSTALL = 'apt-get install -y openjdk-17-jre-headless'
 
@@ -73,15 +73,10 @@ class RulebookRun:
 
     def environment(self):
         env = {key: value for key, value in os.environ.items() if not key.startswith('ANSIBLE_')}
+        env.update(ISOLATED_ANSIBLE)
         env.update(
             {
                 'ANSIBLE_INVENTORY': self.inventory,
-                'ANSIBLE_COLLECTIONS_PATH': str(COLLECTIONS_DIR),
-                'ANSIBLE_COLLECTIONS_SCAN_SYS_PATH': 'False',
-                'ANSIBLE_NOCOLOR': '1',
-                'ANSIBLE_FORCE_COLOR': '0',
-                'ANSIBLE_HOST_KEY_CHECKING': 'False',
-                'ANSIBLE_RETRY_FILES_ENABLED': '0',
                 # Outside TMPDIR: ansible-playbook keeps its (emptied) base directory.
                 'ANSIBLE_LOCAL_TEMP': str(self.workdir / 'ansible-local'),
                 'ANSIBLE_PYTHON_INTERPRETER': str(self.eda_bin / 'python'),

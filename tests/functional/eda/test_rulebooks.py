@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_targets import ARGUMENTS
-from tests.functional.eda.rulebook import COLLECTIONS_DIR, eda_bin_dir
+from tests.functional.eda.rulebook import eda_bin_dir
+from tests.helpers import COLLECTIONS_DIR
 
 RULEBOOKS = Path(__file__).resolve().parents[3] / 'extensions' / 'eda' / 'rulebooks'
 LOCAL, CONTROLLER = RULEBOOKS / 'keep_recording.yml', RULEBOOKS / 'keep_recording_controller.yml'
