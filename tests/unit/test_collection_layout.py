@@ -49,6 +49,18 @@ def test_supported_ansible_core_range(runtime, repo_root):
     assert SUPPORTED_RANGE in (repo_root / 'README.md').read_text(encoding='utf-8')
 
 
+def test_ci_workflow_runs_the_test_command_on_every_supported_ansible_core(repo_root):
+    """GitHub Actions runs .ci/run (make test) once per ansible-core of the supported range, each with its pins."""
+    workflow = yaml.safe_load((repo_root / '.github' / 'workflows' / 'ci.yml').read_text(encoding='utf-8'))
+    job = workflow['jobs']['make-test']
+    versions = job['strategy']['matrix']['ansible-core']
+    assert versions == ['2.16', '2.17', '2.18', '2.19']
+    assert sorted(path.stem for path in (repo_root / 'scripts' / 'ansible-core').glob('*.txt')) == versions
+    assert job['env']['ANSIBLE_CORE_VERSION'] == '${{ matrix.ansible-core }}'
+    assert [step['run'] for step in job['steps'] if 'run' in step][-1] == 'bash .ci/run'
+    assert 'make test' in (repo_root / '.ci' / 'run').read_text(encoding='utf-8')
+
+
 def test_action_group_lists_every_module(runtime, repo_root):
     group = runtime['action_groups']['all']
     assert {'service', 'service_info'} <= set(group)
