@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.functional.reliability.leaks import all_processes
+
 pytestmark = pytest.mark.slow
 
 WORKFLOW = Path('docs') / 'examples' / 'xprotect-ci.yml'
@@ -31,16 +33,9 @@ TOTAL_TIMEOUT = 300
 
 
 def session_members(session_id):
-    """Pids of the processes still in a session (Linux /proc), to prove the workflow stopped its fleet."""
-    members = []
-    for stat in Path('/proc').glob('[0-9]*/stat'):
-        try:
-            fields = stat.read_text().rsplit(')', 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[3]) == session_id:  # after "pid (comm)": state, ppid, pgrp, session
-            members.append(int(stat.parent.name))
-    return members
+    """Pids of the processes still in a session (Linux /proc), to prove the workflow stopped its fleet. The leak
+    tests' process table: it reads /proc without tripping over processes that end meanwhile."""
+    return [pid for pid, (_ppid, _state, session, _start) in all_processes().items() if session == session_id]
 
 
 def read_github_env(path):
