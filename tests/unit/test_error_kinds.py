@@ -32,7 +32,8 @@ def kind_values():
                     if keyword.arg == 'kind':
                         yield '%s:%d' % (path.relative_to(PLUGINS), keyword.value.lineno), keyword.value
             elif isinstance(node, ast.ClassDef) and node.name == 'Fault':
-                for inner in ast.walk(next(item for item in node.body if getattr(item, 'name', None) == '_classify')):
+                classify = [item for item in node.body if getattr(item, 'name', None) == '_classify']
+                for inner in (found for item in classify for found in ast.walk(item)):
                     if isinstance(inner, ast.Return) and inner.value is not None:
                         yield '%s:%d' % (path.relative_to(PLUGINS), inner.value.lineno), inner.value
 
