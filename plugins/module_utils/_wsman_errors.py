@@ -39,6 +39,9 @@ else:
 _PLAIN_HTTP = re.compile(r'wrong version number|record layer failure|unknown protocol|http request|packet length too long', re.I)
 # The first bytes of a TLS record (alert 0x15 or handshake 0x16, version 3.x) where an HTTP status line was expected.
 _TLS_RECORD = re.compile(r"BadStatusLine\(['\"]\\x1[56]\\x03")
+# OpenSSL's words when the other end closed the connection in the middle of the handshake (SSLEOFError): a host
+# that went down or dropped its connections, not a certificate to fix.
+_EOF_IN_HANDSHAKE = re.compile(r'UNEXPECTED_EOF_WHILE_READING|EOF occurred in violation of protocol', re.I)
 
 
 def fault_error(fault: t.Any, settings: t.Any = None, what: t.Optional[str] = None, namespace: str = 'root/cimv2') -> XProtectError:
@@ -185,6 +188,12 @@ def _network_error(exc, settings, doing):
                 'the listener at %s answered in plain HTTP, not TLS (%s): use scheme http%s '
                 'or port 5986' % (endpoint, reason, _inventory(settings, 'scheme', 'http')),
                 kind=errors.TLS,
+            )
+        if _EOF_IN_HANDSHAKE.search(reason):
+            return XProtectError(
+                'the WinRM listener at %s closed the connection during the TLS handshake: the host may be restarting or '
+                'overloaded, or something in between drops connections; check the host, then run the task again' % endpoint,
+                kind=errors.UNREACHABLE,
             )
         return XProtectError(
             'TLS handshake with the WinRM listener at %s failed (%s): if its certificate comes from a private CA, set %s '

@@ -507,6 +507,27 @@ def test_password_spellings_include_the_windows_1252_basic_value():
 @pytest.mark.parametrize(
     'reason',
     [
+        # What requests raises when the listener closes the connection after part of its handshake reply
+        # (reproduced against a local TLS server that sends 5, 100 or all its bytes and then closes).
+        '[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)',
+        'EOF occurred in violation of protocol (_ssl.c:2427)',
+    ],
+)
+def test_a_connection_closed_during_the_handshake_is_a_dropped_connection_not_a_certificate(secret_settings, fake_protocol, reason):
+    """A host that goes down mid-handshake is unreachable: telling the user to fix ca_trust_path would mislead."""
+    exc = requests.exceptions.SSLError(
+        urllib3.exceptions.MaxRetryError(None, '/wsman', urllib3.exceptions.SSLError(ssl.SSLEOFError(8, reason)))
+    )
+    client = client_raising(secret_settings, fake_protocol, exc)
+    with pytest.raises(XProtectError) as caught:
+        client.get('Win32_Service', {'Name': 'WinRM'})
+    text = assert_clean(caught.value, 'unreachable')
+    assert 'closed the connection during the TLS handshake' in text and 'ca_trust_path' not in text
+
+
+@pytest.mark.parametrize(
+    'reason',
+    [
         '[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)',
         '[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1000)',
         '[SSL: HTTP_REQUEST] http request (_ssl.c:1000)',
