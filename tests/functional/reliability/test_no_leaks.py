@@ -120,8 +120,8 @@ def test_status_of_a_100_host_fleet_leaks_nothing(faulted_fleet, tmp_path):
     document = json.loads((tmp_path / 'xprotect-fleet-report.json').read_text(encoding='utf-8'))
     expected = {name: FAULT_KINDS[kind][2] for name, kind in faulted.items() if FAULT_KINDS[kind][2] != 'recording'}
     assert {host['name']: host['verdict'] for host in document['hosts'] if host['verdict'] != 'recording'} == expected
-    # The run used the fleet: its workers held connections to it while it ran.
-    assert run.peak('fleet_sockets') > 0 and run.peak('leader_children') > 1, run.summary()
+    # The run used the fleet: the one worker of the fleet-wide read held connections to it while it ran.
+    assert run.peak('fleet_sockets') > 0 and run.peak('leader_children') >= 1, run.summary()
     assert problems(run, **BOUNDS) == [], run.summary()
 
 

@@ -49,12 +49,16 @@ def test_internal_variables_are_prefixed(repo_root, role):
 def test_playbooks_only_call_roles_and_document_their_variables(repo_root, playbook):
     path = repo_root / 'playbooks' / ('%s.yml' % playbook)
     (play,) = load(path)
-    assert set(play) <= {'name', 'hosts', 'gather_facts', 'serial', 'max_fail_percentage', 'roles'}
+    assert set(play) <= {'name', 'hosts', 'gather_facts', 'serial', 'max_fail_percentage', 'roles', 'tasks'}
     assert play['hosts'] == "{{ xprotect_hosts | default('xprotect') }}" and play['gather_facts'] is False
     header = path.read_text(encoding='utf-8').split('- name:')[0]
     assert 'xprotect_hosts' in header and 'xprotect.go.%s' % playbook in header
+    # Roles, listed or included (a role whose tasks all run once is included once: xprotect.go.status); no other task.
+    included = [task['ansible.builtin.include_role']['name'] for task in play.get('tasks', [])]
+    assert len(included) == len(play.get('tasks', [])) and all(name.startswith('xprotect.go.') for name in included)
+    roles = [entry['role'].split('.')[-1] for entry in play.get('roles', [])] + [name.split('.')[-1] for name in included]
+    assert roles
     # Every variable the header documents is a default of one of the roles it calls.
-    roles = [entry['role'].split('.')[-1] for entry in play['roles']]
     defaults = {}
     for role in roles:
         defaults.update(load(repo_root / 'roles' / role / 'defaults' / 'main.yml'))
