@@ -834,8 +834,8 @@ def general_notes(bench):
         'Simulated network delay %g ms per HTTP request, forks %d, basic auth over https unless said (one HTTP request per '
         "SOAP message, so the simulator's per-host http_requests is the round-trip count)." % (args.delay_ms, args.forks),
         "Round trips: the simulator's http_requests per host for the whole playbook run, mean over hosts; start/restart/no-op "
-        'on %d hosts with start.yml / restart.yml (settle 0), the module-only no-op with %s, NTLM with %s (the one task '
-        'status.yml runs per host) on %d hosts over http with message encryption, where the authentication legs are HTTP '
+        'on %d hosts with start.yml / restart.yml (settle 0), the module-only no-op with %s, NTLM with %s (service_info on '
+        'each host: the one read status.yml makes of each host) on %d hosts over http with message encryption, where the authentication legs are HTTP '
         'requests too.' % (args.change_hosts, NOOP_MODULE_PLAYBOOK, SERVICE_INFO_PLAYBOOK, args.ntlm_hosts),
         "Status wall time: the whole ansible-playbook process (start-up included; the fit's fixed part absorbs it).",
         'Memory: sum of VmRSS of ansible-playbook and all its descendants, sampled from /proc every %g s; forked workers share '
