@@ -14,11 +14,14 @@ description:
   - Does what M(xprotect.go.service_info) does on each host, for every host of the play batch at once, from a single
     task on the controller. Large fleets read in about the time of one Ansible task instead of one task per host.
     The C(xprotect.go.fleet_report) role, and so the C(xprotect.go.status) playbook, reads the fleet with it.
-  - Each host is read with its own connection settings, from its own inventory variables (C(ansible_host),
-    C(ansible_port), C(ansible_user), C(ansible_password), C(ansible_winrm_*) or C(ansible_psrp_*), the same as
-    M(xprotect.go.service_info) reads), then the E(XPROTECT_GO_*) environment variables, then the defaults.
-    Templated and vaulted values are resolved in each host's own context. A host's credentials are only ever sent
-    to that host's endpoint.
+  - Each host is read with its own connection settings, as M(xprotect.go.service_info) on that host reads them, that is what
+    its winrm or psrp connection plugin resolves from the host's variables (C(ansible_host), C(ansible_port),
+    C(ansible_user), C(ansible_password), C(ansible_winrm_*) or C(ansible_psrp_*)), the play's C(remote_user) and
+    what Ansible fills it from (C(-u), E(ANSIBLE_REMOTE_USER), C(remote_user) in C(ansible.cfg)), then the
+    E(XPROTECT_GO_*) environment variables, then the defaults. Templated and vaulted values are resolved in each
+    host's own context. A host's credentials are only ever sent to that host's endpoint.
+  - The password of C(--ask-pass) is not used, because the task cannot tell it from the first host's own password, which
+    must not reach the other hosts. Give passwords as inventory variables (vaulted) instead.
   - A host without C(ansible_host) is reached at its inventory name, as the winrm and psrp connection plugins do.
     Hosts on another connection get no settings from the inventory (the environment decides, as for
     M(xprotect.go.service_info) on the local connection); read hosts behind a jump host with

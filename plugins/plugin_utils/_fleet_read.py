@@ -5,10 +5,10 @@
 
 """One task reads every host of a play: xprotect.go.fleet_service_info. Private to the collection.
 
-Each host is read with its own connection settings, taken from its own variables by the one table
-in module_utils/_connection_options (host_settings_from_vars), then the environment and the
-defaults (_connection.resolve_connection): exactly what service_info resolves for that host, so a
-host's credentials only ever go to that host's endpoint. A bounded thread pool reads the hosts at
+Each host is read with its own connection settings (HostToRead), which the action plugin resolves
+through that host's connection plugin as a task on that host does (host_settings_from_plugin), then
+the environment and the defaults (_connection.resolve_connection): exactly what service_info
+resolves for that host, so a host's credentials only ever go to that host's endpoint. A bounded thread pool reads the hosts at
 once: the read is mostly waiting on the network and on Windows, and one Ansible task per host costs
 far more than the read itself (docs/performance.md).
 
@@ -32,14 +32,22 @@ from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtec
 from ansible_collections.xprotect.go.plugins.module_utils._specs import FLEET_CONCURRENCY_MAX, SERVICE_NAMES_VARIABLE
 from ansible_collections.xprotect.go.plugins.module_utils._tasks import run_service_info
 
-# What a read needs of a host's variables: its connection settings and its service names.
+# The variables that decide how a host is read besides its connection plugin's: its connection and its service names.
 HOST_VARIABLE_NAMES = INVENTORY_VARIABLE_NAMES | {SERVICE_NAMES_VARIABLE}
 # Used when neither the task nor Ansible's forks say how many hosts to read at once.
 DEFAULT_CONCURRENCY = 50
 
-# name -> that host's variables (only HOST_VARIABLE_NAMES are read), or the XProtectError that says why they
-# could not be resolved (a template that fails), which then fails that host alone.
-FleetVariables = t.Mapping[str, t.Union[t.Mapping[str, t.Any], XProtectError]]
+
+class HostToRead(t.NamedTuple):
+    """What reading one host needs: its connection settings and its xprotect_go_service_names."""
+
+    settings: HostSettings
+    service_names: t.Any = None
+
+
+# name -> what reading it needs, or the XProtectError that says why that could not be resolved (a template that
+# fails), which then fails that host alone.
+FleetHosts = t.Mapping[str, t.Union[HostToRead, XProtectError]]
 
 
 def concurrency(requested: t.Optional[int], forks: t.Optional[int]) -> int:
@@ -50,17 +58,17 @@ def concurrency(requested: t.Optional[int], forks: t.Optional[int]) -> int:
     return value
 
 
-def host_settings(name: str, variables: t.Mapping[str, t.Any]) -> HostSettings:
-    """The host's own connection settings, as service_info on that host resolves them.
-
-    On a winrm or psrp host without ansible_host the connection plugins connect to the inventory
-    name; so does this read. Other hosts give no settings (the task options and environment decide,
-    as service_info does for a host on the local connection).
-    """
-    settings = host_settings_from_vars(dict(variables))
+def with_host_name(name: str, settings: HostSettings) -> HostSettings:
+    """On a winrm or psrp host without ansible_host the connection plugins connect to the inventory name; so does
+    this read. Other hosts give no settings (the environment decides, as for service_info on the local connection)."""
     if settings.connection is not None and 'host' not in settings:
         settings.set(OPTIONS['host'], name, 'the inventory host name')
     return settings
+
+
+def host_from_vars(name: str, variables: t.Mapping[str, t.Any]) -> HostToRead:
+    """A host read with the settings its own variables give (ansible_host, ansible_winrm_*...), no plugin asked."""
+    return HostToRead(with_host_name(name, host_settings_from_vars(dict(variables))), variables.get(SERVICE_NAMES_VARIABLE))
 
 
 def failed_result(error: XProtectError) -> dict:
@@ -69,30 +77,27 @@ def failed_result(error: XProtectError) -> dict:
     return dict(error.result, changed=False, msg=str(error), **{key: True})
 
 
-def read_host(
-    name: str, variables: t.Union[t.Mapping[str, t.Any], XProtectError], params: t.Mapping[str, t.Any], environ: t.Mapping[str, str]
-) -> dict:
+def read_host(host: t.Union[HostToRead, XProtectError], params: t.Mapping[str, t.Any], environ: t.Mapping[str, str]) -> dict:
     """service_info's result for one host (changed false), or its failure (failed_result)."""
     try:
-        if isinstance(variables, XProtectError):
-            raise variables
-        variables = {key: value for key, value in variables.items() if key in HOST_VARIABLE_NAMES}
-        host_params = dict(params, service_names=variables.get(SERVICE_NAMES_VARIABLE))
-        return dict(run_service_info(host_params, host_settings(name, variables), environ), changed=False)
+        if isinstance(host, XProtectError):
+            raise host
+        host_params = dict(params, service_names=host.service_names)
+        return dict(run_service_info(host_params, host.settings, environ), changed=False)
     except XProtectError as error:
         return failed_result(error)
 
 
-def read_fleet(fleet: FleetVariables, params: t.Mapping[str, t.Any], environ: t.Mapping[str, str], workers: int) -> t.Dict[str, dict]:
+def read_fleet(fleet: FleetHosts, params: t.Mapping[str, t.Any], environ: t.Mapping[str, str], workers: int) -> t.Dict[str, dict]:
     """{name: its result} for every host of `fleet`, in its order, at most `workers` hosts read at once.
 
-    The variables are resolved before (Ansible's templating is not meant for threads); the threads only read.
+    The settings are resolved before (Ansible's templating is not meant for threads); the threads only read.
     """
     if not fleet:
         return {}
     names = list(fleet)
     with ThreadPoolExecutor(max_workers=min(workers, len(names)), thread_name_prefix='xpgo-fleet-read') as pool:
-        results = pool.map(lambda name: read_host(name, fleet[name], params, environ), names)
+        results = pool.map(lambda name: read_host(fleet[name], params, environ), names)
         return dict(zip(names, results, strict=True))
 
 

@@ -96,3 +96,33 @@ def recorder(find_user, names):
         return find_user(name)
 
     return find
+
+
+def test_a_user_from_outside_the_inventory_counts_as_for_a_task_on_each_host(sim_fleet, run_playbook, tmp_path):
+    """ANSIBLE_REMOTE_USER (as ansible.cfg's remote_user, or -u) gives the user when the inventory does not: the fleet
+    read asks each host's winrm connection plugin, as a task on that host does, so both reports are the same."""
+    fleet = sim_fleet(2)
+    inventory = tmp_path / 'inventory.yml'
+    fleet.write_inventory(str(inventory))
+    data = yaml.safe_load(inventory.read_text(encoding='utf-8'))
+    user = data['all']['children']['xprotect']['vars'].pop('ansible_user')
+    inventory.write_text(yaml.safe_dump(data, sort_keys=False), encoding='utf-8')
+
+    reports = {}
+    for way, playbook in (('fleet', 'playbooks/status.yml'), ('per-host', 'tests/functional/roles/playbooks/status_per_host.yml')):
+        directory = tmp_path / way
+        directory.mkdir()
+        run_playbook(
+            playbook,
+            inventory,
+            '-e',
+            'fleet_report_dir=%s' % directory,
+            '-e',
+            'fleet_report_name=r',
+            '-e',
+            '{"fleet_report_fail_on": ["unknown", "unreachable"]}',
+            env={'ANSIBLE_REMOTE_USER': user},
+        )
+        reports[way] = report_files(directory)
+    assert reports['fleet'] == reports['per-host']
+    assert reports['fleet'][1].count('"verdict": "recording"') == 2

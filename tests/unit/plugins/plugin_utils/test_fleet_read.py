@@ -34,7 +34,9 @@ def connected(monkeypatch):
 
 
 def read(fleet, environ=None, workers=4):
-    return fleet_read.read_fleet(fleet, PARAMS, environ or {}, workers)
+    """Read {name: variables or error}, each host with the settings its variables give (host_from_vars)."""
+    hosts = {name: value if isinstance(value, XProtectError) else fleet_read.host_from_vars(name, value) for name, value in fleet.items()}
+    return fleet_read.read_fleet(hosts, PARAMS, environ or {}, workers)
 
 
 def test_each_host_gets_its_own_settings_and_only_those(connected):
@@ -86,7 +88,7 @@ def test_a_host_with_a_bad_endpoint_fails_alone_with_the_message_service_info_gi
     bad = results['bad']
     assert (bad['failed'], bad['changed'], 'unreachable' in bad) == (True, False, False)
     with pytest.raises(XProtectError) as today:
-        resolve_connection({}, fleet_read.host_settings('bad', fleet['bad']), {})
+        resolve_connection({}, fleet_read.host_from_vars('bad', fleet['bad']).settings, {})
     assert bad['msg'] == str(today.value)
     assert bad['msg'].startswith("host '***@nvr 06' from inventory variable ansible_host is not a DNS name")
     assert 'Group-Pass-1' not in str(bad)
