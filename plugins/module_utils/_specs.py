@@ -60,6 +60,16 @@ FLEET_READ_SPEC = {
     'concurrency': {'type': 'int'},
 }
 
+REPORT_FILES_SPEC = {
+    'files': {
+        'type': 'list',
+        'elements': 'dict',
+        'required': True,
+        'options': {'path': {'type': 'path', 'required': True}, 'content': {'type': 'str', 'required': True}},
+    },
+    'mode': {'type': 'str', 'default': '0644'},
+}
+
 # The inventory variable that maps catalog keys to a host's real service names.
 SERVICE_NAMES_VARIABLE = 'xprotect_go_service_names'
 
@@ -77,6 +87,10 @@ def service_info_spec() -> dict:
 
 def fleet_service_info_spec() -> dict:
     return {'argument_spec': _merge(FLEET_READ_SPEC, FAILURES_SPEC), 'supports_check_mode': True}
+
+
+def fleet_report_files_spec() -> dict:
+    return {'argument_spec': dict(REPORT_FILES_SPEC), 'supports_check_mode': True}
 
 
 def service_spec() -> dict:
