@@ -14,7 +14,7 @@ description:
   - Writes files on the Ansible controller, each replaced whole (written beside it, then renamed over it), so a
     reader never sees half a report. The C(xprotect.go.fleet_report) role writes its HTML and JSON report with it.
   - Runs in the controller's own Python, once for the task (like C(run_once)); no module process is started and
-    no host is contacted. M(ansible.builtin.copy) with C(delegate_to=localhost) runs a module process for each file,
+    no host is contacted. C(ansible.builtin.copy) with C(delegate_to=localhost) runs a module process for each file,
     which cost the status playbook more than its reads on small fleets.
   - A file whose content is already the same is left alone (C(changed=false)).
 author:
@@ -60,8 +60,6 @@ options:
       - The permissions of every file written, in octal, for example V(0644).
     type: str
     default: '0644'
-seealso:
-  - module: ansible.builtin.copy
 """
 EXAMPLES = r"""
 - name: Write the report

@@ -17,7 +17,7 @@ description:
   - Each host is read with its own connection settings, as M(xprotect.go.service_info) on that host reads them, that is what
     its winrm or psrp connection plugin resolves from the host's variables (C(ansible_host), C(ansible_port),
     C(ansible_user), C(ansible_password), C(ansible_winrm_*) or C(ansible_psrp_*)), the play's C(remote_user) and
-    what Ansible fills it from (C(-u), E(ANSIBLE_REMOTE_USER), C(remote_user) in C(ansible.cfg)), then the
+    what Ansible fills it from (C(-u), the environment variable C(ANSIBLE_REMOTE_USER), C(remote_user) in C(ansible.cfg)), then the
     E(XPROTECT_GO_*) environment variables, then the defaults. Templated and vaulted values are resolved in each
     host's own context. A host's credentials are only ever sent to that host's endpoint.
   - The password of C(--ask-pass) is not used, because the task cannot tell it from the first host's own password, which
