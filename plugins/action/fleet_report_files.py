@@ -12,6 +12,7 @@ import typing as t
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.plugin_utils._action import validated_params
 from ansible_collections.xprotect.go.plugins.module_utils._specs import fleet_report_files_spec
 from ansible_collections.xprotect.go.plugins.plugin_utils._report_files import write_files
 
@@ -23,9 +24,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> dict:
         result = super().run(tmp, task_vars)
-        spec = dict(fleet_report_files_spec())
-        spec.pop('supports_check_mode', None)
-        dummy, params = self.validate_argument_spec(**spec)
+        params = validated_params(self, fleet_report_files_spec())
         try:
             changed = write_files(params['files'], params['mode'], bool(self._play_context.check_mode))
         except XProtectError as error:

@@ -27,6 +27,7 @@ from ansible.plugins.loader import connection_loader
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils._connection_options import WINDOWS_CONNECTIONS, host_settings_from_plugin
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.plugin_utils._action import validated_params
 from ansible_collections.xprotect.go.plugins.module_utils._specs import SERVICE_NAMES_VARIABLE, fleet_service_info_spec
 from ansible_collections.xprotect.go.plugins.plugin_utils._fleet_read import (
     HOST_VARIABLE_NAMES,
@@ -47,9 +48,7 @@ class ActionModule(ActionBase):
     def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> dict:
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        spec = dict(fleet_service_info_spec())
-        spec.pop('supports_check_mode', None)
-        dummy, params = self.validate_argument_spec(**spec)
+        params = validated_params(self, fleet_service_info_spec())
         hostvars = task_vars.get('hostvars', {})
         names = list(params.pop('hosts') or task_vars.get('ansible_play_batch') or [])
         unknown = [name for name in names if name not in hostvars]

@@ -44,6 +44,14 @@ from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtec
 from ansible_collections.xprotect.go.plugins.module_utils._tasks import WINRM_IMPORT_ERROR
 
 
+def validated_params(action: ActionBase, module_spec: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+    """The task's arguments checked against a module's spec (as _specs gives it, for AnsibleModule): Ansible raises
+    AnsibleActionFail with every problem named, before anything is sent."""
+    spec = {key: value for key, value in module_spec.items() if key != 'supports_check_mode'}
+    dummy, params = action.validate_argument_spec(**spec)
+    return params
+
+
 class XProtectActionBase(ActionBase):
     """Subclasses set MODULE (the module's FQCN), spec() (its argument spec) and run_logic()."""
 
@@ -62,10 +70,8 @@ class XProtectActionBase(ActionBase):
     def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> dict:
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        spec = dict(self.spec())
-        spec.pop('supports_check_mode', None)
-        # Raises AnsibleActionFail with every problem named, before anything is sent.
-        dummy, params = self.validate_argument_spec(**spec)
+        spec = self.spec()
+        params = validated_params(self, spec)
         if params.get('service_names') is None and 'service_names' in spec['argument_spec']:
             params['service_names'] = self._variable(task_vars, SERVICE_NAMES_VARIABLE)
 
