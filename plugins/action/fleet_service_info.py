@@ -7,10 +7,11 @@
 
 The task runs once (BYPASS_HOST_LOOP, like run_once). Each host's variables are read through
 hostvars, which templates them in that host's own context (its vaulted and templated values, not
-the first host's). A winrm or psrp host's settings then come from an instance of its own connection
-plugin, given that host's variables as Ansible's task executor gives them: so ansible.cfg, the
+the first host's). A winrm or psrp host's settings then come from its own connection plugin, given
+that host's variables as Ansible's task executor gives them (ConnectionPlugins): so ansible.cfg, the
 ANSIBLE_* environment, the play's remote_user and the plugin's defaults count as they do for a task
-on that host (not --ask-pass's password, which this task cannot tell from the first host's own). plugin_utils/_fleet_read does the rest.
+on that host (not --ask-pass's password, which this task cannot tell from the first host's own).
+plugin_utils/_fleet_read does the rest.
 """
 
 from __future__ import annotations
@@ -59,49 +60,58 @@ class ActionModule(ActionBase):
         except XProtectError as error:
             return dict(result, failed=True, msg=str(error))
 
-        # One instance of each connection plugin for all its hosts: set_options replaces every option, and each host's
-        # settings are copied out before the next host's are set (a new instance per host cost 4 ms, 1,000 hosts 4 s).
-        plugins: t.Dict[str, t.Any] = {}
-        fleet = {name: self._host_to_read(hostvars[name], name, plugins) for name in names}
+        plugins = ConnectionPlugins(self._task, self._play_context)
+        fleet = {name: _host_to_read(hostvars[name], name, plugins) for name in names}
         hosts = read_fleet(fleet, params, os.environ, workers)
         addresses = {name: _address(name, hostvars[name]) for name in names}
         return dict(result, changed=False, hosts=hosts, addresses=addresses, warnings=fleet_warnings(hosts))
 
-    def _host_to_read(self, variables: t.Any, name: str, plugins: t.Dict[str, t.Any]) -> t.Union[HostToRead, XProtectError]:
-        """What reading host `name` needs, from its variables (hostvars templates them in its context); the error that
-        fails this host alone when one cannot be templated (Ansible's message names the template, never a value)."""
-        try:
-            connection = str(variables.get('ansible_connection')).rsplit('.', 1)[-1]
-            if connection not in WINDOWS_CONNECTIONS:
-                return host_from_vars(name, {key: variables[key] for key in HOST_VARIABLE_NAMES if key in variables})
-            return HostToRead(
-                with_host_name(name, self._plugin_settings(connection, variables, name, plugins)), variables.get(SERVICE_NAMES_VARIABLE)
-            )
-        except AnsibleError as error:
-            return XProtectError('the connection variables of %s could not be resolved: %s' % (name, error), kind=errors.INVALID)
 
-    def _plugin_settings(self, connection: str, variables: t.Any, name: str, plugins: t.Dict[str, t.Any]) -> t.Any:
-        """The host's settings as its own connection plugin resolves them, given what Ansible's task executor gives it:
-        the variables it declares, its ansible_<plugin>_* extras and the task's keywords."""
-        if connection not in plugins:
+class ConnectionPlugins:
+    """Hosts' settings as their own winrm or psrp connection plugin resolves them, given what Ansible's task executor
+    gives a task on each host: the variables the plugin declares, its ansible_<plugin>_* extras and the task's keywords.
+
+    One instance of each plugin serves all its hosts (a new one per host cost 4 ms, 1,000 hosts 4 s): set_options
+    replaces every option, and each host's settings are copied out before the next host's are set.
+    """
+
+    def __init__(self, task: t.Any, play_context: t.Any) -> None:
+        self._play_context = play_context
+        self._plugins: t.Dict[str, t.Tuple[t.Any, t.List[str]]] = {}
+        # The task's keywords (remote_user, port: the play's or ansible.cfg's), as the executor gives them. Not the play
+        # context's password: this task's play context is the first host's, holding its ansible_password, which must
+        # never reach another host (a plugin takes it as its `password` alias).
+        self._task_keys = task.dump_attrs()
+        self._task_keys['timeout'] = play_context.timeout
+        self._task_keys.pop('retries', None)
+        self._task_keys.pop('password', None)
+
+    def settings(self, connection: str, variables: t.Any, name: str) -> t.Any:
+        """Host `name`'s settings from its `connection` plugin and its variables (templated on access)."""
+        if connection not in self._plugins:
             plugin = connection_loader.get(connection, self._play_context, os.devnull)
-            plugins[connection] = (plugin, C.config.get_plugin_vars('connection', plugin._load_name))
-        plugin, plugin_vars = plugins[connection]
+            self._plugins[connection] = (plugin, C.config.get_plugin_vars('connection', plugin._load_name))
+        plugin, plugin_vars = self._plugins[connection]
         declared = {key: variables[key] for key in plugin_vars if key in variables}
         # Ansible's executor gives a host without ansible_host its inventory name.
         var_options = dict(declared, ansible_host=declared.get('ansible_host', name), _extras={})
         if getattr(plugin, 'allow_extras', False):
             prefix = 'ansible_%s_' % plugin.extras_prefix
             var_options['_extras'] = {key: variables[key] for key in variables if key.startswith(prefix) and key not in declared}
-        # The task's keywords (remote_user, port: the play's or ansible.cfg's), as the executor gives them. Not the play
-        # context's password: this task's play context is the first host's, holding its ansible_password, which must
-        # never reach another host (a plugin takes it as its `password` alias).
-        task_keys = self._task.dump_attrs()
-        task_keys['timeout'] = self._play_context.timeout
-        task_keys.pop('retries', None)
-        task_keys.pop('password', None)
-        plugin.set_options(task_keys=task_keys, var_options=var_options)
+        plugin.set_options(task_keys=self._task_keys, var_options=var_options)
         return host_settings_from_plugin(plugin.get_option, connection, dict(declared, **var_options['_extras']))
+
+
+def _host_to_read(variables: t.Any, name: str, plugins: ConnectionPlugins) -> t.Union[HostToRead, XProtectError]:
+    """What reading host `name` needs, from its variables (hostvars templates them in its context); the error that
+    fails this host alone when one cannot be templated (Ansible's message names the template, never a value)."""
+    try:
+        connection = str(variables.get('ansible_connection')).rsplit('.', 1)[-1]
+        if connection not in WINDOWS_CONNECTIONS:
+            return host_from_vars(name, {key: variables[key] for key in HOST_VARIABLE_NAMES if key in variables})
+        return HostToRead(with_host_name(name, plugins.settings(connection, variables, name)), variables.get(SERVICE_NAMES_VARIABLE))
+    except AnsibleError as error:
+        return XProtectError('the connection variables of %s could not be resolved: %s' % (name, error), kind=errors.INVALID)
 
 
 def _address(name: str, variables: t.Any) -> str:

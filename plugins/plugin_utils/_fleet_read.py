@@ -8,9 +8,9 @@
 Each host is read with its own connection settings (HostToRead), which the action plugin resolves
 through that host's connection plugin as a task on that host does (host_settings_from_plugin), then
 the environment and the defaults (_connection.resolve_connection): exactly what service_info
-resolves for that host, so a host's credentials only ever go to that host's endpoint. A bounded thread pool reads the hosts at
-once: the read is mostly waiting on the network and on Windows, and one Ansible task per host costs
-far more than the read itself (docs/performance.md).
+resolves for that host, so a host's credentials only ever go to that host's endpoint. A bounded
+thread pool reads the hosts at once: the read is mostly waiting on the network and on Windows, and
+one Ansible task per host costs far more than the read itself (docs/performance.md).
 
 Each host's result is service_info's for that host, or, for a host that could not be read, the
 failure as Ansible registers it (failed or unreachable, msg, and the verdict and reasons of

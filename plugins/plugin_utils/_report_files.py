@@ -46,7 +46,7 @@ def check_paths(files: t.Sequence[t.Mapping[str, str]]) -> None:
 def _same(path: str, data: bytes, mode: int) -> bool:
     try:
         with open(path, 'rb') as existing:
-            return existing.read() == data and (os.stat(path).st_mode & 0o7777) == mode
+            return (os.fstat(existing.fileno()).st_mode & 0o7777) == mode and existing.read() == data
     except FileNotFoundError:
         return False
 
