@@ -149,16 +149,16 @@ class PlanExecutor:
         while pending or in_flight:
             ready = [s for s in pending if all(before.done for before in s.after)]
             calls = [step for step in ready if step.issue]
-            answered = self._issue_together(calls) if len(calls) > 1 else None
+            answered = (self._issue_together(calls) if len(calls) > 1 else None) or {}
             for step in ready:
                 pending.remove(step)
-                if answered is None or step not in answered:
+                if step not in answered:
                     step.started_at = self.clock()
                     if step.issue:
                         self._issue(step)
                 # From the answer: the service may have begun its change any time until then, not before the request
                 # reached the host (a due time counted from the request's sending is early by the way there).
-                self._watches[step] = Watch(answered[step] if answered and step in answered else self.clock())
+                self._watches[step] = Watch(answered[step] if step in answered else self.clock())
                 in_flight.append(step)
             if not in_flight:
                 raise XProtectError(
@@ -177,10 +177,13 @@ class PlanExecutor:
                     self._watches[step].saw(status, read_at)
 
     def _issue(self, step):
+        self._log_request(step)
+        call = _control(self.services, step)
+        self._call(step.request, METHODS[step.action], lambda: call(step.target.name))
+
+    def _log_request(self, step):
         step.request = self._send(step.target, step.action)
         step.entry = step.request.entry
-        call = self.services.start if step.action == 'start' else self.services.stop
-        self._call(step.request, METHODS[step.action], lambda: call(step.target.name))
 
     def _issue_together(self, steps):
         """Send the calls of steps the order lets go at the same time concurrently, each over a session of its own.
@@ -197,8 +200,7 @@ class PlanExecutor:
             return None
         for step in steps:
             step.started_at = self.clock()
-            step.request = self._send(step.target, step.action)
-            step.entry = step.request.entry
+            self._log_request(step)
         outcomes = []
         for batch in batches:
             with ThreadPoolExecutor(max_workers=len(batch)) as pool:
@@ -214,9 +216,8 @@ class PlanExecutor:
 
     def _attempt(self, services, step):
         """One start or stop call over the given session: (the XProtectError it raised or None, when it ended)."""
-        call = services.start if step.action == 'start' else services.stop
         try:
-            call(step.target.name)
+            _control(services, step)(step.target.name)
         except XProtectError as error:
             return error, self.clock()
         return None, self.clock()
@@ -369,6 +370,11 @@ class Request:
     @property
     def what(self) -> str:
         return "%s sent to '%s'" % (self.method, self.target.name)
+
+
+def _control(services, step):
+    """The StartService or StopService call a step makes, over the given session."""
+    return services.start if step.action == 'start' else services.stop
 
 
 def _raising(error):
