@@ -36,6 +36,18 @@ def report_files(directory):
     return [GENERATED.sub('<generated>', (directory / name).read_text(encoding='utf-8')) for name in ('r.html', 'r.json')]
 
 
+def reports_both_ways(run_playbook, inventory, tmp_path, *args, env=None):
+    """{'fleet': files, 'per-host': files}: the report written by the status playbook's one fleet-wide read, and by the
+    same role reading host by host (the per-host play kept as a fixture), each into its own directory."""
+    reports = {}
+    for way, playbook in (('fleet', 'playbooks/status.yml'), ('per-host', 'tests/functional/roles/playbooks/status_per_host.yml')):
+        directory = tmp_path / way
+        directory.mkdir()
+        run_playbook(playbook, inventory, '-e', 'fleet_report_dir=%s' % directory, '-e', 'fleet_report_name=r', *args, env=env)
+        reports[way] = report_files(directory)
+    return reports
+
+
 def test_the_fleet_read_writes_the_report_the_per_host_read_wrote(xprotect_fleet, run_playbook, sim_control, tmp_path):
     sim = xprotect_fleet(MIXED, 5, extra={1: {RECORDING_SERVER: {'State': 'Stopped'}}})
     failing, _stopped, unreachable, _custom, _domain = sim.names
@@ -43,12 +55,7 @@ def test_the_fleet_read_writes_the_report_the_per_host_read_wrote(xprotect_fleet
     sim_control.post(sim.host(unreachable).control_url + '/faults', {'refuse': True})
     # A host whose address cannot be an endpoint fails alone, with the message service_info gives it.
     add_hosts(sim.inventory, {'xpgo-bad': {'ansible_host': 'nvr 01.example.com', 'ansible_port': 5985}})
-    reports = {}
-    for way, playbook in (('fleet', 'playbooks/status.yml'), ('per-host', 'tests/functional/roles/playbooks/status_per_host.yml')):
-        directory = tmp_path / way
-        directory.mkdir()
-        run_playbook(playbook, sim.inventory, '-e', 'fleet_report_dir=%s' % directory, '-e', 'fleet_report_name=r')
-        reports[way] = report_files(directory)
+    reports = reports_both_ways(run_playbook, sim.inventory, tmp_path)
 
     assert reports['fleet'] == reports['per-host']
     assert '"name": "xpgo-bad"' in reports['fleet'][1] and 'is not a DNS name' in reports['fleet'][1]
@@ -108,21 +115,8 @@ def test_a_user_from_outside_the_inventory_counts_as_for_a_task_on_each_host(sim
     user = data['all']['children']['xprotect']['vars'].pop('ansible_user')
     inventory.write_text(yaml.safe_dump(data, sort_keys=False), encoding='utf-8')
 
-    reports = {}
-    for way, playbook in (('fleet', 'playbooks/status.yml'), ('per-host', 'tests/functional/roles/playbooks/status_per_host.yml')):
-        directory = tmp_path / way
-        directory.mkdir()
-        run_playbook(
-            playbook,
-            inventory,
-            '-e',
-            'fleet_report_dir=%s' % directory,
-            '-e',
-            'fleet_report_name=r',
-            '-e',
-            '{"fleet_report_fail_on": ["unknown", "unreachable"]}',
-            env={'ANSIBLE_REMOTE_USER': user},
-        )
-        reports[way] = report_files(directory)
+    reports = reports_both_ways(
+        run_playbook, inventory, tmp_path, '-e', '{"fleet_report_fail_on": ["unknown", "unreachable"]}', env={'ANSIBLE_REMOTE_USER': user}
+    )
     assert reports['fleet'] == reports['per-host']
     assert reports['fleet'][1].count('"verdict": "recording"') == 2
