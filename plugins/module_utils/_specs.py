@@ -40,6 +40,11 @@ SERVICE_CONTROL_SPEC = {
     # no_log False: the name has 'password' in it, the value is a choice (Ansible warns unless told).
     'update_password': {'type': 'str', 'choices': ['always', 'on_change'], 'default': 'on_change', 'no_log': False},
 }
+# The rules between SERVICE_CONTROL_SPEC's options.
+SERVICE_CONTROL_RULES = {
+    'required_one_of': [['state', 'start_mode', 'account']],
+    'required_by': {'account_password': 'account'},
+}
 
 # service_info's reading of the Service Control Manager's failure events (_eventlog): when, and how far back.
 # The look-back's default and range are stated once, here (the module's documentation says the same; a test compares).
@@ -51,7 +56,7 @@ FAILURES_SPEC = {
     'failure_lookback': {'type': 'int', 'default': FAILURE_LOOKBACK},
 }
 
-# fleet_service_info: which hosts (default: the play batch) and how many are read at once (default: the forks).
+# fleet_service_info and fleet_service_plan: which hosts (default: the play batch) and how many are read at once (default: the forks).
 # No connection options: each host is read with its own inventory settings only, so no task-wide
 # credential can reach another host's endpoint.
 FLEET_CONCURRENCY_MAX = 1000
@@ -89,6 +94,14 @@ def fleet_service_info_spec() -> dict:
     return {'argument_spec': _merge(FLEET_READ_SPEC, FAILURES_SPEC), 'supports_check_mode': True}
 
 
+def fleet_service_plan_spec() -> dict:
+    return {
+        'argument_spec': _merge(FLEET_READ_SPEC, SERVICE_CONTROL_SPEC),
+        **copy.deepcopy(SERVICE_CONTROL_RULES),
+        'supports_check_mode': True,
+    }
+
+
 def fleet_report_files_spec() -> dict:
     return {'argument_spec': dict(REPORT_FILES_SPEC), 'supports_check_mode': True}
 
@@ -96,7 +109,6 @@ def fleet_report_files_spec() -> dict:
 def service_spec() -> dict:
     return {
         'argument_spec': _merge(CONNECTION_SPEC, SERVICE_NAMES_SPEC, SERVICE_CONTROL_SPEC),
-        'required_one_of': [['state', 'start_mode', 'account']],
-        'required_by': {'account_password': 'account'},
+        **copy.deepcopy(SERVICE_CONTROL_RULES),
         'supports_check_mode': True,
     }

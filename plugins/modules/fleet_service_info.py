@@ -34,6 +34,7 @@ description:
 author:
   - xprotect.go contributors (@xprotect-go)
 extends_documentation_fragment:
+  - xprotect.go._fleet
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
@@ -51,17 +52,6 @@ attributes:
   platform:
     platforms: windows
 options:
-  hosts:
-    description:
-      - The inventory hosts to read, in this order.
-      - Defaults to the hosts of the play batch (C(ansible_play_batch)) that are still in the play.
-    type: list
-    elements: str
-  concurrency:
-    description:
-      - How many hosts are read at the same time, between V(1) and V(1000).
-      - Defaults to Ansible's forks (C(--forks)), else V(50).
-    type: int
   failures:
     description:
       - When to read each host's System event log for RV(xprotect.go.service_info#module:services.last_failure), as

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""One task reads every host of a play: xprotect.go.fleet_service_info. Private to the collection.
+"""One task reads every host of a play (xprotect.go.fleet_service_info), or finds what the service module would do on
+each (xprotect.go.fleet_service_plan). Private to the collection.
 
 Each host is read with its own connection settings (HostToRead), which the action plugin resolves
 through that host's connection plugin as a task on that host does (host_settings_from_plugin), then
@@ -12,9 +13,9 @@ resolves for that host, so a host's credentials only ever go to that host's endp
 thread pool reads the hosts at once: the read is mostly waiting on the network and on Windows, and
 one Ansible task per host costs far more than the read itself (docs/performance.md).
 
-Each host's result is service_info's for that host, or, for a host that could not be read, the
-failure as Ansible registers it (failed or unreachable, msg, and the verdict and reasons of
-_health.unreadable). Plain Python: no Ansible import, so unit tests drive it with dictionaries.
+Each host's result is service_info's for that host (or the service module's in check mode), or, for a
+host that could not be read, the failure as Ansible registers it (failed or unreachable, msg, and for
+a read the verdict and reasons of _health.unreadable). Plain Python: no Ansible import, so unit tests drive it with dictionaries.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from ansible_collections.xprotect.go.plugins.module_utils._connection_options im
 )
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
 from ansible_collections.xprotect.go.plugins.module_utils._specs import FLEET_CONCURRENCY_MAX, SERVICE_NAMES_VARIABLE
-from ansible_collections.xprotect.go.plugins.module_utils._tasks import run_service_info
+from ansible_collections.xprotect.go.plugins.module_utils._tasks import run_service, run_service_info
 
 # The variables that decide how a host is read besides its connection plugin's: its connection and its service names.
 HOST_VARIABLE_NAMES = INVENTORY_VARIABLE_NAMES | {SERVICE_NAMES_VARIABLE}
+# What is done to one host: (params, its settings, the environment) -> its result.
+Job = t.Callable[[t.Dict[str, t.Any], HostSettings, t.Mapping[str, str]], dict]
 # Used when neither the task nor Ansible's forks say how many hosts to read at once.
 DEFAULT_CONCURRENCY = 50
 
@@ -77,19 +80,32 @@ def failed_result(error: XProtectError) -> dict:
     return dict(error.result, changed=False, msg=str(error), **{key: True})
 
 
-def read_host(host: t.Union[HostToRead, XProtectError], params: t.Mapping[str, t.Any], environ: t.Mapping[str, str]) -> dict:
-    """service_info's result for one host (changed false), or its failure (failed_result)."""
+def service_info(params: t.Dict[str, t.Any], settings: HostSettings, environ: t.Mapping[str, str]) -> dict:
+    """service_info's result for one host (changed false)."""
+    return dict(run_service_info(params, settings, environ), changed=False)
+
+
+def service_plan(params: t.Dict[str, t.Any], settings: HostSettings, environ: t.Mapping[str, str]) -> dict:
+    """The service module's result for one host in check mode: what it would change, from one read (nothing sent)."""
+    return run_service(params, settings, environ, check_mode=True)
+
+
+def read_host(
+    host: t.Union[HostToRead, XProtectError], params: t.Mapping[str, t.Any], environ: t.Mapping[str, str], job: Job = service_info
+) -> dict:
+    """job's result for one host, or its failure (failed_result)."""
     try:
         if isinstance(host, XProtectError):
             raise host
-        host_params = dict(params, service_names=host.service_names)
-        return dict(run_service_info(host_params, host.settings, environ), changed=False)
+        return job(dict(params, service_names=host.service_names), host.settings, environ)
     except XProtectError as error:
         return failed_result(error)
 
 
-def read_fleet(fleet: FleetHosts, params: t.Mapping[str, t.Any], environ: t.Mapping[str, str], workers: int) -> t.Dict[str, dict]:
-    """{name: its result} for every host of `fleet`, in its order, at most `workers` hosts read at once.
+def read_fleet(
+    fleet: FleetHosts, params: t.Mapping[str, t.Any], environ: t.Mapping[str, str], workers: int, job: Job = service_info
+) -> t.Dict[str, dict]:
+    """{name: job's result} for every host of `fleet`, in its order, at most `workers` hosts read at once.
 
     The settings are resolved before (Ansible's templating is not meant for threads); the threads only read.
     """
@@ -97,10 +113,22 @@ def read_fleet(fleet: FleetHosts, params: t.Mapping[str, t.Any], environ: t.Mapp
         return {}
     names = list(fleet)
     with ThreadPoolExecutor(max_workers=min(workers, len(names)), thread_name_prefix='xpgo-fleet-read') as pool:
-        results = pool.map(lambda name: read_host(fleet[name], params, environ), names)
+        results = pool.map(lambda name: read_host(fleet[name], params, environ, job), names)
         return dict(zip(names, results, strict=True))
 
 
 def fleet_warnings(results: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[str]:
     """Every host's warnings, each prefixed with its host: the one task shows what each host's task showed."""
     return ['%s: %s' % (name, warning) for name, result in results.items() for warning in result.get('warnings', [])]
+
+
+def plan_fleet(fleet: FleetHosts, params: t.Mapping[str, t.Any], environ: t.Mapping[str, str], workers: int) -> dict:
+    """What the service module would do on each host of `fleet` (service_plan), and which hosts it has work on.
+
+    pending: the hosts it would change, and those it could not read or plan (the service task on them says why, as it
+    would have). converged: the others, where the service task would do nothing; their warnings are the task's.
+    """
+    hosts = read_fleet(fleet, params, environ, workers, job=service_plan)
+    pending = [name for name, result in hosts.items() if result.get('changed') or result.get('failed') or result.get('unreachable')]
+    converged = [name for name in hosts if name not in pending]
+    return dict(hosts=hosts, pending=pending, converged=converged, warnings=fleet_warnings({name: hosts[name] for name in converged}))

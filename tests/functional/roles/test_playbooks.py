@@ -185,11 +185,45 @@ def test_stop_and_start_check_mode_order_and_idempotence(xprotect_fleet, run_pla
     for running in sim.fleet.hosts:
         running.stats.reset()
     again = run_playbook('playbooks/start.yml', sim.inventory, *SETTLE)
-    assert {host: counts['changed'] for host, counts in again.recap.items()} == {name: 0 for name in sim.names}
-    assert 'Pausing' not in again.stdout
+    # The first play found every host converged: the second play had no host, and the recap lists the one host the
+    # first play's task ran for.
+    assert again.recap == {sim.names[0]: dict(again.recap[sim.names[0]], changed=0, failed=0, unreachable=0)}
+    assert 'Pausing' not in again.stdout and 'skipping: no hosts matched' in again.stdout
     assert snapshots(sim) == converged
-    # A converged host is verified by the module's own read: one WS-Management request per host.
+    # A converged host is verified by that one read: one WS-Management request per host.
     assert [running.stats.as_dict()['soap_requests'] for running in sim.fleet.hosts] == [1] * len(sim.fleet.hosts)
+
+
+def test_start_works_only_on_the_hosts_not_started_and_fails_the_others_as_the_role_does(xprotect_fleet, run_playbook, sim_control):
+    """The first play reads every host in one task; the converged host costs that read and no task, the others go
+    through the services role as before: started, failed or unreachable, with the role's own messages."""
+    sim = xprotect_fleet(dict(MIXED, standard=3), 5, extra={1: {RECORDING_SERVER: {'State': 'Stopped'}}})
+    converged, stopped, failing, unreachable, disabled = sim.names
+    sim_control.post(sim.host(failing).control_url + '/faults', {'http_500': True})
+    sim_control.post(sim.host(unreachable).control_url + '/faults', {'refuse': True})
+    sim_control.post(service_url(sim.host(disabled), RECORDING_SERVER), {'StartMode': 'Disabled', 'State': 'Stopped'})
+    before = snapshots(sim)
+
+    check = run_playbook('playbooks/start.yml', sim.inventory, *SETTLE, check_mode=True, diff=True, expect_rc=None)
+    assert snapshots(sim) == before, 'check mode changed the fleet'
+    assert '+        "state": "started"' in check.stdout
+
+    for running in sim.fleet.hosts:
+        running.stats.reset()
+    run = run_playbook('playbooks/start.yml', sim.inventory, *SETTLE, expect_rc=None)
+
+    assert run.rc == 4, 'Ansible exits 4 when a host was unreachable, before 2 for failed ones'
+    assert sim.host(converged).stats.as_dict()['soap_requests'] == 1, 'more than the one read of the first play'
+    assert sim.host(converged).state.history == before[converged][1]
+    worked_on = {result.host.split(' ')[0] for result in run.results if result.play == 'Start the XProtect Go services'}
+    assert worked_on == {stopped, failing, unreachable, disabled}
+    assert xprotect_state_set(sim.host(stopped)) == {'Running'} and run.recap[stopped]['changed'] > 0
+    assert run.recap[unreachable]['unreachable'] == 1 and run.recap[failing]['failed'] == 1
+    assert run.recap[disabled]['failed'] == 1
+    failures = {result.host.split(' ')[0]: result for result in run.results if result.status in ('failed', 'unreachable')}
+    assert set(failures) == {failing, unreachable, disabled}
+    assert all(result.task.endswith('Converge the XProtect services') for result in failures.values())
+    assert 'the service is disabled and cannot be started' in failures[disabled].result['msg']
 
 
 def test_rolling_restart_stops_at_the_host_that_fails(xprotect_fleet, run_playbook, sim_control, tmp_path):

@@ -48,16 +48,25 @@ def test_internal_variables_are_prefixed(repo_root, role):
 @pytest.mark.parametrize('playbook', PLAYBOOKS)
 def test_playbooks_only_call_roles_and_document_their_variables(repo_root, playbook):
     path = repo_root / 'playbooks' / ('%s.yml' % playbook)
-    (play,) = load(path)
-    assert set(play) <= {'name', 'hosts', 'gather_facts', 'serial', 'max_fail_percentage', 'roles', 'tasks'}
-    assert play['hosts'] == "{{ xprotect_hosts | default('xprotect') }}" and play['gather_facts'] is False
+    plays = load(path)
+    roles, pending = [], False
+    for play in plays:
+        assert set(play) <= {'name', 'hosts', 'gather_facts', 'serial', 'max_fail_percentage', 'roles', 'tasks'}
+        assert play['gather_facts'] is False
+        # The playbook's hosts; or, after a play that found them (the services role's tasks_from: pending), the
+        # hosts with something to do.
+        hosts = "{{ groups['xprotect_go_services_pending'] | default([]) }}" if pending else "{{ xprotect_hosts | default('xprotect') }}"
+        assert play['hosts'] == hosts
+        # Roles, listed or included (a role whose tasks all run once is included once: xprotect.go.status); no other task.
+        includes = [task['ansible.builtin.include_role'] for task in play.get('tasks', [])]
+        assert len(includes) == len(play.get('tasks', [])) and all(include['name'].startswith('xprotect.go.') for include in includes)
+        pending = any(include.get('tasks_from') == 'pending' for include in includes)
+        roles += [entry['role'].split('.')[-1] for entry in play.get('roles', [])] + [
+            include['name'].split('.')[-1] for include in includes
+        ]
+    assert roles and not pending, 'a play finds the pending hosts and no play works on them'
     header = path.read_text(encoding='utf-8').split('- name:')[0]
     assert 'xprotect_hosts' in header and 'xprotect.go.%s' % playbook in header
-    # Roles, listed or included (a role whose tasks all run once is included once: xprotect.go.status); no other task.
-    included = [task['ansible.builtin.include_role']['name'] for task in play.get('tasks', [])]
-    assert len(included) == len(play.get('tasks', [])) and all(name.startswith('xprotect.go.') for name in included)
-    roles = [entry['role'].split('.')[-1] for entry in play.get('roles', [])] + [name.split('.')[-1] for name in included]
-    assert roles
     # Every variable the header documents is a default of one of the roles it calls.
     defaults = {}
     for role in roles:
@@ -66,3 +75,8 @@ def test_playbooks_only_call_roles_and_document_their_variables(repo_root, playb
     assert documented and documented <= set(defaults), documented - set(defaults)
     readme = (repo_root / 'playbooks' / 'README.md').read_text(encoding='utf-8')
     assert '`xprotect.go.%s`' % playbook in readme
+
+
+def test_the_pending_group_is_the_one_the_services_role_fills(repo_root):
+    internal = load(repo_root / 'roles' / 'services' / 'vars' / 'main.yml')
+    assert internal['_services_pending_group'] == 'xprotect_go_services_pending'

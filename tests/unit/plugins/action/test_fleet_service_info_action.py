@@ -1,17 +1,20 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The fleet_service_info action plugin: which hosts, their variables as hostvars resolves them, the bound."""
+"""The fleet action plugins (fleet_service_info here; plugin_utils/_fleet_action is their base): which hosts, their
+variables as hostvars resolves them, the bound."""
 
 from __future__ import annotations
 
 from unittest import mock
 
 import pytest
-from ansible.errors import AnsibleUndefinedVariable
+from ansible.errors import AnsibleActionFail, AnsibleUndefinedVariable
 from ansible.playbook.play_context import PlayContext
 
 from ansible_collections.xprotect.go.plugins.action import fleet_service_info as fleet_action
+from ansible_collections.xprotect.go.plugins.action import fleet_service_plan as fleet_plan_action
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.plugin_utils import _fleet_action as fleet_base
 
 WINRM = {'ansible_connection': 'winrm', 'ansible_user': 'ops', 'ansible_password': 'Pass-1', 'not_a_connection_variable': 'x'}
 
@@ -56,7 +59,7 @@ def settings_of(fleet, name):
 
 
 def test_the_play_batch_is_read_each_host_with_its_variables_only(read_fleet):
-    with mock.patch.object(fleet_action.context, 'CLIARGS', {'forks': 7}):
+    with mock.patch.object(fleet_base.context, 'CLIARGS', {'forks': 7}):
         result = make_action({}).run(task_vars=task_vars(nvr01=dict(WINRM, ansible_host='10.0.0.1'), nvr02=dict(WINRM)))
     fleet, params, _environ, workers = read_fleet.call_args.args
     assert list(fleet) == ['nvr01', 'nvr02'] and workers == 7
@@ -123,3 +126,47 @@ def test_bad_hosts_or_bound_fail_the_task_before_any_read(read_fleet, args, mess
     result = make_action(args).run(task_vars=task_vars(nvr01=WINRM))
     assert result['failed'] is True and message in result['msg']
     read_fleet.assert_not_called()
+
+
+def make_plan_action(args):
+    action = make_action(args)
+    plan = fleet_plan_action.ActionModule(
+        action._task, mock.MagicMock(), action._play_context, loader=None, templar=None, shared_loader_obj=None
+    )
+    plan._load_name = 'xprotect.go.fleet_service_plan'
+    return plan
+
+
+@pytest.fixture
+def plan_fleet():
+    def plan(fleet, params, environ, workers):
+        return {'hosts': {name: {} for name in fleet}, 'pending': list(fleet)[1:], 'converged': list(fleet)[:1], 'warnings': []}
+
+    with mock.patch.object(fleet_plan_action, 'plan_fleet', side_effect=plan) as patched:
+        yield patched
+
+
+def test_the_plan_reads_the_play_batch_with_the_service_tasks_options(plan_fleet):
+    result = make_plan_action({'name': ['custom'], 'state': 'started'}).run(task_vars=task_vars(nvr01=WINRM, nvr02=WINRM))
+    fleet, params, _environ, _workers = plan_fleet.call_args.args
+    assert list(fleet) == ['nvr01', 'nvr02']
+    assert (params['name'], params['state'], params['timeout'], params['missing']) == (['custom'], 'started', 120, 'auto')
+    assert (result['changed'], result['converged'], result['pending']) == (False, ['nvr01'], ['nvr02'])
+
+
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        ({'name': ['recording_srver'], 'state': 'started'}, 'recording_server'),
+        ({'name': ['custom'], 'state': 'started', 'timeout': 0}, 'timeout must be between 1 and 86400'),
+        ({'name': ['custom']}, 'one of the following is required: state, start_mode, account'),
+        ({'name': ['custom'], 'state': 'started', 'host': 'nvr09'}, 'Unsupported parameters'),
+    ],
+)
+def test_the_plan_refuses_bad_input_before_any_read(plan_fleet, args, message):
+    try:
+        result = make_plan_action(args).run(task_vars=task_vars(nvr01=WINRM))
+    except AnsibleActionFail as error:
+        result = error.result
+    assert result['failed'] is True and message in result['msg']
+    plan_fleet.assert_not_called()

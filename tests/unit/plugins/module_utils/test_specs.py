@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
 import yaml
 
 from ansible_collections.xprotect.go.plugins.module_utils import _specs as specs
@@ -13,8 +14,15 @@ from ansible_collections.xprotect.go.plugins.module_utils._connection_options im
 
 
 def module_options(name):
+    """The module's documented options, with those of the collection's doc fragments it extends (as ansible-doc shows)."""
     module = importlib.import_module('ansible_collections.xprotect.go.plugins.modules.%s' % name)
-    return yaml.safe_load(module.DOCUMENTATION)['options']
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    options = dict(doc.get('options') or {})
+    for fragment in doc.get('extends_documentation_fragment', []):
+        if fragment.startswith('xprotect.go.'):
+            fragment_module = importlib.import_module('ansible_collections.xprotect.go.plugins.doc_fragments.%s' % fragment.split('.')[-1])
+            options.update(yaml.safe_load(fragment_module.ModuleDocFragment.DOCUMENTATION)['options'])
+    return options
 
 
 def test_every_module_takes_the_connection_options():
@@ -38,8 +46,8 @@ def test_failure_lookback_is_stated_once():
     assert module_options('service_info')['failures']['default'] == specs.FAILURES_SPEC['failures']['default']
 
 
-def test_the_account_password_is_a_secret_and_needs_an_account():
-    spec = specs.service_spec()
+@pytest.mark.parametrize('spec', [specs.service_spec(), specs.fleet_service_plan_spec()])
+def test_the_account_password_is_a_secret_and_needs_an_account(spec):
     assert spec['argument_spec']['account_password']['no_log'] is True
     assert spec['required_by'] == {'account_password': 'account'}
     assert ['state', 'start_mode', 'account'] in spec['required_one_of']
@@ -48,11 +56,15 @@ def test_the_account_password_is_a_secret_and_needs_an_account():
     assert options['update_password']['choices'] == spec['argument_spec']['update_password']['choices']
 
 
-def test_the_fleet_read_documents_its_spec_and_takes_no_connection_option():
-    spec = specs.fleet_service_info_spec()['argument_spec']
+@pytest.mark.parametrize(
+    'module, spec', [('fleet_service_info', specs.fleet_service_info_spec()), ('fleet_service_plan', specs.fleet_service_plan_spec())]
+)
+def test_the_fleet_modules_document_their_spec_and_take_no_connection_option(module, spec):
+    spec = spec['argument_spec']
     assert not set(spec) & set(CONNECTION_SPEC), 'one task-wide password would go to every host'
-    options = module_options('fleet_service_info')
+    options = module_options(module)
     assert set(options) == set(spec)
     for name, entry in spec.items():
         assert options[name]['type'] == entry['type'] and options[name].get('default') == entry.get('default'), name
+        assert options[name].get('choices') == entry.get('choices'), name
     assert 'between V(1) and V(%d)' % specs.FLEET_CONCURRENCY_MAX in ' '.join(options['concurrency']['description'])

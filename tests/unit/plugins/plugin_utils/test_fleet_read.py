@@ -11,6 +11,7 @@ import threading
 import time
 
 import pytest
+from control_helpers import NAMES, FakeClock, FakeWindows
 
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils import _tasks as tasks
@@ -150,3 +151,48 @@ def test_concurrency_out_of_range_is_refused(requested):
 def test_warnings_name_their_host():
     results = {'nvr01': {'warnings': ['The Recording Server service is stopped.']}, 'nvr02': {'failed': True}}
     assert fleet_read.fleet_warnings(results) == ['nvr01: The Recording Server service is stopped.']
+
+
+@pytest.fixture
+def windows_by_address(monkeypatch):
+    """Each host's address -> a FakeWindows host (control_helpers) that the service module's job talks to."""
+    clock = FakeClock()
+    hosts = {
+        '10.0.0.1': FakeWindows(clock),
+        '10.0.0.2': FakeWindows(clock, keys=('recording_server', 'image_server', 'image_import', 'log_check')),
+        '10.0.0.3': FakeWindows(clock, state='Stopped'),
+        '10.0.0.4': FakeWindows(clock, state='Stopped'),
+    }
+    hosts['10.0.0.4'].services[NAMES['recording_server'].lower()]['StartMode'] = 'Disabled'
+
+    def host_services(params, host_settings, environ):
+        address = resolve_connection(params, host_settings, environ).host
+        if address not in hosts:
+            raise XProtectError('%s: no answer within 30 s' % address, kind=errors.TIMEOUT)
+        return hosts[address]
+
+    monkeypatch.setattr(tasks, '_host_services', host_services)
+    return hosts
+
+
+def test_the_plan_names_the_hosts_the_service_task_would_change_or_fail_on_and_changes_nothing(windows_by_address):
+    names = {'nvr01': '10.0.0.1', 'nvr02': '10.0.0.2', 'nvr03': '10.0.0.3', 'nvr04': '10.0.0.4', 'nvr05': '10.0.0.5'}
+    fleet = {name: fleet_read.host_from_vars(name, dict(GROUP, ansible_host=address)) for name, address in names.items()}
+    # A name no host has, skipped with a warning on each.
+    params = {'name': ['custom', 'Acme Backup'], 'state': 'started', 'timeout': 60, 'missing': 'skip'}
+
+    plan = fleet_read.plan_fleet(fleet, params, {}, workers=2)
+
+    assert (plan['converged'], plan['pending']) == (['nvr01', 'nvr02'], ['nvr03', 'nvr04', 'nvr05'])
+    assert plan['hosts']['nvr03']['changed'] is True
+    assert plan['hosts']['nvr03']['services']['recording_server']['actions'] == ['would_start']
+    assert plan['hosts']['nvr04']['failed'] is True and 'disabled and cannot be started' in plan['hosts']['nvr04']['msg']
+    assert plan['hosts']['nvr05']['unreachable'] is True
+    # The custom host lacks the Event and Mobile Servers, which the custom set does not need: converged too.
+    assert plan['hosts']['nvr02']['missing'] == ['event_server', 'mobile_server', 'Acme Backup']
+    # The converged hosts' warnings are the task's, named by their host; the pending hosts' task will give theirs.
+    assert [warning.split(':')[0] for warning in plan['warnings']] == ['nvr01', 'nvr02']
+    assert "name 'Acme Backup' is neither a service key nor a service installed" in plan['warnings'][0]
+    # One read each, nothing started or stopped.
+    for windows in windows_by_address.values():
+        assert [call[0] for call in windows.calls] == ['discover']
