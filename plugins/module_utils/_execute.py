@@ -25,6 +25,8 @@ from ansible_collections.xprotect.go.plugins.module_utils import _accounts as ac
 from ansible_collections.xprotect.go.plugins.module_utils import _errors as errors
 from ansible_collections.xprotect.go.plugins.module_utils import _eventlog as eventlog
 from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._watch import MAX_WAIT, Watch
+from ansible_collections.xprotect.go.plugins.module_utils._windows import MAX_SESSIONS
 
 # Failures of a request after which its outcome is not known: the answer never came (connection
 # lost or reset, read timeout, the WinRM operation timeout) or came unreadable.
@@ -34,16 +36,8 @@ METHODS = {'start': 'StartService', 'stop': 'StopService', 'change_start_mode': 
 # a dependency that failed, log-on failure, no thread): the message then quotes Windows' reason.
 EXPLAINED_REFUSALS = (7, 8, 9, 13, 15, 17)
 
-# How long to wait between status reads (Watch.next_read). Windows tells a pending service's WaitHint only in
-# a status read, so the first comes soon after the request; once a hint is 0 or has passed, reads back off as
-# Microsoft's service samples do: a tenth of the hint, at least 1 s, at most 10 s ("Starting a Service" and
-# "Stopping a Service" in the Win32 services documentation). No wait is longer than that 10 s either.
-FIRST_READ = 0.1
-BACKOFF_MIN = 1.0
-MAX_WAIT = 10.0
-# The most StartService/StopService calls sent at the same time, each over a WinRM session of its own (WinRM takes
-# 1500 operations at once per user by default, MaxConcurrentOperationsPerUser: a stage is far below that).
-MAX_CONCURRENT_CALLS = 8
+# The most StartService/StopService calls sent at the same time, each over a WinRM session of its own.
+MAX_CONCURRENT_CALLS = MAX_SESSIONS
 
 
 class PlanExecutor:
@@ -168,7 +162,10 @@ class PlanExecutor:
                 )
             self._pause(in_flight, pending)
             read_at = self.clock()
-            statuses = self._read(in_flight)
+            # At the due times the plan waits on, the read's own time is on the critical path: a Get of each service
+            # at once takes that of one Get, a quarter of a query's (HostServices.poll). Other reads (the first after
+            # a request, which learns the hints, and back-off reads) are one query.
+            statuses = self._read(in_flight, each=all(self._watches[step].at_due for step in in_flight))
             for step in list(in_flight):
                 status = statuses.get(step.target.name.lower())
                 if self._finished(step, status):
@@ -239,9 +236,9 @@ class PlanExecutor:
             return max(reads.values())
         return min(max(reads[before] for before in step.after if before in reads) for step in ready)
 
-    def _read(self, in_flight):
+    def _read(self, in_flight, each=False):
         try:
-            return self.services.poll({step.target.name for step in in_flight})
+            return self.services.poll({step.target.name for step in in_flight}, each=each)
         except XProtectError as error:
             waiting = [step.request for step in in_flight if step.issue]
             if not waiting:
@@ -317,40 +314,6 @@ class PlanExecutor:
         if step.issue:
             step.entry.update(failed=True, seconds=round(elapsed, 3))
         raise XProtectError(failure, service=step.target.name, kind=errors.SERVICE)
-
-
-class Watch:
-    """What the status reads said of one step in flight, and so when the next read is worth making."""
-
-    def __init__(self, since: float) -> None:
-        self.since = since  # when the request was answered (or the wait for a service on its way began)
-        self.reported_since = since  # the earliest moment the service's latest report can have been made
-        self.read_at: t.Optional[float] = None  # when the latest read that saw it on its way was sent
-        self.check_point: t.Optional[int] = None
-        self.wait_hint = 0.0
-        self.late = False  # a read at or after its due time still saw it on its way
-
-    @property
-    def due(self) -> float:
-        return self.reported_since + self.wait_hint
-
-    def saw(self, status: t.Any, read_at: float) -> None:
-        """A read sent at read_at saw the service still on its way."""
-        self.late = self.late or (self.wait_hint > 0 and read_at >= self.due)
-        if status.check_point != self.check_point and self.read_at is not None:
-            # A new report, made after the previous read: its hint counts from then at the earliest.
-            self.reported_since = self.read_at
-        self.check_point, self.wait_hint, self.read_at = status.check_point, status.wait_hint, read_at
-
-    def next_read(self) -> float:
-        """Soon after the request (that read tells the hint), then at the due time; backing off once there is no hint
-        or the service is late (then a new report's due time is waited for only when it is further off)."""
-        if self.read_at is None:
-            return self.since + FIRST_READ
-        backoff = self.read_at + min(MAX_WAIT, max(BACKOFF_MIN, self.wait_hint / 10))
-        if self.wait_hint > 0 and self.due > self.read_at:
-            return max(self.due, backoff) if self.late else self.due
-        return backoff
 
 
 class Request:

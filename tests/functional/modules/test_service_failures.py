@@ -155,3 +155,19 @@ def test_unsafe_name_is_refused_before_anything_is_sent(name, one_host, write_pl
     play = write_play([{'xprotect.go.service': {'name': name, 'state': 'stopped'}}])
     assert 'invalid service name' in fatal_message(run_playbook(play, inventory, expect_rc=FAILED))
     assert sim_control.get(host.control_url + '/stats')['http_requests'] == 0
+
+
+def test_the_answer_to_the_read_at_the_due_time_lost_is_reported_as_any_lost_read(one_host, write_play, run_playbook, sim_control):
+    """The read a stage waits on, at the time Windows said the service would be done, is a Get of each service in flight
+    (not a query); its answer lost, the outcome is unknown and one read afterwards says what it saw."""
+    dummy, host, inventory = one_host
+    # Slow enough that the first read after the StopService sees it Stop Pending and learns its hint.
+    sim_control.post(host.control_url + '/services/' + RECORDING_SERVER, {'stop_seconds': 2.0})
+    name = 'Milestone XProtect Recording Server'
+    sim_control.post(host.control_url + '/faults', {'lose_answer': {'method': 'Get', 'how': 'reset', 'service': name}})
+    run = run_playbook(write_play('- xprotect.go.service: {name: recording_server, state: stopped}'), inventory, expect_rc=UNREACHABLE)
+    message = fatal_message(run)
+    assert "no answer came to a status read while waiting for StopService sent to '%s'" % name in message
+    assert 'its outcome is not known; a status read afterwards saw it Stopped' in message
+    stats = sim_control.get(host.control_url + '/stats')
+    assert stats['lost_answers'] == {'Get': 1}, 'the Get at the due time, not the query before it'

@@ -62,12 +62,15 @@ PROCESS_FDS = LEADER_FDS + 16
 CONNECTIONS_PER_WORKER = 5
 FLEET_CONNECTIONS = FORKS * CONNECTIONS_PER_WORKER
 # Memory: the leader's peak RSS (VmHWM, exact, not sampled) was 73-74 MB for either playbook on 100
-# hosts, with ansible-core 2.19 and 2.16; the bound leaves it room for 70 % more. The run's PSS (the
-# leader and its workers, pages shared after fork counted once) peaked at 379 MB with 18 workers
-# alive (2.16: 145 MB with 5): about 17 MB a worker beyond the leader's 73. Bounded at 20 MB a fork
-# slot plus the leader's bound: 528 MB.
+# hosts, with ansible-core 2.19 and 2.16; the bound leaves it room for 70 % more. A worker's own PSS
+# (pages shared after fork counted once) reached 37-45 MB at its largest, before and after the reads
+# at a due time became Gets (2026-11-30, every process sampled). The run's PSS at one moment depends on
+# how many workers are at their largest together: 379-399 MB with 18 alive before that change, 584-715 MB
+# with 17-20 after it (the workers' module phases now end closer together). So the bound is every fork
+# slot holding a worker at its largest, 48 MB, plus the leader's bound: 1088 MB.
 LEADER_RSS_KB = 128 * 1024
-PSS_KB = FORKS * 20 * 1024 + LEADER_RSS_KB
+WORKER_PSS_KB = 48 * 1024
+PSS_KB = FORKS * WORKER_PSS_KB + LEADER_RSS_KB
 BOUNDS = dict(
     leader_fds=LEADER_FDS, process_fds=PROCESS_FDS, fleet_connections=FLEET_CONNECTIONS, pss_kb=PSS_KB, leader_rss_kb=LEADER_RSS_KB
 )

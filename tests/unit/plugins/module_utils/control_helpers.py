@@ -80,6 +80,7 @@ class FakeWindows:
         self.events = []  # Win32_NTLogEvent records (failure_events answers with them, newest last)
         self.event_log_denied = False  # the account is not in Event Log Readers: failure_events is access denied
         self.change_refusal = None  # a ReturnValue Change answers with instead of 0
+        self.read_each = []  # for each poll, whether it was asked to Get each service (a read at a due time)
         for key in keys:
             start, stop = DURATIONS[key]
             self.add(NAMES[key], state=state, start=start, stop=stop)
@@ -159,9 +160,10 @@ class FakeWindows:
         self.calls.append(('discover',))
         return [self._record(name) for name in self.services]
 
-    def poll(self, names):
+    def poll(self, names, each=False):
         self._fault('poll', False)
         self.calls.append(('poll', tuple(sorted(names))))
+        self.read_each.append(each)
         statuses = {name.lower(): ServiceStatus(self._record(name)) for name in names if name.lower() in self.services}
         self._fault('poll', True)
         return statuses

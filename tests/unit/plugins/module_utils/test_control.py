@@ -305,10 +305,10 @@ def test_connection_lost_mid_restart_says_what_was_sent(clock):
     windows = FakeWindows(clock)
     real_poll = windows.poll
 
-    def poll_then_lose_the_connection(names):
+    def poll_then_lose_the_connection(names, each=False):
         if windows.actions('stop'):
             raise XProtectError('cannot connect', host=windows.host, kind='unreachable')
-        return real_poll(names)
+        return real_poll(names, each)
 
     windows.poll = poll_then_lose_the_connection
     with pytest.raises(XProtectError) as error:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.xprotect.go.plugins.module_utils._execute import BACKOFF_MIN, FIRST_READ, MAX_WAIT
+from ansible_collections.xprotect.go.plugins.module_utils._watch import BACKOFF_MIN, FIRST_READ, MAX_WAIT
 from control_helpers import DURATIONS, NAMES, FakeClock, FakeWindows, converge, converge_fails
 
 
@@ -20,9 +20,9 @@ def read_times(windows, clock):
     times = []
     real_poll = windows.poll
 
-    def poll(names):
+    def poll(names, each=False):
         times.append(clock())
-        return real_poll(names)
+        return real_poll(names, each)
 
     windows.poll = poll
     return times
@@ -45,6 +45,9 @@ def test_a_service_with_a_wait_hint_is_read_soon_after_the_request_and_once_when
     result = converge(windows, clock, name=['recording_server'], state='started')
     start_seconds = DURATIONS['recording_server'][0]
     assert after_the_start(windows, times) == [FIRST_READ, start_seconds], 'the first read tells the hint, the second sees it running'
+    # The read at the due time is on the critical path: a Get of each service in flight (HostServices.poll), quicker
+    # under Windows' costs than the query the first read makes.
+    assert windows.read_each == [False, True]
     assert result['services']['recording_server']['seconds']['start'] == pytest.approx(start_seconds)
 
 
@@ -54,6 +57,7 @@ def test_each_stage_costs_two_status_reads(clock, state, initial, stages):
     times = read_times(windows, clock)
     result = converge(windows, clock, name=['standard'], state=state)
     assert len(times) == 2 * stages
+    assert windows.read_each == [False, True] * stages
     assert all(entry['state'] == 'started' for entry in result['services'].values())
 
 
@@ -73,6 +77,7 @@ def test_a_hint_of_0_backs_off_to_one_read_a_second(clock):
     times = read_times(windows, clock)
     converge(windows, clock, name=['log_check'], state='started')
     assert after_the_start(windows, times) == [FIRST_READ + reads * BACKOFF_MIN for reads in range(4)], 'started after 2.5 s'
+    assert not any(windows.read_each), 'no due time: every read is one query'
 
 
 def test_a_service_later_than_its_hint_is_read_at_its_hint_then_backing_off(clock):
@@ -80,6 +85,7 @@ def test_a_service_later_than_its_hint_is_read_at_its_hint_then_backing_off(cloc
     times = read_times(windows, clock)
     result = converge(windows, clock, name=['log_check'], state='started')
     assert after_the_start(windows, times) == [FIRST_READ, 1.0, 1.0 + BACKOFF_MIN, 1.0 + 2 * BACKOFF_MIN]
+    assert windows.read_each == [False, True, False, False], 'past its hint, back-off reads are one query each'
     assert result['services']['log_check']['seconds']['start'] == pytest.approx(3.0)
 
 

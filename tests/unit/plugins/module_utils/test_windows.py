@@ -1,10 +1,16 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""HostServices' queries: never longer than Windows accepts, split and merged when many names are given."""
+"""HostServices' queries: never longer than Windows accepts, split and merged when many names are given; a poll of each
+service by its own Get, all at once."""
 
 from __future__ import annotations
 
-from ansible_collections.xprotect.go.plugins.module_utils._windows import HostServices, ServiceStatus
+import threading
+
+import pytest
+
+from ansible_collections.xprotect.go.plugins.module_utils._errors import XProtectError
+from ansible_collections.xprotect.go.plugins.module_utils._windows import MAX_SESSIONS, HostServices, ServiceStatus
 from ansible_collections.xprotect.go.plugins.module_utils._wql import MAX_WQL_CHARS
 
 
@@ -83,3 +89,64 @@ def test_a_status_reads_the_wait_hint_in_seconds_and_the_check_point():
     assert (pending.wait_hint, pending.check_point) == (2.5, 3)
     unknown = ServiceStatus({'Name': 'x', 'State': 'Running'})
     assert (unknown.wait_hint, unknown.check_point) == (0.0, 0), 'not pending, or not reported: 0, as Windows reports it'
+
+
+class SessionClient(RecordingClient):
+    """A client that can be copied (a session of its own each) and answers Gets too; every copy notes in the same
+    list which session asked what, and Gets wait at a barrier until `together` of them are in flight at once."""
+
+    def __init__(self, installed, log=None, together=1, failing=None):
+        super().__init__(installed)
+        self.log = [] if log is None else log
+        self.together = together
+        self.barrier = threading.Barrier(together) if together > 1 else None
+        self.failing = failing or {}
+
+    def copy(self):
+        twin = SessionClient(self.installed, self.log, self.together, self.failing)
+        twin.barrier = self.barrier
+        return twin
+
+    def enumerate(self, wql):
+        self.log.append((id(self), 'enumerate'))
+        return super().enumerate(wql)
+
+    def get(self, class_name, selectors):
+        self.log.append((id(self), 'get', class_name, selectors['Name']))
+        if self.barrier is not None:
+            self.barrier.wait(timeout=5)  # every Get in flight at the same time, or this one fails the test
+        if selectors['Name'] in self.failing:
+            raise XProtectError('h: %s' % self.failing[selectors['Name']], host='h', kind=self.failing[selectors['Name']])
+        if selectors['Name'] not in self.installed:
+            raise XProtectError('h: no such instance', host='h', kind='not_found')
+        return {'Name': selectors['Name'], 'State': 'Stop Pending', 'WaitHint': '3000', 'CheckPoint': '2'}
+
+
+def test_a_poll_of_each_service_gets_them_all_at_once_each_over_a_session_of_its_own():
+    names = ['Milestone Image Server', 'Milestone Log Check Service', 'Milestone Mobile Service']
+    client = SessionClient(names, together=3)
+    statuses = HostServices(client, 'h').poll(names, each=True)
+    assert sorted(statuses) == sorted(name.lower() for name in names)
+    assert (statuses['milestone mobile service'].windows_state, statuses['milestone mobile service'].wait_hint) == ('Stop Pending', 3.0)
+    gets = [entry for entry in client.log if entry[1] == 'get']
+    assert len(gets) == 3 and len({entry[0] for entry in gets}) == 3, 'one session each'
+    assert not client.queries, 'no query'
+
+
+def test_a_poll_of_each_leaves_out_a_service_windows_does_not_have_and_raises_any_other_failure_once_all_are_in():
+    services = HostServices(SessionClient(['A'], together=2), 'h')
+    assert list(services.poll(['A', 'Gone'], each=True)) == ['a']
+    client = SessionClient(['A', 'B'], together=2, failing={'B': 'timeout'})
+    with pytest.raises(XProtectError, match='h: timeout') as error:
+        HostServices(client, 'h').poll(['A', 'B'], each=True)
+    assert error.value.kind == 'timeout'
+    assert len([entry for entry in client.log if entry[1] == 'get']) == 2, 'the other Get ended before the error was raised'
+
+
+def test_a_poll_of_each_is_one_query_for_many_services_or_a_client_that_cannot_be_copied():
+    many = ['Svc%02d' % index for index in range(MAX_SESSIONS + 1)]
+    client = SessionClient(many)
+    assert len(HostServices(client, 'h').poll(many, each=True)) == len(many)
+    assert [entry[1] for entry in client.log] == ['enumerate']
+    plain = RecordingClient(['A', 'B'])
+    assert len(HostServices(plain, 'h').poll(['A', 'B'], each=True)) == 2 and len(plain.queries) == 1
