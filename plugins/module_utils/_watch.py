@@ -46,16 +46,21 @@ class Watch:
         self.check_point, self.wait_hint, self.read_at = status.check_point, status.wait_hint, read_at
 
     @property
+    def _promised(self) -> bool:
+        """The latest read saw a hint whose due time is still ahead of that read."""
+        return self.read_at is not None and self.wait_hint > 0 and self.due > self.read_at
+
+    @property
     def at_due(self) -> bool:
         """The next read is at the due time of a hint not yet overrun (next_read): Windows promised a report by then."""
-        return self.read_at is not None and self.wait_hint > 0 and self.due > self.read_at and not self.late
+        return self._promised and not self.late
 
     def next_read(self) -> float:
         """Soon after the request (that read tells the hint), then at the due time; backing off once there is no hint
         or the service is late (then a new report's due time is waited for only when it is further off)."""
         if self.read_at is None:
             return self.since + FIRST_READ
+        if self.at_due:
+            return self.due
         backoff = self.read_at + min(MAX_WAIT, max(BACKOFF_MIN, self.wait_hint / 10))
-        if self.wait_hint > 0 and self.due > self.read_at:
-            return max(self.due, backoff) if self.late else self.due
-        return backoff
+        return max(self.due, backoff) if self._promised else backoff

@@ -129,6 +129,9 @@ def plan_fleet(fleet: FleetHosts, params: t.Mapping[str, t.Any], environ: t.Mapp
     would have). converged: the others, where the service task would do nothing; their warnings are the task's.
     """
     hosts = read_fleet(fleet, params, environ, workers, job=service_plan)
-    pending = [name for name, result in hosts.items() if result.get('changed') or result.get('failed') or result.get('unreachable')]
-    converged = [name for name in hosts if name not in pending]
+    pending: t.List[str] = []
+    converged: t.List[str] = []
+    for name, result in hosts.items():
+        has_work = result.get('changed') or result.get('failed') or result.get('unreachable')
+        (pending if has_work else converged).append(name)
     return dict(hosts=hosts, pending=pending, converged=converged, warnings=fleet_warnings({name: hosts[name] for name in converged}))
